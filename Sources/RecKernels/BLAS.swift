@@ -1,0 +1,57 @@
+import COpenBLAS
+
+/// The only door to OpenBLAS (and the LAPACK routines it carries). Swapping in another BLAS
+/// (Accelerate on macOS) touches this file only.
+///
+/// All matrices are row-major and dense, `Float` unless the name says `Double`.
+public enum BLAS {
+    /// Threads OpenBLAS may use inside one call. Set to 1 while Dispatch runs its own workers,
+    /// or both oversubscribe the cores (PLATFORM-NOTES: 1.5x slower).
+    public static func setThreads(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
+
+    /// C ← alpha · op(A) · op(B) + beta · C.
+    ///
+    /// Shapes: op(A) is (m, k), op(B) is (k, n), C is (m, n); `lda`, `ldb`, `ldc` are the row
+    /// strides of A, B, C as stored.
+    @inlinable
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Double-precision gemm (used where Float would lose too much, e.g. Gram matrices).
+    @inlinable
+    public static func gemmDouble(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Double = 1, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Inverts a symmetric positive-definite n×n matrix in place (Cholesky: potrf then potri).
+    /// Both triangles hold the inverse on return.
+    /// - Returns: false when the matrix is not positive definite.
+    public static func invertSPD(_ a: UnsafeMutablePointer<Double>, n: Int) -> Bool {
+        var uplo: CChar = 76 // "L": column-major lower = row-major upper; the matrix is symmetric.
+        var size = Int32(n), lda = Int32(n), info: Int32 = 0
+        dpotrf_(&uplo, &size, a, &lda, &info)
+        guard info == 0 else { return false }
+        dpotri_(&uplo, &size, a, &lda, &info)
+        guard info == 0 else { return false }
+        // potri fills one triangle (row-major upper): mirror it into the lower one.
+        for i in 0..<n {
+            for j in (i + 1)..<max(i + 1, n) { a[j * n + i] = a[i * n + j] }
+        }
+        return true
+    }
+}

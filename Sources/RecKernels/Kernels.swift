@@ -1,0 +1,236 @@
+/// The hot loops of training and scoring: SIMD versions for speed, each beside a plain
+/// reference twin (`Reference`) that tests compare it with.
+///
+/// Pointers, not arrays: callers hold the buffers and take pointers once per chunk.
+/// `SIMD8<Float>` with `loadUnaligned`; this module is compiled for the host's vector unit on
+/// x86_64 (see Package.swift), otherwise every lane becomes a libm call.
+public enum Kernels {
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// Sparse gather-accumulate: `out[0..<d] += Σ_k coeff[k] · rows[index[k] · stride ..< + d]`.
+    ///
+    /// This is the first layer's forward pass (a user's ratings times the weight rows of the
+    /// rated items) and the output layer's backward pass. Register-blocked: 32 outputs at a
+    /// time stay in registers while the whole list is streamed.
+    /// - Complexity: O(count · d).
+    public static func gatherAccumulate(
+        out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
+    ) {
+        var j = 0
+        while j + 32 <= d {
+            var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
+            for k in 0..<count {
+                let c = SIMD8<Float>(repeating: coeff[k])
+                let r = rows + Int(index[k]) * stride + j
+                a0.addProduct(c, load8(r)); a1.addProduct(c, load8(r + 8))
+                a2.addProduct(c, load8(r + 16)); a3.addProduct(c, load8(r + 24))
+            }
+            store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+            j += 32
+        }
+        while j + 8 <= d {
+            var a0 = load8(out + j)
+            for k in 0..<count {
+                a0.addProduct(SIMD8<Float>(repeating: coeff[k]), load8(rows + Int(index[k]) * stride + j))
+            }
+            store8(a0, out + j)
+            j += 8
+        }
+        while j < d {
+            var a = out[j]
+            for k in 0..<count { a += coeff[k] * rows[Int(index[k]) * stride + j] }
+            out[j] = a
+            j += 1
+        }
+    }
+
+    /// Sparse dots: `out[k] = bias[index[k]] + dot(rows[index[k] · stride ..< + d], x)`.
+    ///
+    /// The output layer evaluated only at a user's observed items.
+    /// - Complexity: O(count · d).
+    public static func gatherDot(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        bias: UnsafePointer<Float>, index: UnsafePointer<Int32>, count: Int
+    ) {
+        for k in 0..<count {
+            let i = Int(index[k])
+            out[k] = bias[i] + dot(rows + i * stride, x, d)
+        }
+    }
+
+    /// `dot(a, b)` over `n` floats with four SIMD8 accumulators.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var j = 0
+        while j + 32 <= n {
+            s0.addProduct(load8(a + j), load8(b + j)); s1.addProduct(load8(a + j + 8), load8(b + j + 8))
+            s2.addProduct(load8(a + j + 16), load8(b + j + 16)); s3.addProduct(load8(a + j + 24), load8(b + j + 24))
+            j += 32
+        }
+        while j + 8 <= n {
+            s0.addProduct(load8(a + j), load8(b + j))
+            j += 8
+        }
+        var s = ((s0 + s1) + (s2 + s3)).sum()
+        while j < n {
+            s += a[j] * b[j]
+            j += 1
+        }
+        return s
+    }
+
+    /// `y[0..<n] += alpha · x[0..<n]`.
+    public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let a = SIMD8<Float>(repeating: alpha)
+        var j = 0
+        while j + 8 <= n {
+            var v = load8(y + j)
+            v.addProduct(a, load8(x + j))
+            store8(v, y + j)
+            j += 8
+        }
+        while j < n {
+            y[j] += alpha * x[j]
+            j += 1
+        }
+    }
+
+    /// Adam step over a parameter range, with PyTorch's L2 `weight_decay` (added to the
+    /// gradient) and bias correction folded into `stepSize` and `epsScale`:
+    /// `g += wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= stepSize · m / (√v + eps)`.
+    /// - Parameters:
+    ///   - stepSize: `lr / (1 - β1^t)`.
+    ///   - sqrtBias2: `√(1 - β2^t)`; the denominator is `√v / sqrtBias2 + eps`.
+    public static func adam(
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
+        eps: Float, weightDecay: Float
+    ) {
+        let b1 = SIMD8<Float>(repeating: beta1), b1c = SIMD8<Float>(repeating: 1 - beta1)
+        let b2 = SIMD8<Float>(repeating: beta2), b2c = SIMD8<Float>(repeating: 1 - beta2)
+        let wd = SIMD8<Float>(repeating: weightDecay), step = SIMD8<Float>(repeating: stepSize)
+        let invBias2 = SIMD8<Float>(repeating: 1 / sqrtBias2), e = SIMD8<Float>(repeating: eps)
+        var j = 0
+        while j + 8 <= n {
+            var pv = load8(p + j)
+            var gv = load8(g + j)
+            gv.addProduct(wd, pv)
+            let mv = b1 * load8(m + j) + b1c * gv
+            let vv = b2 * load8(v + j) + b2c * gv * gv
+            pv -= step * mv / (vv.squareRoot() * invBias2 + e)
+            store8(mv, m + j); store8(vv, v + j); store8(pv, p + j)
+            j += 8
+        }
+        while j < n {
+            let gj = g[j] + weightDecay * p[j]
+            m[j] = beta1 * m[j] + (1 - beta1) * gj
+            v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
+            p[j] -= stepSize * m[j] / (v[j].squareRoot() / sqrtBias2 + eps)
+            j += 1
+        }
+    }
+
+    /// RMSprop step (PyTorch's, no momentum, not centred):
+    /// `g += wd·p; s = α·s + (1-α)·g²; p -= lr · g / (√s + eps)`.
+    public static func rmsprop(
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
+        lr: Float, alpha: Float, eps: Float, weightDecay: Float
+    ) {
+        let a = SIMD8<Float>(repeating: alpha), ac = SIMD8<Float>(repeating: 1 - alpha)
+        let wd = SIMD8<Float>(repeating: weightDecay), rate = SIMD8<Float>(repeating: lr), e = SIMD8<Float>(repeating: eps)
+        var j = 0
+        while j + 8 <= n {
+            var pv = load8(p + j)
+            var gv = load8(g + j)
+            gv.addProduct(wd, pv)
+            let sv = a * load8(s + j) + ac * gv * gv
+            pv -= rate * gv / (sv.squareRoot() + e)
+            store8(sv, s + j); store8(pv, p + j)
+            j += 8
+        }
+        while j < n {
+            let gj = g[j] + weightDecay * p[j]
+            s[j] = alpha * s[j] + (1 - alpha) * gj * gj
+            p[j] -= lr * gj / (s[j].squareRoot() + eps)
+            j += 1
+        }
+    }
+}
+
+/// Plain loops computing exactly what `Kernels` computes, for tests (and the benchmark's
+/// naive baseline). Kept obviously correct rather than fast.
+public enum Reference {
+    public static func gatherAccumulate(
+        out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
+    ) {
+        for k in 0..<count {
+            for j in 0..<d { out[j] += coeff[k] * rows[Int(index[k]) * stride + j] }
+        }
+    }
+
+    public static func gatherDot(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        bias: UnsafePointer<Float>, index: UnsafePointer<Int32>, count: Int
+    ) {
+        for k in 0..<count {
+            let i = Int(index[k])
+            var s: Float = 0
+            for j in 0..<d { s += rows[i * stride + j] * x[j] }
+            out[k] = bias[i] + s
+        }
+    }
+
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        for j in 0..<n { s += a[j] * b[j] }
+        return s
+    }
+
+    public static func adam(
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
+        eps: Float, weightDecay: Float
+    ) {
+        for j in 0..<n {
+            let gj = g[j] + weightDecay * p[j]
+            m[j] = beta1 * m[j] + (1 - beta1) * gj
+            v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
+            p[j] -= stepSize * m[j] / (v[j].squareRoot() / sqrtBias2 + eps)
+        }
+    }
+
+    public static func rmsprop(
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
+        lr: Float, alpha: Float, eps: Float, weightDecay: Float
+    ) {
+        for j in 0..<n {
+            let gj = g[j] + weightDecay * p[j]
+            s[j] = alpha * s[j] + (1 - alpha) * gj * gj
+            p[j] -= lr * gj / (s[j].squareRoot() + eps)
+        }
+    }
+
+    /// `C = A · B` for row-major dense matrices, (m, k) · (k, n).
+    public static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for t in 0..<k { s += a[i * k + t] * b[t * n + j] }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Files appear whole or not at all: written to a temporary name in the same folder, flushed
+/// to disk, then renamed over the destination. A run killed at any moment leaves either the old
+/// file or the new one, never half of one.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try bytes.withUnsafeBytes { try write($0, to: path) }
+    }
+
+    public static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                close(fd); unlink(temp)
+                throw RecError(.runtime, "cannot write: \(reason)", file: path)
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            unlink(temp)
+            throw RecError(.runtime, "cannot flush to disk", file: path)
+        }
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw RecError(.runtime, "cannot rename into place: \(reason)", file: path)
+        }
+        syncDirectory(dir)
+    }
+
+    /// Makes a rename durable: flushes the folder's entry table.
+    public static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Reads a whole file, with a clear error naming it.
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if !FileManager.default.fileExists(atPath: path) {
+                throw RecError(.input, "file not found", file: path)
+            }
+            throw RecError(.input, "cannot read file", file: path)
+        }
+        return [UInt8](data)
+    }
+}

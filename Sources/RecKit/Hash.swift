@@ -1,0 +1,36 @@
+import CXXHash
+import Foundation
+
+/// The only door to xxHash: XXH3-64, used for artefact checksums and stage manifests.
+public enum Hash {
+    /// XXH3-64 of a buffer.
+    public static func xxh3(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        XXH3_64bits(bytes.baseAddress, bytes.count)
+    }
+
+    public static func xxh3(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { xxh3($0) }
+    }
+
+    /// XXH3-64 of a whole file, streamed in 4 MiB blocks, as 16 hex digits.
+    public static func fileHex(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RecError(.runtime, "cannot open for hashing", file: path)
+        }
+        defer { try? handle.close() }
+        guard let state = XXH3_createState() else { throw RecError(.runtime, "xxhash: out of memory") }
+        defer { XXH3_freeState(state) }
+        XXH3_64bits_reset(state)
+        while true {
+            let block = try handle.read(upToCount: 4 << 20) ?? Data()
+            if block.isEmpty { break }
+            _ = block.withUnsafeBytes { XXH3_64bits_update(state, $0.baseAddress, $0.count) }
+        }
+        return hex(XXH3_64bits_digest(state))
+    }
+
+    public static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

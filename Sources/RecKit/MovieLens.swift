@@ -1,0 +1,411 @@
+/// What to do with a malformed input line.
+public enum InvalidLinePolicy: String, Sendable, Codable {
+    /// Stop at the first bad line, naming file and line.
+    case error
+    /// Leave the line out and count it by reason.
+    case skip
+}
+
+/// Lines that were left out, by reason; nothing is dropped without being counted here.
+public struct LineReport: Sendable, Equatable, Codable {
+    public var linesRead = 0
+    public var blankLines = 0
+    /// Skipped lines per reason (only under the `skip` policy).
+    public var skipped: [String: Int] = [:]
+    /// The first few skipped lines, `file:line: message`, for the log.
+    public var examples: [String] = []
+
+    public init() {}
+
+    public var skippedTotal: Int { skipped.values.reduce(0, +) }
+
+    mutating func record(_ issue: LineIssue, file: String) {
+        skipped[issue.reason.rawValue, default: 0] += 1
+        if examples.count < 10 { examples.append("\(file):\(issue.line): \(issue.message)") }
+    }
+}
+
+/// Why a line is invalid. The raw values are the keys of `LineReport.skipped`.
+public enum LineProblem: String, Sendable, Codable, CaseIterable {
+    case fieldCount = "field-count"
+    case badUserId = "bad-user-id"
+    case badMovieId = "bad-movie-id"
+    case badRating = "bad-rating"
+    case ratingOutOfScale = "rating-out-of-scale"
+    case badTimestamp = "bad-timestamp"
+    case duplicatePair = "duplicate-pair"
+    case unknownMovie = "unknown-movie"
+    case duplicateMovie = "duplicate-movie"
+    case badEncoding = "bad-encoding"
+    case badGenres = "bad-genres"
+}
+
+public struct LineIssue: Sendable, Equatable {
+    public var line: Int
+    public var reason: LineProblem
+    public var message: String
+}
+
+/// Ratings as read from a file, in file order, with original ids.
+public struct RawRatings: Sendable {
+    public var userIds: [Int32] = []
+    public var movieIds: [Int32] = []
+    public var values: [Float] = []
+    public var timestamps: [Int64] = []
+    /// 1-based line of each rating in its file.
+    public var lines: [Int32] = []
+
+    public var count: Int { values.count }
+
+    mutating func append(contentsOf o: RawRatings) {
+        userIds += o.userIds; movieIds += o.movieIds; values += o.values; timestamps += o.timestamps; lines += o.lines
+    }
+
+    /// Keeps the entries whose index is not in `drop` (sorted ascending).
+    mutating func remove(sortedIndices drop: [Int]) {
+        guard !drop.isEmpty else { return }
+        var keep = [Bool](repeating: true, count: count)
+        for d in drop { keep[d] = false }
+        func filter<T>(_ a: [T]) -> [T] { a.indices.compactMap { keep[$0] ? a[$0] : nil } }
+        userIds = filter(userIds); movieIds = filter(movieIds); values = filter(values)
+        timestamps = filter(timestamps); lines = filter(lines)
+    }
+}
+
+/// Readers for the MovieLens text formats. Byte-level and parallel by line-chunk: the ratings
+/// file is the largest input of the whole pipeline.
+public enum MovieLens {
+    /// Genre names of ML-100K's `u.item` flag columns, in the order of its `u.genre` file.
+    public static let genres100K = [
+        "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+        "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    ]
+
+    enum Separator: Equatable {
+        case doubleColon, tab, comma, pipe
+        var bytes: [UInt8] {
+            switch self {
+            case .doubleColon: [58, 58]
+            case .tab: [9]
+            case .comma: [44]
+            case .pipe: [124]
+            }
+        }
+        var display: String {
+            switch self {
+            case .doubleColon: "'::'"
+            case .tab: "tabs"
+            case .comma: "commas"
+            case .pipe: "'|'"
+            }
+        }
+    }
+
+    /// Parses a ratings file: `UserID::MovieID::Rating[::Timestamp]`, tab-separated
+    /// `user item rating timestamp` (ML-100K), or comma-separated with a header line (newer
+    /// MovieLens releases). A UTF-8 byte order mark and CRLF line ends are accepted.
+    public static func parseRatings(
+        _ bytes: [UInt8], file: String, scale: ClosedRange<Double>, policy: InvalidLinePolicy, parallel: Parallel
+    ) throws -> (RawRatings, LineReport) {
+        let body = bodyStart(bytes)
+        guard let first = firstLine(bytes, from: body) else {
+            throw RecError(.input, "the ratings file is empty", file: file)
+        }
+        let line = bytes[first]
+        let separator: Separator
+        if contains(line, [58, 58]) { separator = .doubleColon }
+        else if line.contains(9) { separator = .tab }
+        else if line.contains(44) { separator = .comma }
+        else { throw RecError(.input, "unrecognised ratings format: expected fields separated by '::', tabs or commas", file: file, line: lineNumber(bytes, at: first.lowerBound)) }
+        // A comma file from newer MovieLens releases starts with `userId,movieId,rating,timestamp`.
+        var start = body
+        if separator == .comma, let f = line.first, !(48...57).contains(f) {
+            start = first.upperBound
+            while start < bytes.count, bytes[start] != 10 { start += 1 }
+            start = min(start + 1, bytes.count)
+        }
+        let headerLines = start == body ? 0 : 1
+
+        let chunks = lineChunks(bytes, from: start, target: 1 << 20)
+        struct Part { var r = RawRatings(); var lines = 0; var blank = 0; var issues: [LineIssue] = [] }
+        let parts: [Part] = parallel.mapChunks(count: chunks.count, chunkSize: 1) { range in
+            var part = Part()
+            let chunk = chunks[range.lowerBound]
+            var fields: [Range<Int>] = []
+            forEachLine(bytes, chunk) { l in
+                part.lines += 1
+                let n = part.lines
+                if l.isEmpty { part.blank += 1; return }
+                split(bytes, l, separator, into: &fields)
+                func issue(_ p: LineProblem, _ m: String) { part.issues.append(LineIssue(line: n, reason: p, message: m)) }
+                guard fields.count == 3 || fields.count == 4 else {
+                    issue(.fieldCount, "expected 3 or 4 fields separated by \(separator.display) (user, movie, rating[, timestamp]), found \(fields.count)")
+                    return
+                }
+                guard let user = parseId(bytes, fields[0]) else {
+                    issue(.badUserId, "user id '\(text(bytes, fields[0]))' is not a positive whole number"); return
+                }
+                guard let movie = parseId(bytes, fields[1]) else {
+                    issue(.badMovieId, "movie id '\(text(bytes, fields[1]))' is not a positive whole number"); return
+                }
+                guard let rating = parseDecimal(bytes, fields[2]) else {
+                    issue(.badRating, "rating '\(text(bytes, fields[2]))' is not a number"); return
+                }
+                guard scale.contains(rating) else {
+                    issue(.ratingOutOfScale, "rating \(text(bytes, fields[2])) is outside the scale \(format(scale.lowerBound))–\(format(scale.upperBound))"); return
+                }
+                var timestamp: Int64 = -1
+                if fields.count == 4 {
+                    guard let t = parseInteger(bytes, fields[3]) else {
+                        issue(.badTimestamp, "timestamp '\(text(bytes, fields[3]))' is not a whole number"); return
+                    }
+                    timestamp = t
+                }
+                part.r.userIds.append(user); part.r.movieIds.append(movie); part.r.values.append(Float(rating))
+                part.r.timestamps.append(timestamp); part.r.lines.append(Int32(n))
+            }
+            return part
+        }
+        var report = LineReport()
+        var all = RawRatings()
+        var offset = lineNumber(bytes, at: start) - 1
+        report.linesRead = headerLines
+        var issues: [LineIssue] = []
+        for var p in parts {
+            for i in p.issues.indices { p.issues[i].line += offset }
+            for i in p.r.lines.indices { p.r.lines[i] += Int32(offset) }
+            issues += p.issues
+            all.append(contentsOf: p.r)
+            offset += p.lines
+            report.linesRead += p.lines
+            report.blankLines += p.blank
+        }
+        for issue in issues {
+            if policy == .error { throw RecError(.input, issue.message, file: file, line: issue.line, hint: hintForSkip) }
+            report.record(issue, file: file)
+        }
+        return (all, report)
+    }
+
+    static let hintForSkip = "fix the line, or set \"input\": {\"invalidLines\": \"skip\"} in pipeline.json to leave such lines out"
+
+    /// Parses a movies file: ML-1M `MovieID::Title::Genres` or ML-100K `u.item`
+    /// (`id|title|release|video release|IMDb URL|19 genre flags`).
+    /// - Parameter encoding: `latin1`, `utf8`, or `auto` (UTF-8 when the bytes are valid UTF-8,
+    ///   else ISO-8859-1, which is what the MovieLens files are).
+    public static func parseMovies(
+        _ bytes: [UInt8], file: String, encoding: String, policy: InvalidLinePolicy
+    ) throws -> (Catalogue, LineReport) {
+        let body = bodyStart(bytes)
+        guard let first = firstLine(bytes, from: body) else { throw RecError(.input, "the movies file is empty", file: file) }
+        let separator: Separator = contains(bytes[first], [58, 58]) ? .doubleColon : .pipe
+        let content = bytes[body...]
+        let utf8 = encoding == "utf8" || (encoding == "auto" && String(validating: content, as: UTF8.self) != nil)
+
+        var report = LineReport()
+        var rows: [(id: Int32, title: String, genres: [String], line: Int)] = []
+        var fields: [Range<Int>] = []
+        var issues: [LineIssue] = []
+        var n = lineNumber(bytes, at: body) - 1
+        forEachLine(bytes, body..<bytes.count) { l in
+            n += 1
+            report.linesRead += 1
+            if l.isEmpty { report.blankLines += 1; return }
+            func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
+            split(bytes, l, separator, into: &fields)
+            let titleRange: Range<Int>
+            var genres: [String] = []
+            if separator == .doubleColon {
+                guard fields.count >= 3 else {
+                    issue(.fieldCount, "expected 3 fields separated by '::' (id, title, genres), found \(fields.count)"); return
+                }
+                // Titles never hold '::' in MovieLens, but if one does, keep it whole.
+                titleRange = fields[1].lowerBound..<fields[fields.count - 2].upperBound
+                let g = text(bytes, fields[fields.count - 1])
+                genres = g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
+            } else {
+                guard fields.count == 5 + genres100K.count else {
+                    issue(.fieldCount, "expected \(5 + genres100K.count) fields separated by '|' (id, title, dates, URL, \(genres100K.count) genre flags), found \(fields.count)"); return
+                }
+                titleRange = fields[1]
+                for (k, name) in genres100K.enumerated() {
+                    switch text(bytes, fields[5 + k]) {
+                    case "1": genres.append(name)
+                    case "0": break
+                    default: issue(.badGenres, "genre flag \(k + 1) must be 0 or 1"); return
+                    }
+                }
+            }
+            guard let id = parseId(bytes, fields[0]) else {
+                issue(.badMovieId, "movie id '\(text(bytes, fields[0]))' is not a positive whole number"); return
+            }
+            let raw = bytes[titleRange]
+            let title: String
+            if utf8 {
+                guard let t = String(validating: raw, as: UTF8.self) else {
+                    issue(.badEncoding, "title is not valid UTF-8 (set input.moviesEncoding to \"latin1\" or \"auto\")"); return
+                }
+                title = t
+            } else {
+                title = latin1ToString(raw)
+            }
+            rows.append((id, title, genres, n))
+        }
+        rows.sort { $0.id != $1.id ? $0.id < $1.id : $0.line < $1.line }
+        var kept: [(id: Int32, title: String, genres: [String], line: Int)] = []
+        for r in rows {
+            if let last = kept.last, last.id == r.id {
+                issues.append(LineIssue(line: r.line, reason: .duplicateMovie, message: "movie id \(r.id) already appears on line \(last.line)"))
+                continue
+            }
+            kept.append(r)
+        }
+        issues.sort { $0.line < $1.line }
+        for issue in issues {
+            if policy == .error { throw RecError(.input, issue.message, file: file, line: issue.line, hint: hintForSkip) }
+            report.record(issue, file: file)
+        }
+        return (Catalogue(movieIds: kept.map(\.id), titles: kept.map(\.title), genres: kept.map(\.genres)), report)
+    }
+
+    /// ISO-8859-1 to a Swift string. Every byte is one code point below 256, so the UTF-8 is at
+    /// most twice as long. A hand loop: Foundation's converter is 20x slower (PLATFORM-NOTES).
+    public static func latin1ToString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var n = 0
+            for b in bytes {
+                if b < 0x80 {
+                    out[n] = b; n += 1
+                } else {
+                    out[n] = 0xC0 | (b >> 6); out[n + 1] = 0x80 | (b & 0x3F); n += 2
+                }
+            }
+            return n
+        }
+    }
+
+    // MARK: - Byte-level helpers
+
+    /// Skips a UTF-8 byte order mark.
+    static func bodyStart(_ b: [UInt8]) -> Int {
+        b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0
+    }
+
+    /// The first non-blank line (without its line end), if any.
+    static func firstLine(_ b: [UInt8], from: Int) -> Range<Int>? {
+        var result: Range<Int>?
+        forEachLine(b, from..<b.count) { l in if result == nil, !l.isEmpty { result = l } }
+        return result
+    }
+
+    static func lineNumber(_ b: [UInt8], at offset: Int) -> Int {
+        1 + b[0..<offset].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+    }
+
+    /// Calls `body` with each line of `range` (without `\n` or `\r\n`). A final line without a
+    /// line end counts; an empty tail after the last `\n` does not.
+    static func forEachLine(_ b: [UInt8], _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+        b.withUnsafeBufferPointer { p in
+            var start = range.lowerBound
+            var i = start
+            while i < range.upperBound {
+                if p[i] == 10 {
+                    var end = i
+                    if end > start, p[end - 1] == 13 { end -= 1 }
+                    body(start..<end)
+                    start = i + 1
+                }
+                i += 1
+            }
+            if start < range.upperBound {
+                var end = range.upperBound
+                if p[end - 1] == 13 { end -= 1 }
+                body(start..<end)
+            }
+        }
+    }
+
+    /// Cuts `from..<b.count` into ranges of about `target` bytes that end just after a `\n`.
+    static func lineChunks(_ b: [UInt8], from: Int, target: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = from
+        while start < b.count {
+            var end = min(start + target, b.count)
+            while end < b.count, b[end - 1] != 10 { end += 1 }
+            out.append(start..<end)
+            start = end
+        }
+        return out
+    }
+
+    static func split(_ b: [UInt8], _ line: Range<Int>, _ sep: Separator, into fields: inout [Range<Int>]) {
+        fields.removeAll(keepingCapacity: true)
+        let s = sep.bytes
+        var start = line.lowerBound
+        var i = start
+        while i < line.upperBound {
+            if b[i] == s[0], s.count == 1 || (i + 1 < line.upperBound && b[i + 1] == s[1]) {
+                fields.append(start..<i)
+                i += s.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        fields.append(start..<line.upperBound)
+    }
+
+    static func contains(_ line: ArraySlice<UInt8>, _ pattern: [UInt8]) -> Bool {
+        guard line.count >= pattern.count else { return false }
+        var i = line.startIndex
+        while i + pattern.count <= line.endIndex {
+            if line[i] == pattern[0], line[i + 1] == pattern[1] { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// A positive whole number that fits Int32.
+    static func parseId(_ b: [UInt8], _ r: Range<Int>) -> Int32? {
+        guard let v = parseInteger(b, r), v > 0, v <= Int64(Int32.max) else { return nil }
+        return Int32(v)
+    }
+
+    /// Digits only, optionally with a leading minus; at most 18 digits.
+    static func parseInteger(_ b: [UInt8], _ r: Range<Int>) -> Int64? {
+        var i = r.lowerBound
+        var negative = false
+        if i < r.upperBound, b[i] == 45 { negative = true; i += 1 }
+        guard i < r.upperBound, r.upperBound - i <= 18 else { return nil }
+        var v: Int64 = 0
+        while i < r.upperBound {
+            let d = b[i] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + Int64(d)
+            i += 1
+        }
+        return negative ? -v : v
+    }
+
+    /// `123`, `4.5`, `-0.5`: digits with an optional fraction.
+    static func parseDecimal(_ b: [UInt8], _ r: Range<Int>) -> Double? {
+        guard let dot = b[r].firstIndex(of: 46) else { return parseInteger(b, r).map(Double.init) }
+        guard let whole = dot == r.lowerBound ? 0 : parseInteger(b, r.lowerBound..<dot),
+              dot + 1 < r.upperBound, let fraction = parseInteger(b, (dot + 1)..<r.upperBound), fraction >= 0,
+              b[dot + 1] != 45 else { return nil }
+        let digits = r.upperBound - dot - 1
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let negative = b[r.lowerBound] == 45
+        return Double(whole) + (negative ? -1 : 1) * Double(fraction) / scale
+    }
+
+    static func text(_ b: [UInt8], _ r: Range<Int>) -> String {
+        let shown = r.count > 40 ? r.lowerBound..<(r.lowerBound + 40) : r
+        return String(decoding: b[shown], as: UTF8.self) + (r.count > 40 ? "…" : "")
+    }
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() ? String(Int(x)) : String(x)
+    }
+}

@@ -1,0 +1,96 @@
+import Dispatch
+import Foundation
+
+/// A pointer that may cross into `concurrentPerform` closures. Each task must write only its
+/// own disjoint range: that is the contract that makes this `@unchecked Sendable` sound.
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    @inlinable public subscript(i: Int) -> T {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+}
+
+/// Fixed partitions of `0..<count` and Dispatch over them.
+///
+/// Chunk boundaries depend only on `count` and `chunkSize`, never on the number of workers, so
+/// any reduction done per chunk and then combined in chunk order gives the same bits whatever
+/// the thread count.
+public struct Parallel: Sendable {
+    /// Number of concurrent workers (1 = run on the calling thread).
+    public let workers: Int
+
+    public init(workers: Int) {
+        self.workers = max(1, workers)
+    }
+
+    /// Workers = 0 means all cores.
+    public static func resolve(_ requested: Int) -> Parallel {
+        Parallel(workers: requested > 0 ? requested : ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The chunk ranges of `0..<count`.
+    public static func chunks(count: Int, chunkSize: Int) -> [Range<Int>] {
+        let size = max(1, chunkSize)
+        return stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+    }
+
+    /// Runs `body(chunkIndex, range)` for every chunk, on up to `workers` threads. Chunks are
+    /// handed out dynamically; results must be written to per-chunk slots.
+    public func forEachChunk(count: Int, chunkSize: Int, _ body: (Int, Range<Int>) throws -> Void) rethrows {
+        let ranges = Parallel.chunks(count: count, chunkSize: chunkSize)
+        if workers == 1 || ranges.count <= 1 {
+            for (i, r) in ranges.enumerated() { try body(i, r) }
+            return
+        }
+        try withoutActuallyEscaping(body) { body in
+            let next = Counter()
+            let failure = FirstError()
+            let work = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: min(workers, ranges.count)) { _ in
+                while failure.isEmpty {
+                    let i = next.increment()
+                    if i >= ranges.count { return }
+                    do { try work.value(i, ranges[i]) } catch { failure.set(error) }
+                }
+            }
+            if let error = failure.value { throw error }
+        }
+    }
+
+    /// Maps every chunk to a value, returned in chunk order.
+    public func mapChunks<T>(count: Int, chunkSize: Int, _ body: (Range<Int>) throws -> T) rethrows -> [T] {
+        let n = Parallel.chunks(count: count, chunkSize: chunkSize).count
+        var slots = [T?](repeating: nil, count: n)
+        try slots.withUnsafeMutableBufferPointer { buffer in
+            let out = SharedPointer(buffer.baseAddress!)
+            try forEachChunk(count: count, chunkSize: chunkSize) { i, r in out[i] = try body(r) }
+        }
+        return slots.map { $0! }
+    }
+}
+
+/// Lets a non-Sendable closure be called from Dispatch workers; the callers above guarantee
+/// that each invocation touches disjoint data.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func increment() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        let v = n; n += 1; return v
+    }
+}
+
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return stored == nil }
+    var value: Error? { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
+}

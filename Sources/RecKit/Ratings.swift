@@ -1,0 +1,153 @@
+/// Original MovieLens ids of the dense indices used inside the pipeline.
+public struct IdMaps: Sendable, Equatable {
+    /// `userIds[u]` is the MovieLens id of dense user `u`; ascending.
+    public var userIds: [Int32]
+    /// `itemIds[i]` is the MovieLens movie id of dense item `i`; ascending.
+    public var itemIds: [Int32]
+
+    public init(userIds: [Int32], itemIds: [Int32]) {
+        self.userIds = userIds
+        self.itemIds = itemIds
+    }
+
+    public var userCount: Int { userIds.count }
+    public var itemCount: Int { itemIds.count }
+}
+
+/// A ratings table with dense indices, sorted by user then item.
+public struct Ratings: Sendable, Equatable {
+    public var users: [Int32]
+    public var items: [Int32]
+    public var values: [Float]
+    /// Unix seconds, or -1 where the input line had no timestamp.
+    public var timestamps: [Int64]
+    public var ids: IdMaps
+
+    public init(users: [Int32], items: [Int32], values: [Float], timestamps: [Int64], ids: IdMaps) {
+        precondition(users.count == items.count && items.count == values.count && values.count == timestamps.count)
+        self.users = users
+        self.items = items
+        self.values = values
+        self.timestamps = timestamps
+        self.ids = ids
+    }
+
+    public var count: Int { values.count }
+
+    /// `rowStart[u] ..< rowStart[u+1]` are user `u`'s entries.
+    public func userOffsets() -> [Int] {
+        var start = [Int](repeating: 0, count: ids.userCount + 1)
+        for u in users { start[Int(u) + 1] += 1 }
+        for u in 0..<ids.userCount { start[u + 1] += start[u] }
+        return start
+    }
+
+    /// Writes the table as an artefact of `kind` (`ratings` from ingest, `split` for parts).
+    public func write(to path: String, kind: ArtefactKind, meta: [String: JSONValue], parallel: Parallel) throws {
+        var b = ArtefactBuilder(kind: kind)
+        b.meta = meta
+        b.meta["users"] = .int(ids.userCount)
+        b.meta["items"] = .int(ids.itemCount)
+        b.meta["ratings"] = .int(count)
+        b.add("user", users)
+        b.add("item", items)
+        b.add("rating", values)
+        b.add("timestamp", timestamps)
+        b.add("userIds", ids.userIds)
+        b.add("itemIds", ids.itemIds)
+        try b.write(to: path, parallel: parallel)
+    }
+
+    /// Reads a table written by `write`, checking that every index is in range.
+    public static func read(_ path: String, kind: ArtefactKind, parallel: Parallel) throws -> (Ratings, Artefact) {
+        let a = try Artefact.read(path, expecting: kind)
+        let ids = IdMaps(userIds: try a.array("userIds", parallel: parallel), itemIds: try a.array("itemIds", parallel: parallel))
+        let r = Ratings(
+            users: try a.array("user", parallel: parallel), items: try a.array("item", parallel: parallel),
+            values: try a.array("rating", parallel: parallel), timestamps: try a.array("timestamp", parallel: parallel), ids: ids)
+        guard r.users.count == r.values.count, r.items.count == r.values.count, r.timestamps.count == r.values.count else {
+            throw RecError(.artefact, "columns have different lengths", file: path, hint: "rerun \(kind.producer)")
+        }
+        let nu = Int32(ids.userCount), ni = Int32(ids.itemCount)
+        var previous: (Int32, Int32) = (-1, -1)
+        for k in 0..<r.count {
+            let u = r.users[k], i = r.items[k]
+            guard u >= 0, u < nu, i >= 0, i < ni, (u, i) > previous else {
+                throw RecError(.artefact, "entry \(k) is out of range or out of order", file: path, hint: "rerun \(kind.producer)")
+            }
+            previous = (u, i)
+        }
+        return (r, a)
+    }
+}
+
+/// A sparse matrix in compressed sparse row form. Never densified.
+public struct CSRMatrix: Sendable, Equatable {
+    public let rows: Int
+    public let cols: Int
+    /// Row `r` is `rowStart[r] ..< rowStart[r+1]` in `columns` / `values`.
+    public var rowStart: [Int]
+    public var columns: [Int32]
+    public var values: [Float]
+
+    public init(rows: Int, cols: Int, rowStart: [Int], columns: [Int32], values: [Float]) {
+        precondition(rowStart.count == rows + 1 && columns.count == values.count && rowStart.last == columns.count)
+        self.rows = rows
+        self.cols = cols
+        self.rowStart = rowStart
+        self.columns = columns
+        self.values = values
+    }
+
+    /// From a ratings table (already sorted by user, then item).
+    public init(_ r: Ratings) {
+        self.init(rows: r.ids.userCount, cols: r.ids.itemCount, rowStart: r.userOffsets(), columns: r.items, values: r.values)
+    }
+
+    public var nonZeros: Int { values.count }
+
+    @inlinable public func row(_ r: Int) -> Range<Int> { rowStart[r]..<rowStart[r + 1] }
+
+    /// The transpose (columns become rows), with each new row sorted by its column.
+    public func transposed() -> CSRMatrix {
+        var start = [Int](repeating: 0, count: cols + 1)
+        for c in columns { start[Int(c) + 1] += 1 }
+        for c in 0..<cols { start[c + 1] += start[c] }
+        var fill = start
+        var newColumns = [Int32](repeating: 0, count: nonZeros)
+        var newValues = [Float](repeating: 0, count: nonZeros)
+        for r in 0..<rows {
+            for k in row(r) {
+                let c = Int(columns[k])
+                newColumns[fill[c]] = Int32(r)
+                newValues[fill[c]] = values[k]
+                fill[c] += 1
+            }
+        }
+        return CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues)
+    }
+
+    /// Adds the matrix to an artefact under `name.rowStart`, `name.columns`, `name.values`.
+    public func add(to b: inout ArtefactBuilder, name: String) {
+        b.add(name + ".rowStart", rowStart.map { Int64($0) })
+        b.add(name + ".columns", columns)
+        b.add(name + ".values", values)
+        b.meta[name + ".shape"] = .array([.int(rows), .int(cols), .int(nonZeros)])
+    }
+
+    /// Reads a matrix written by `add(to:name:)`, checking its structure.
+    public static func read(from a: Artefact, name: String, parallel: Parallel) throws -> CSRMatrix {
+        guard case .array(let shape)? = a.meta(name + ".shape"), shape.count == 3,
+              let rows = shape[0].intValue, let cols = shape[1].intValue else {
+            throw RecError(.artefact, "has no shape for matrix '\(name)'", file: a.path, hint: "rerun \(a.kind.producer)")
+        }
+        let start = try a.array(name + ".rowStart", as: Int64.self, parallel: parallel).map { Int($0) }
+        let columns = try a.array(name + ".columns", as: Int32.self, parallel: parallel)
+        let values = try a.array(name + ".values", as: Float.self, parallel: parallel)
+        let bad = RecError(.artefact, "matrix '\(name)' is malformed", file: a.path, hint: "rerun \(a.kind.producer)")
+        guard start.count == rows + 1, start.first == 0, start.last == columns.count, columns.count == values.count else { throw bad }
+        for r in 0..<rows where start[r] > start[r + 1] { throw bad }
+        for c in columns where c < 0 || Int(c) >= cols { throw bad }
+        return CSRMatrix(rows: rows, cols: cols, rowStart: start, columns: columns, values: values)
+    }
+}
