@@ -109,22 +109,28 @@ public struct CSRMatrix: Sendable, Equatable {
     @inlinable public func row(_ r: Int) -> Range<Int> { rowStart[r]..<rowStart[r + 1] }
 
     /// The transpose (columns become rows), with each new row sorted by its column.
-    public func transposed() -> CSRMatrix {
+    public func transposed() -> CSRMatrix { transposedWithPositions().matrix }
+
+    /// The transpose, and for each of its entries the index of the same entry in `self`
+    /// (to map values computed on the transpose back).
+    public func transposedWithPositions() -> (matrix: CSRMatrix, positions: [Int]) {
         var start = [Int](repeating: 0, count: cols + 1)
         for c in columns { start[Int(c) + 1] += 1 }
         for c in 0..<cols { start[c + 1] += start[c] }
         var fill = start
         var newColumns = [Int32](repeating: 0, count: nonZeros)
         var newValues = [Float](repeating: 0, count: nonZeros)
+        var positions = [Int](repeating: 0, count: nonZeros)
         for r in 0..<rows {
             for k in row(r) {
                 let c = Int(columns[k])
                 newColumns[fill[c]] = Int32(r)
                 newValues[fill[c]] = values[k]
+                positions[fill[c]] = k
                 fill[c] += 1
             }
         }
-        return CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues)
+        return (CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues), positions)
     }
 
     /// Adds the matrix to an artefact under `name.rowStart`, `name.columns`, `name.values`.

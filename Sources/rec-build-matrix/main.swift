@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct BuildMatrixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-build-matrix",
+        abstract: "Build the sparse (CSR) user x movie matrices of the split parts: matrices.art.")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(BuildMatrixStage(), options) }
+}

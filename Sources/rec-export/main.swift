@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-export",
+        abstract: "Write output/recommendations.csv and output/recommendations.jsonl from topk.art.")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(ExportStage(), options) }
+}

@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-ingest",
+        abstract: "Read the ratings and movies files named in pipeline.json into ratings.art and catalogue.art.")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(IngestStage(), options) }
+}

@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-score",
+        abstract: "Score every user's unseen movies: topk.art and output/metrics.json.")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(ScoreStage(), options) }
+}

@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct SplitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-split",
+        abstract: "Split ratings.art into train.art, validation.art and test.art (seeded, per user).")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(SplitStage(), options) }
+}

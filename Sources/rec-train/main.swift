@@ -1,1 +1,14 @@
-print("todo")
+import ArgumentParser
+import RecCLI
+import RecStages
+
+@main
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-train",
+        abstract: "Train the rating model (and the ranking model) on matrices.art: model.art.")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws { try runStage(TrainStage(), options) }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+
+/// Log lines for people and cron mail: `2026-11-30T04:39:11Z rec-train info: message`, on
+/// stderr. Data never goes to stderr, diagnostics never to stdout.
+public struct StderrLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let stamp = StderrLogHandler.timestamp()
+        let line = "\(stamp) \(label) \(event.level): \(event.message)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func timestamp() -> String {
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+}
+
+/// A logger for one executable; `quiet` keeps warnings and errors only.
+public func makeLogger(_ label: String, quiet: Bool) -> Logger {
+    Logger(label: label) { StderrLogHandler(label: $0, level: quiet ? .warning : .info) }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RecKit
+import RecStages
+
+/// Exit codes, for cron and scripts: documented in the README.
+public enum ExitCodes {
+    public static let ok: Int32 = 0
+    /// Bad input, damaged artefact, or a run-time failure.
+    public static let failure: Int32 = 1
+    /// Wrong command line or settings.
+    public static let usage: Int32 = 2
+    /// Another run holds the lock.
+    public static let locked: Int32 = 3
+
+    public static func code(for kind: RecError.Kind) -> Int32 {
+        switch kind {
+        case .config: usage
+        case .locked: locked
+        case .input, .artefact, .runtime: failure
+        }
+    }
+}
+
+/// Options every stage executable takes.
+public struct StageOptions: ParsableArguments {
+    @Option(name: .long, help: "The pipeline settings file.")
+    public var config = "pipeline.json"
+
+    @Option(name: .long, help: "Dispatch workers (0 = all cores); overrides pipeline.json. Results do not depend on it.")
+    public var workers: Int?
+
+    @Flag(name: .long, help: "Log warnings and errors only.")
+    public var quiet = false
+
+    public init() {}
+
+    /// The settings file with the command-line overrides applied.
+    public func load() throws -> PipelineConfig {
+        var c = try PipelineConfig.load(config)
+        if let workers {
+            guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
+            c.workers = workers
+        }
+        return c
+    }
+}
+
+/// Runs one stage as a command: load settings, run, log the duration; on failure print the
+/// message on stderr and exit with the documented code.
+public func runStage(_ stage: any Stage, _ options: StageOptions) throws {
+    let logger = makeLogger(stage.executable, quiet: options.quiet)
+    do {
+        let config = try options.load()
+        let ctx = StageContext(config: config, logger: logger)
+        let clock = ContinuousClock.now
+        logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
+        let stats = try stage.run(ctx)
+        let seconds = clock.duration(to: .now)
+        logger.info("\(stage.name): done in \(String(format: "%.2f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18)) s \(summary(stats))")
+    } catch let e as RecError {
+        logger.error("\(e.description)")
+        throw ExitCode(ExitCodes.code(for: e.kind))
+    }
+}
+
+/// `key=value` pairs of the scalar stats, for the log line.
+func summary(_ stats: [String: JSONValue]) -> String {
+    stats.keys.sorted().compactMap { key in
+        switch stats[key]! {
+        case .int(let i): "\(key)=\(i)"
+        case .double(let d): "\(key)=\(String(format: "%.3f", d))"
+        case .string(let s): "\(key)=\(s)"
+        default: nil
+        }
+    }.joined(separator: " ")
+}

@@ -1,0 +1,207 @@
+import Foundation
+import RecKernels
+import RecKit
+
+/// Hidden-layer activation.
+public enum Activation: String, Sendable, Codable {
+    case sigmoid, tanh, relu, identity
+
+    /// f(z), in place.
+    @inlinable func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch self {
+        case .sigmoid: for j in 0..<n { p[j] = 1 / (1 + expf(-p[j])) }
+        case .tanh: for j in 0..<n { p[j] = tanhf(p[j]) }
+        case .relu: for j in 0..<n where p[j] < 0 { p[j] = 0 }
+        case .identity: break
+        }
+    }
+
+    /// `grad ⊙= f'(z)`, written with the activated value a = f(z).
+    @inlinable func backward(_ grad: UnsafeMutablePointer<Float>, activated a: UnsafePointer<Float>, _ n: Int) {
+        switch self {
+        case .sigmoid: for j in 0..<n { grad[j] *= a[j] * (1 - a[j]) }
+        case .tanh: for j in 0..<n { grad[j] *= 1 - a[j] * a[j] }
+        case .relu: for j in 0..<n where a[j] <= 0 { grad[j] = 0 }
+        case .identity: break
+        }
+    }
+}
+
+/// Where each layer's weights and biases sit in the one contiguous parameter buffer.
+///
+/// `sizes = [n, h1, …, hL, n]`. Layer 0 (sparse input) stores W as (n, h1): one row per input
+/// item, so a user's first hidden layer is a gather of the rows of the items they rated.
+/// Middle layers store W as (in, out), row-major. The last layer stores W as (n, hL): one row
+/// per output item, so the output at one item is one dot product.
+public struct AutoencoderLayout: Sendable, Equatable {
+    public let sizes: [Int]
+    public let weightOffset: [Int]
+    public let biasOffset: [Int]
+    public let parameterCount: Int
+
+    public init(items: Int, hidden: [Int]) {
+        sizes = [items] + hidden + [items]
+        var w: [Int] = [], b: [Int] = []
+        var offset = 0
+        for l in 0..<(sizes.count - 1) {
+            w.append(offset); offset += sizes[l] * sizes[l + 1]
+            b.append(offset); offset += sizes[l + 1]
+        }
+        weightOffset = w
+        biasOffset = b
+        parameterCount = offset
+    }
+
+    public var items: Int { sizes[0] }
+    public var layerCount: Int { sizes.count - 1 }
+    /// Width of the last hidden layer.
+    public var lastHidden: Int { sizes[sizes.count - 2] }
+}
+
+/// The seed's model: an autoencoder over one row of the ratings matrix (a user's ratings for
+/// the user-based model, a movie's ratings for the item-based one), sparse at both ends.
+///
+/// Forward, per row r with observed entries (i, x):
+/// `a1 = f(b0 + Σ x·W0[i])`, `a_{l+1} = f(a_l·W_l + b_l)`, output `ŷ_j = b_L[j] + W_L[j]·a_L`,
+/// evaluated only where needed (observed entries in training; every item when scoring).
+public final class Autoencoder: @unchecked Sendable {
+    public let layout: AutoencoderLayout
+    public let activation: Activation
+    /// All weights and biases, laid out by `layout`.
+    public var parameters: [Float]
+
+    public init(layout: AutoencoderLayout, activation: Activation, parameters: [Float]) {
+        precondition(parameters.count == layout.parameterCount)
+        self.layout = layout
+        self.activation = activation
+        self.parameters = parameters
+    }
+
+    /// PyTorch's default `Linear` initialisation: weights and biases uniform in ±1/√fan_in.
+    public convenience init(items: Int, hidden: [Int], activation: Activation, seed: UInt64) {
+        let layout = AutoencoderLayout(items: items, hidden: hidden)
+        var p = [Float](repeating: 0, count: layout.parameterCount)
+        var rng = SplitMix64(seed: seed, stream: 0x1417)
+        for l in 0..<layout.layerCount {
+            let fanIn = Float(layout.sizes[l])
+            let bound = 1 / fanIn.squareRoot()
+            let end = l + 1 < layout.layerCount ? layout.weightOffset[l + 1] : layout.parameterCount
+            for j in layout.weightOffset[l]..<end { p[j] = (2 * rng.unitFloat() - 1) * bound }
+        }
+        self.init(layout: layout, activation: activation, parameters: p)
+    }
+
+    /// Hidden activations of the last hidden layer for `rows` of `input`.
+    ///
+    /// - Parameters:
+    ///   - entries: for each row, its input entries (column indices and values); rows are
+    ///     processed in parallel by fixed chunks.
+    ///   - out: per hidden layer l (1…L-1), a buffer rows × sizes[l]; filled with activations.
+    func forwardHidden(_ p: UnsafePointer<Float>, batch: BatchEntries, activations out: [UnsafeMutablePointer<Float>], parallel: Parallel) {
+        let sizes = layout.sizes
+        let h1 = sizes[1]
+        let w0 = p + layout.weightOffset[0], b0 = p + layout.biasOffset[0]
+        let a1 = SharedPointer(out[0])
+        let act = activation
+        parallel.forEachChunk(count: batch.rows, chunkSize: Autoencoder.rowChunk) { _, rows in
+            for r in rows {
+                let z = a1.base + r * h1
+                z.update(from: b0, count: h1)
+                let range = batch.range(r)
+                Kernels.gatherAccumulate(out: z, d: h1, rows: w0, stride: h1, index: batch.columns + range.lowerBound,
+                                         coeff: batch.values + range.lowerBound, count: range.count)
+                act.apply(z, h1)
+            }
+        }
+        // Middle layers: one GEMM for the whole batch (cheap; the same call whatever the
+        // number of workers, so the bits do not depend on it).
+        for l in 1..<(layout.layerCount - 1) {
+            let (nIn, nOut) = (sizes[l], sizes[l + 1])
+            let z = out[l]
+            let b = p + layout.biasOffset[l]
+            for r in 0..<batch.rows { (z + r * nOut).update(from: b, count: nOut) }
+            BLAS.gemm(m: batch.rows, n: nOut, k: nIn, a: out[l - 1], lda: nIn, b: p + layout.weightOffset[l], ldb: nOut,
+                      beta: 1, c: z, ldc: nOut)
+            activation.apply(z, batch.rows * nOut)
+        }
+    }
+
+    /// Rows per Dispatch chunk. Fixed, so chunk boundaries never depend on the worker count.
+    static let rowChunk = 16
+}
+
+/// The input entries of a batch of rows, as pointers into caller-owned buffers.
+struct BatchEntries {
+    let rows: Int
+    /// `start[r] ..< start[r+1]` index `columns` / `values` for batch row r.
+    let start: UnsafePointer<Int>
+    let columns: UnsafePointer<Int32>
+    let values: UnsafePointer<Float>
+
+    @inline(__always) func range(_ r: Int) -> Range<Int> { start[r]..<start[r + 1] }
+}
+
+/// Owned storage for `BatchEntries`.
+struct BatchBuffer {
+    var start: [Int] = [0]
+    var columns: [Int32] = []
+    var values: [Float] = []
+
+    mutating func reset() {
+        start.removeAll(keepingCapacity: true); start.append(0)
+        columns.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+
+    mutating func appendRow(_ m: CSRMatrix, _ row: Int) {
+        let r = m.row(row)
+        columns.append(contentsOf: m.columns[r])
+        values.append(contentsOf: m.values[r])
+        start.append(columns.count)
+    }
+
+    var rows: Int { start.count - 1 }
+
+    func with<T>(_ body: (BatchEntries) throws -> T) rethrows -> T {
+        try start.withUnsafeBufferPointer { s in
+            try columns.withUnsafeBufferPointer { c in
+                try values.withUnsafeBufferPointer { v in
+                    try body(BatchEntries(rows: rows, start: s.baseAddress!, columns: c.baseAddress ?? UnsafePointer(bitPattern: 8)!,
+                                          values: v.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+                }
+            }
+        }
+    }
+}
+
+/// A heap buffer of floats with a stable address: the scratch space of training and scoring.
+/// Pointers into it are valid as long as the buffer lives.
+final class FloatBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    func zero() { pointer.update(repeating: 0, count: count) }
+}
+
+/// Scratch buffers for a batch of rows: activations and gradients of every hidden layer.
+struct Workspace {
+    let activations: [FloatBuffer]
+    let gradients: [FloatBuffer]
+
+    init(layout: AutoencoderLayout, rows: Int) {
+        let hidden = layout.sizes[1..<(layout.sizes.count - 1)]
+        activations = hidden.map { FloatBuffer(rows * $0) }
+        gradients = hidden.map { FloatBuffer(rows * $0) }
+    }
+
+    var a: [UnsafeMutablePointer<Float>] { activations.map(\.pointer) }
+    var g: [UnsafeMutablePointer<Float>] { gradients.map(\.pointer) }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import RecKit
+
+/// Raw MovieLens files → `ratings.art` (dense indices, id maps) and `catalogue.art`.
+public struct IngestStage: Stage {
+    public init() {}
+    public var name: String { "ingest" }
+    public var executable: String { "rec-ingest" }
+    public func inputs(_ c: PipelineConfig) -> [String] { [c.resolve(c.input.ratings), c.resolve(c.input.movies)] }
+    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings, c.paths.catalogue] }
+    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.input) }
+
+    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let policy = InvalidLinePolicy(rawValue: c.input.invalidLines) ?? .error
+        let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
+        let (catalogue, movieReport) = try MovieLens.parseMovies(
+            try AtomicFile.read(moviesPath), file: moviesPath, encoding: c.input.moviesEncoding, policy: policy)
+        let bytes = try AtomicFile.read(ratingsPath)
+        let scale = c.input.ratingScale[0]...c.input.ratingScale[1]
+        let (raw, parseReport) = try MovieLens.parseRatings(bytes, file: ratingsPath, scale: scale, policy: policy, parallel: ctx.parallel)
+        let result = try Ingest.build(raw, catalogue: catalogue, file: ratingsPath, policy: policy, report: parseReport, parallel: ctx.parallel)
+        for (file, report) in [(moviesPath, movieReport), (ratingsPath, result.report)] where report.skippedTotal > 0 {
+            ctx.logger.warning("\(file): skipped \(report.skippedTotal) invalid lines: \(report.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+            for e in report.examples { ctx.logger.warning("  \(e)") }
+        }
+        let r = result.ratings
+        let stats: [String: JSONValue] = [
+            "ratings": .int(r.count), "users": .int(r.ids.userCount), "items": .int(r.ids.itemCount),
+            "movies": .int(catalogue.count), "bytesRead": .int(bytes.count),
+            "withTimestamps": .int(r.timestamps.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }),
+            "ratingsLines": try JSONValue.from(result.report), "moviesLines": try JSONValue.from(movieReport),
+        ]
+        try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
+        try catalogue.write(to: c.paths.catalogue, meta: ["source": .string(moviesPath)], parallel: ctx.parallel)
+        try r.write(to: c.paths.ratings, kind: .ratings, meta: ["source": .string(ratingsPath), "lines": stats["ratingsLines"]!], parallel: ctx.parallel)
+        return stats
+    }
+}
+
+/// `ratings.art` → `train.art`, `validation.art`, `test.art` (seeded per-user random split).
+public struct SplitStage: Stage {
+    public init() {}
+    public var name: String { "split" }
+    public var executable: String { "rec-split" }
+    public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings] }
+    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
+    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.split) }
+
+    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let (ratings, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
+        let parts = Splitter.split(ratings, seed: c.split.seed, testRatio: c.split.testRatio,
+                                   validationRatio: c.split.validationRatio, parallel: ctx.parallel)
+        let settings = try settings(c)
+        for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),
+                                    ("test", c.paths.test, parts.test)] {
+            try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings], parallel: ctx.parallel)
+        }
+        return ["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
+    }
+}
+
+/// Split parts → `matrices.art`: sparse user × item matrices (CSR) of train, validation and
+/// test. Never a dense utility matrix.
+public struct BuildMatrixStage: Stage {
+    public init() {}
+    public var name: String { "build-matrix" }
+    public var executable: String { "rec-build-matrix" }
+    public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
+    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
+    public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
+
+    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        var b = ArtefactBuilder(kind: .matrices)
+        var ids: IdMaps?
+        var stats: [String: JSONValue] = [:]
+        for (part, path) in [("train", c.paths.train), ("validation", c.paths.validation), ("test", c.paths.test)] {
+            let (table, _) = try Ratings.read(path, kind: .split, parallel: ctx.parallel)
+            if let ids, ids != table.ids {
+                throw RecError(.artefact, "was split from other ratings than \(c.paths.train)", file: path, hint: "rerun rec-split")
+            }
+            ids = table.ids
+            CSRMatrix(table).add(to: &b, name: part)
+            stats[part] = .int(table.count)
+        }
+        b.add("userIds", ids!.userIds)
+        b.add("itemIds", ids!.itemIds)
+        stats["users"] = .int(ids!.userCount)
+        stats["items"] = .int(ids!.itemCount)
+        b.meta.merge(stats) { _, new in new }
+        try b.write(to: c.paths.matrices, parallel: ctx.parallel)
+        return stats
+    }
+}
+
+/// The three matrices and id maps, as read back from `matrices.art`.
+public struct Matrices: Sendable {
+    public var train: CSRMatrix
+    public var validation: CSRMatrix
+    public var test: CSRMatrix
+    public var ids: IdMaps
+
+    public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
+        let a = try Artefact.read(path, expecting: .matrices)
+        let ids = IdMaps(userIds: try a.array("userIds"), itemIds: try a.array("itemIds"))
+        let m = Matrices(
+            train: try CSRMatrix.read(from: a, name: "train", parallel: parallel),
+            validation: try CSRMatrix.read(from: a, name: "validation", parallel: parallel),
+            test: try CSRMatrix.read(from: a, name: "test", parallel: parallel), ids: ids)
+        for x in [m.train, m.validation, m.test] where x.rows != ids.userCount || x.cols != ids.itemCount {
+            throw RecError(.artefact, "matrix shapes disagree with the id maps", file: path, hint: "rerun rec-build-matrix")
+        }
+        return m
+    }
+}

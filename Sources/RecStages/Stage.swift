@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import RecKit
+
+/// What every stage gets: the settings, the Dispatch workers and a logger.
+public struct StageContext: Sendable {
+    public var config: PipelineConfig
+    public var parallel: Parallel
+    public var logger: Logger
+
+    public init(config: PipelineConfig, logger: Logger) {
+        self.config = config
+        self.parallel = Parallel.resolve(config.workers)
+        self.logger = logger
+    }
+
+    public var paths: StagePaths { config.paths }
+}
+
+/// One step of the pipeline: what it reads, what it writes, which settings it depends on, and
+/// the work. The runner uses the declarations to decide what is out of date.
+public protocol Stage: Sendable {
+    /// Short name: `ingest`, `split`, …
+    var name: String { get }
+    /// The executable that runs it alone.
+    var executable: String { get }
+    func inputs(_ c: PipelineConfig) -> [String]
+    func outputs(_ c: PipelineConfig) -> [String]
+    /// The settings the stage's outputs depend on (a change reruns it).
+    func settings(_ c: PipelineConfig) throws -> JSONValue
+    /// Does the work; returns row counts and other facts for the log and the manifest.
+    func run(_ ctx: StageContext) throws -> [String: JSONValue]
+}
+
+/// The pipeline, in order.
+public enum Pipeline {
+    public static let stages: [any Stage] = [
+        IngestStage(), SplitStage(), BuildMatrixStage(), TrainStage(), ScoreStage(), ExportStage(),
+    ]
+
+    public static func stage(named name: String) -> (any Stage)? {
+        stages.first { $0.name == name || $0.executable == name }
+    }
+
+    /// The program's version: part of every manifest, so a new build reruns the stages.
+    public static let version = "0.1.0"
+}
