@@ -35,7 +35,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var loss: Double
     public var trainRMSE: Double
     public var validationRMSE: Double?
-    public var seconds: Double
+    /// Wall-clock seconds; logged, but left out of artefacts so that they stay reproducible.
+    public var seconds: Double?
 }
 
 /// Adam or RMSprop over the whole parameter buffer, PyTorch's definitions (L2 `weight_decay`

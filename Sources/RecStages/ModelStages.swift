@@ -55,13 +55,13 @@ public struct TrainStage: Stage {
                                       parallel: ctx.parallel) { e in
             var line = "epoch \(e.epoch)/\(settings.epochs)  loss \(f4(e.loss))  train RMSE \(f4(e.trainRMSE))"
             if let v = e.validationRMSE { line += "  validation RMSE \(f4(v))" }
-            ctx.logger.info("\(line)  \(String(format: "%.2f", e.seconds)) s")
+            ctx.logger.info("\(line)  \(String(format: "%.2f", e.seconds ?? 0)) s")
         }
         let seconds = clock.duration(to: .now).seconds
         let best = history.enumerated().min { ($0.element.validationRMSE ?? 0) < ($1.element.validationRMSE ?? 0) }
         var meta: [String: JSONValue] = [
             "type": .string(settings.type), "role": .string(role), "settings": try .from(settings),
-            "history": try .from(history), "epochsRun": .int(history.count),
+            "history": try .from(history.map { var e = $0; e.seconds = nil; return e }), "epochsRun": .int(history.count),
         ]
         if validation != nil, let best { meta["chosenEpoch"] = .int(best.element.epoch) }
         try model.write(to: path, meta: meta, parallel: ctx.parallel)

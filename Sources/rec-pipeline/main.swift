@@ -1,1 +1,63 @@
-print("todo")
+import ArgumentParser
+import Foundation
+import RecCLI
+import RecKit
+import RecStages
+
+@main
+struct PipelineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-pipeline",
+        abstract: "Run the whole recommender pipeline: ingest → split → build-matrix → train → score → export.",
+        discussion: """
+            Reads pipeline.json (or --config) and runs the six stages in order, in this process. Each \
+            stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
+            rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
+
+            Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
+
+            Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
+            settings error, 3 another run holds the lock.
+            """)
+
+    @OptionGroup var options: StageOptions
+
+    @Flag(help: "Run every stage, even those that are up to date.")
+    var force = false
+
+    @Option(help: "Start at this stage (e.g. train or rec-train).")
+    var from: String?
+
+    @Option(help: "Run only this stage.")
+    var only: String?
+
+    @Flag(help: "Print the plan (which stages would run, and why) and do nothing.")
+    var dryRun = false
+
+    @Flag(help: "Wait for another run to finish instead of exiting with code 3.")
+    var wait = false
+
+    func validate() throws {
+        if from != nil && only != nil { throw ValidationError("--from and --only cannot be used together") }
+    }
+
+    func run() throws {
+        let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        do {
+            var runOptions = Runner.Options()
+            runOptions.force = force
+            runOptions.from = from
+            runOptions.only = only
+            runOptions.dryRun = dryRun
+            runOptions.wait = wait
+            let clock = ContinuousClock.now
+            let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger).run()
+            let d = clock.duration(to: .now)
+            let ran = outcomes.filter(\.ran).map(\.stage)
+            logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")
+        } catch let e as RecError {
+            logger.error("\(e.description)")
+            throw ExitCode(ExitCodes.code(for: e.kind))
+        }
+    }
+}

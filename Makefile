@@ -1,0 +1,53 @@
+# The two commands: `make run` (whole pipeline on MovieLens-1M) and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+RELEASE := .build/release
+APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config sqlite3
+# Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
+SHARED_ML1M := ../shared/data/ml-1m
+
+.PHONY: run test build deps data bench fuzz clean
+
+run: deps build data
+	$(RELEASE)/rec-pipeline --config pipeline.json
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+
+build: deps
+	$(SWIFT) build -c release
+
+# System libraries (Debian/Ubuntu names). Installs only what is missing; needs root or sudo.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# MovieLens-1M into data/ml-1m/. Its licence forbids redistribution, so it is never in git:
+# download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/ and unzip it into data/.
+# A checkout beside the project's shared folder links that copy instead.
+data:
+	@if [ -f data/ml-1m/ratings.dat ] && [ -f data/ml-1m/movies.dat ]; then exit 0; fi; \
+	if [ -f $(SHARED_ML1M)/ratings_no_timestamps.dat ]; then \
+	  mkdir -p data/ml-1m; \
+	  ln -sf ../../$(SHARED_ML1M)/ratings_no_timestamps.dat data/ml-1m/ratings.dat; \
+	  ln -sf ../../$(SHARED_ML1M)/movies.dat data/ml-1m/movies.dat; \
+	  echo "linked MovieLens-1M from $(SHARED_ML1M)"; \
+	else \
+	  echo "MovieLens-1M is missing: download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/"; \
+	  echo "and unzip it here so that data/ml-1m/ratings.dat and data/ml-1m/movies.dat exist."; \
+	  exit 1; \
+	fi
+
+bench: deps build data
+	$(RELEASE)/rec-bench --config pipeline.json
+
+fuzz: deps
+	scripts/fuzz.sh 60
+
+clean:
+	rm -rf .build output/artefacts output/*.csv output/*.jsonl output/*.json output/*.html
