@@ -106,13 +106,14 @@ public enum Kernels {
     }
 
     /// Adam step over a parameter range, with PyTorch's L2 `weight_decay` (added to the
-    /// gradient) and bias correction folded into `stepSize` and `epsScale`:
+    /// gradient) and bias correction folded into `stepSize` and `sqrtBias2`. The gradient is
+    /// consumed: set to zero, ready for the next batch.
     /// `g += wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= stepSize · m / (√v + eps)`.
     /// - Parameters:
     ///   - stepSize: `lr / (1 - β1^t)`.
     ///   - sqrtBias2: `√(1 - β2^t)`; the denominator is `√v / sqrtBias2 + eps`.
     public static func adam(
-        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
         eps: Float, weightDecay: Float
     ) {
@@ -128,7 +129,7 @@ public enum Kernels {
             let mv = b1 * load8(m + j) + b1c * gv
             let vv = b2 * load8(v + j) + b2c * gv * gv
             pv -= step * mv / (vv.squareRoot() * invBias2 + e)
-            store8(mv, m + j); store8(vv, v + j); store8(pv, p + j)
+            store8(mv, m + j); store8(vv, v + j); store8(pv, p + j); store8(.zero, g + j)
             j += 8
         }
         while j < n {
@@ -136,14 +137,15 @@ public enum Kernels {
             m[j] = beta1 * m[j] + (1 - beta1) * gj
             v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
             p[j] -= stepSize * m[j] / (v[j].squareRoot() / sqrtBias2 + eps)
+            g[j] = 0
             j += 1
         }
     }
 
-    /// RMSprop step (PyTorch's, no momentum, not centred):
+    /// RMSprop step (PyTorch's, no momentum, not centred); consumes (zeroes) the gradient:
     /// `g += wd·p; s = α·s + (1-α)·g²; p -= lr · g / (√s + eps)`.
     public static func rmsprop(
-        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
         lr: Float, alpha: Float, eps: Float, weightDecay: Float
     ) {
         let a = SIMD8<Float>(repeating: alpha), ac = SIMD8<Float>(repeating: 1 - alpha)
@@ -155,13 +157,14 @@ public enum Kernels {
             gv.addProduct(wd, pv)
             let sv = a * load8(s + j) + ac * gv * gv
             pv -= rate * gv / (sv.squareRoot() + e)
-            store8(sv, s + j); store8(pv, p + j)
+            store8(sv, s + j); store8(pv, p + j); store8(.zero, g + j)
             j += 8
         }
         while j < n {
             let gj = g[j] + weightDecay * p[j]
             s[j] = alpha * s[j] + (1 - alpha) * gj * gj
             p[j] -= lr * gj / (s[j].squareRoot() + eps)
+            g[j] = 0
             j += 1
         }
     }
@@ -198,7 +201,7 @@ public enum Reference {
     }
 
     public static func adam(
-        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
         eps: Float, weightDecay: Float
     ) {
@@ -207,17 +210,19 @@ public enum Reference {
             m[j] = beta1 * m[j] + (1 - beta1) * gj
             v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
             p[j] -= stepSize * m[j] / (v[j].squareRoot() / sqrtBias2 + eps)
+            g[j] = 0
         }
     }
 
     public static func rmsprop(
-        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
         lr: Float, alpha: Float, eps: Float, weightDecay: Float
     ) {
         for j in 0..<n {
             let gj = g[j] + weightDecay * p[j]
             s[j] = alpha * s[j] + (1 - alpha) * gj * gj
             p[j] -= lr * gj / (s[j].squareRoot() + eps)
+            g[j] = 0
         }
     }
 

@@ -59,9 +59,9 @@ final class Optimizer {
         second = FloatBuffer(count)
     }
 
-    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, count: Int, parallel: Parallel) {
+    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, count: Int, parallel: Parallel) {
         step += 1
-        let (pp, gg, m, v) = (SharedPointer(p), SharedPointer(UnsafeMutablePointer(mutating: grad)), SharedPointer(first.pointer), SharedPointer(second.pointer))
+        let (pp, gg, m, v) = (SharedPointer(p), SharedPointer(grad), SharedPointer(first.pointer), SharedPointer(second.pointer))
         let (lr, wd, t) = (learningRate, weightDecay, Float(step))
         let adam = kind == "adam"
         let stepSize = lr / (1 - powf(Optimizer.beta1, t))
@@ -98,6 +98,7 @@ extension Autoencoder {
         let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate, weightDecay: s.weightDecay)
         let grad = FloatBuffer(layout.parameterCount)
         let workspace = Workspace(layout: layout, rows: s.batchSize)
+        // The optimiser leaves the gradient zeroed after each update: no separate pass.
         var order = (0..<train.rows).filter { !train.row($0).isEmpty }
         var history: [EpochRecord] = []
         var best: (rmse: Double, parameters: [Float])?
@@ -119,7 +120,6 @@ extension Autoencoder {
                 } else {
                     input = target
                 }
-                grad.zero()
                 let (sum, n) = parameters.withUnsafeBufferPointer { p in
                     input.with { inp in
                         target.with { tgt in
@@ -139,8 +139,9 @@ extension Autoencoder {
                     optimizer.update(p.baseAddress!, grad: grad.pointer, count: layout.parameterCount, parallel: parallel)
                 }
             }
-            let trainRMSE = rmse(predict(input: train, queries: train, parallel: parallel), train.values, scale: scale)
-            let validationRMSE = validation.map { rmse(predict(input: train, queries: $0, parallel: parallel), $0.values, scale: scale) }
+            let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
+            let trainRMSE = rmse(evaluated[0], train.values, scale: scale)
+            let validationRMSE = validation.map { rmse(evaluated[1], $0.values, scale: scale) }
             let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
@@ -162,28 +163,33 @@ extension Autoencoder {
     /// Predictions at the entries of `queries` (aligned with `queries.values`), each row fed
     /// its row of `input`. Clipping to the scale is left to the caller.
     public func predict(input: CSRMatrix, queries: CSRMatrix, parallel: Parallel) -> [Float] {
-        precondition(input.rows == queries.rows)
-        var out = [Float](repeating: 0, count: queries.nonZeros)
+        predict(input: input, queries: [queries], parallel: parallel)[0]
+    }
+
+    /// Predictions at the entries of several query matrices, with one forward pass.
+    public func predict(input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
+        precondition(queries.allSatisfy { $0.rows == input.rows })
         let block = 1024
         let workspace = Workspace(layout: layout, rows: block)
         let H = layout.layerCount - 1, hL = layout.lastHidden
+        let outputs = queries.map { FloatBuffer($0.nonZeros) }
         var batch = BatchBuffer()
-        out.withUnsafeMutableBufferPointer { o in
-            let result = SharedPointer(o.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
-            parameters.withUnsafeBufferPointer { pp in
-                let p = pp.baseAddress!
-                let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
-                let aL = SharedPointer(workspace.a[H - 1])
-                for first in stride(from: 0, to: input.rows, by: block) {
-                    let rows = first..<min(first + block, input.rows)
-                    batch.reset()
-                    for r in rows { batch.appendRow(input, r) }
-                    batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
-                    queries.columns.withUnsafeBufferPointer { qc in
+        parameters.withUnsafeBufferPointer { pp in
+            let p = pp.baseAddress!
+            let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
+            let aL = SharedPointer(workspace.a[H - 1])
+            for first in stride(from: 0, to: input.rows, by: block) {
+                let rows = first..<min(first + block, input.rows)
+                batch.reset()
+                for r in rows { batch.appendRow(input, r) }
+                batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
+                for (query, output) in zip(queries, outputs) {
+                    let result = SharedPointer(output.pointer)
+                    query.columns.withUnsafeBufferPointer { qc in
                         let columns = UncheckedPointer(qc)
                         parallel.forEachChunk(count: rows.count, chunkSize: Autoencoder.rowChunk) { _, local in
                             for r in local {
-                                let q = queries.row(first + r)
+                                let q = query.row(first + r)
                                 guard !q.isEmpty else { continue }
                                 Kernels.gatherDot(out: result.base + q.lowerBound, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
                                                   bias: bL, index: columns.at(q.lowerBound), count: q.count)
@@ -193,7 +199,7 @@ extension Autoencoder {
                 }
             }
         }
-        return out
+        return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
     }
 
     /// Scores of every item for `rows` (a users × items block, row-major), from their rows of
