@@ -5,7 +5,7 @@ import RecKit
 /// Rows: the model first, then the baselines by name. Columns come in two sections (rating
 /// accuracy, ranking), each cut into groups (RMSE, MAE, top-k accuracy, ranking at k). A
 /// validation column appears only when some row has a validation figure. Cells a model cannot
-/// be measured on are `nil`.
+/// be measured on are `nil`. Groups without columns (no top-k accuracy anywhere) are left out.
 struct MetricsTable {
     struct Group {
         let title: String
@@ -28,16 +28,15 @@ struct MetricsTable {
     let rows: [Row]
 
     init(_ metrics: Metrics) {
-        let models = [("model", true, metrics.model)]
+        let models: [(name: String, isModel: Bool, figures: ModelMetrics)] = [("model", true, metrics.model)]
             + metrics.baselines.sorted { $0.key < $1.key }.map { ($0.key, false, $0.value) }
-        let hasValidation = models.contains { $0.2.rmse?.validation != nil || $0.2.mae?.validation != nil }
-        let ks = Set(models.flatMap { ($0.2.topKAccuracy ?? [:]).keys }).sorted()
+        let hasValidation = models.contains { $0.figures.rmse?.validation != nil || $0.figures.mae?.validation != nil }
+        let ks = Set(models.flatMap { ($0.figures.topKAccuracy ?? [:]).keys }).sorted()
 
         let slices = hasValidation ? ["train", "validation", "test"] : ["train", "test"]
         func split(_ v: SplitValues?) -> [String?] {
-            guard let v else { return slices.map { _ in nil } }
-            let all = ["train": v.train, "validation": v.validation, "test": v.test]
-            return slices.map { all[$0]!.map(Self.number) }
+            let values = [v?.train] + (hasValidation ? [v?.validation] : []) + [v?.test]
+            return values.map { $0.map(Self.number) }
         }
         let rankingLabels = ["k", "precision", "recall", "NDCG", "hit rate", "MRR", "coverage", "users"]
         func ranking(_ r: RankingMetrics?) -> [String?] {
@@ -53,7 +52,7 @@ struct MetricsTable {
             Section(title: "Ranking (higher is better)", groups: [
                 Group(title: "Top-k accuracy", labels: ks.map { "@\($0)" }),
                 Group(title: "Full-catalogue ranking at k", labels: rankingLabels),
-            ]),
+            ].filter { !$0.labels.isEmpty }),
         ]
         rows = models.map { name, isModel, m in
             let accuracy = ks.map { k in m.topKAccuracy?[k].map(Self.number) }
@@ -71,12 +70,11 @@ struct MetricsTable {
         var out = ""
         for (s, section) in sections.enumerated() {
             let labels = section.groups.flatMap(\.labels)
-            if labels.isEmpty { continue }
             let cells = rows.map { $0.cells[s].map { $0 ?? "-" } }
             var widths = labels.indices.map { c in max(labels[c].count, cells.map { $0[c].count }.max() ?? 0) }
             // A group title starts over its first column; its last column widens to fit it.
             var groupLine = pad("", nameWidth), column = 0
-            for g in section.groups where !g.labels.isEmpty {
+            for g in section.groups {
                 let columns = column..<(column + g.labels.count)
                 let span = widths[columns].reduce(0) { $0 + $1 + 2 } - 2
                 widths[columns.upperBound - 1] += max(0, g.title.count - span)
@@ -96,7 +94,7 @@ struct MetricsTable {
     /// An HTML `<table id="metrics">`: a header row of groups over a header row of labels, one
     /// `<tr class="model">` or `<tr class="baseline">` per model, `–` for a missing cell.
     func html() -> String {
-        let groups = sections.flatMap(\.groups).filter { !$0.labels.isEmpty }
+        let groups = sections.flatMap(\.groups)
         var out = "<table id=\"metrics\">\n<thead>\n<tr><th rowspan=\"2\" scope=\"col\">model</th>"
         for g in groups { out += "<th colspan=\"\(g.labels.count)\" scope=\"colgroup\">\(HTML.escape(g.title))</th>" }
         out += "</tr>\n<tr>"

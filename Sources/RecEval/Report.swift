@@ -22,9 +22,7 @@ public enum Report {
     /// A plain-text table of the model against the baselines (rating accuracy, then ranking),
     /// followed by the data sizes. For stdout; ends with a newline.
     public static func summary(_ metrics: Metrics) -> String {
-        let c = metrics.counts
-        return MetricsTable(metrics).text()
-            + "\(c.users) users, \(c.items) movies; ratings: \(c.train) train, \(c.validation) validation, \(c.test) test\n"
+        MetricsTable(metrics).text() + sizes(metrics.counts) + "\n"
     }
 
     /// The report page: learning curves, the metrics table, example users and the settings.
@@ -35,7 +33,6 @@ public enum Report {
     /// epoch), `<table id="metrics">` (`<tr class="model">`, `<tr class="baseline">`),
     /// `<section id="examples">` with one `<article class="example-user">` per user.
     public static func html(metrics: Metrics, examples: [ExampleUser], title: String = "Movie recommender report") -> String {
-        let c = metrics.counts
         var out = """
             <!DOCTYPE html>
             <html lang="en">
@@ -47,7 +44,7 @@ public enum Report {
             </head>
             <body>
             <h1>\(HTML.escape(title))</h1>
-            <p class="counts">\(c.users) users, \(c.items) movies; ratings: \(c.train) train, \(c.validation) validation, \(c.test) test.</p>
+            <p class="counts">\(sizes(metrics.counts)).</p>
 
             """
         out += "<section id=\"curves\">\n<h2>Learning curves</h2>\n" + learningCurves(metrics.history) + "</section>\n"
@@ -60,6 +57,11 @@ public enum Report {
         let settings = (try? JSON.encodeString(metrics.settings, pretty: true)) ?? "null"
         out += "<section id=\"settings\">\n<h2>Settings</h2>\n<pre>\(HTML.escape(settings))</pre>\n</section>\n"
         return out + "</body>\n</html>\n"
+    }
+
+    /// "6040 users, 3706 movies; ratings: 750121 train, 0 validation, 250088 test"
+    static func sizes(_ c: Metrics.Counts) -> String {
+        "\(c.users) users, \(c.items) movies; ratings: \(c.train) train, \(c.validation) validation, \(c.test) test"
     }
 
     /// The SVG: training loss on the left, train and validation RMSE on the right.

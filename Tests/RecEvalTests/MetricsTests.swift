@@ -113,6 +113,16 @@ func sampleMetrics(validation: Bool = false, epochs: Int = 3) -> Metrics {
         #expect(words(rows[1]) == ["globalMean", "1.1170", "-", "1.1191", "0.9340", "-", "0.9339"])
     }
 
+    @Test func summary_withoutTopKAccuracy_leavesItsColumnsOut() {
+        var metrics = sampleMetrics()
+        metrics.topKAccuracy = [:]
+        let text = Report.summary(metrics)
+        #expect(!text.contains("Top-k accuracy"))
+        let model = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("model ") }
+        #expect(words(model[1]) == ["model", "10", "0.2500", "0.1250", "0.3000", "0.7500", "0.5000", "0.2000", "6000"])
+        #expect(!Report.html(metrics: metrics, examples: []).contains("Top-k accuracy</th>"))
+    }
+
     private func words(_ line: String) -> [String] {
         line.split(separator: " ").map(String.init)
     }
