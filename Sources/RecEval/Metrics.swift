@@ -1,0 +1,137 @@
+import RecKit
+
+/// Everything the score stage measured: the content of `output/metrics.json`.
+///
+/// Encode it with `JSON.encode` (sorted keys, so the same figures give the same bytes; a
+/// non-finite value is an encoding error, never a silent NaN). Layout:
+///
+/// ```
+/// {"rmse":{"train":…,"validation":…,"test":…},          required (validation only with one)
+///  "mae":{"train":…,"validation":…,"test":…},           required
+///  "topKAccuracy":{"5":…,"10":…},
+///  "ranking":{"k":10,"precision":…,"recall":…,"ndcg":…,"hitRate":…,"mrr":…,"coverage":…,"usersEvaluated":…},
+///  "baselines":{"globalMean":{"rmse":{…},"mae":{…}},"mostPopular":{"ranking":{…}},…},
+///  "history":[{"epoch":1,"loss":…,"trainRMSE":…,"validationRMSE":…,"seconds":…},…],
+///  "counts":{"users":…,"items":…,"train":…,"validation":…,"test":…},
+///  "settings":{…}}
+/// ```
+///
+/// The top level holds the model's own figures; `model` gives them in the same shape as a
+/// baseline's, for side-by-side tables.
+public struct Metrics: Codable, Sendable, Equatable {
+    /// Root mean squared error of the rating model on each slice.
+    public var rmse: SplitValues
+    /// Mean absolute error of the rating model on each slice.
+    public var mae: SplitValues
+    /// Non-leaking top-k accuracy per k (see `TopKAccuracy`).
+    public var topKAccuracy: [Int: Double]
+    /// Full-catalogue ranking of the exported lists (see `RankingMetrics`).
+    public var ranking: RankingMetrics
+    /// The same figures for simple models, by name (`globalMean`, `userItemBias`,
+    /// `mostPopular`, …); each fills what applies to it.
+    public var baselines: [String: ModelMetrics]
+    /// The rating model's training, one entry per epoch; empty for models without epochs.
+    public var history: [EpochRecord]
+    public var counts: Counts
+    /// The settings the run used, as given by the caller.
+    public var settings: JSONValue
+
+    public init(
+        rmse: SplitValues, mae: SplitValues, topKAccuracy: [Int: Double], ranking: RankingMetrics,
+        baselines: [String: ModelMetrics] = [:], history: [EpochRecord] = [], counts: Counts, settings: JSONValue = .null
+    ) {
+        self.rmse = rmse
+        self.mae = mae
+        self.topKAccuracy = topKAccuracy
+        self.ranking = ranking
+        self.baselines = baselines
+        self.history = history
+        self.counts = counts
+        self.settings = settings
+    }
+
+    /// The model's own figures in a baseline's shape.
+    public var model: ModelMetrics {
+        ModelMetrics(rmse: rmse, mae: mae, topKAccuracy: topKAccuracy, ranking: ranking)
+    }
+}
+
+/// One figure per data slice. Validation is absent when the run had no validation slice.
+public struct SplitValues: Codable, Sendable, Equatable {
+    public var train: Double
+    public var validation: Double?
+    public var test: Double
+
+    public init(train: Double, validation: Double? = nil, test: Double) {
+        self.train = train
+        self.validation = validation
+        self.test = test
+    }
+
+    /// The RMSE of each slice's `RatingMetrics`.
+    public static func rmse(train: RatingMetrics, validation: RatingMetrics? = nil, test: RatingMetrics) -> SplitValues {
+        SplitValues(train: train.rmse, validation: validation?.rmse, test: test.rmse)
+    }
+
+    /// The MAE of each slice's `RatingMetrics`.
+    public static func mae(train: RatingMetrics, validation: RatingMetrics? = nil, test: RatingMetrics) -> SplitValues {
+        SplitValues(train: train.mae, validation: validation?.mae, test: test.mae)
+    }
+}
+
+/// The figures of one model (a baseline, or the model itself via `Metrics.model`); a model
+/// fills only what it can be measured on (a popularity list has no RMSE).
+public struct ModelMetrics: Codable, Sendable, Equatable {
+    public var rmse: SplitValues?
+    public var mae: SplitValues?
+    public var topKAccuracy: [Int: Double]?
+    public var ranking: RankingMetrics?
+
+    public init(rmse: SplitValues? = nil, mae: SplitValues? = nil, topKAccuracy: [Int: Double]? = nil,
+                ranking: RankingMetrics? = nil) {
+        self.rmse = rmse
+        self.mae = mae
+        self.topKAccuracy = topKAccuracy
+        self.ranking = ranking
+    }
+}
+
+/// One epoch of training.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    /// 1-based.
+    public var epoch: Int
+    /// The training loss (mean over the epoch).
+    public var loss: Double
+    public var trainRMSE: Double?
+    public var validationRMSE: Double?
+    /// Wall-clock seconds the epoch took.
+    public var seconds: Double
+
+    public init(epoch: Int, loss: Double, trainRMSE: Double? = nil, validationRMSE: Double? = nil, seconds: Double) {
+        self.epoch = epoch
+        self.loss = loss
+        self.trainRMSE = trainRMSE
+        self.validationRMSE = validationRMSE
+        self.seconds = seconds
+    }
+}
+
+extension Metrics {
+    /// Sizes of the data the figures were measured on.
+    public struct Counts: Codable, Sendable, Equatable {
+        public var users: Int
+        public var items: Int
+        /// Ratings in each slice.
+        public var train: Int
+        public var validation: Int
+        public var test: Int
+
+        public init(users: Int, items: Int, train: Int, validation: Int, test: Int) {
+            self.users = users
+            self.items = items
+            self.train = train
+            self.validation = validation
+            self.test = test
+        }
+    }
+}
