@@ -57,6 +57,7 @@ public func runStage(_ stage: any Stage, _ options: StageOptions) throws {
         let clock = ContinuousClock.now
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
         let stats = try stage.run(ctx)
+        printSummary(stats)
         let seconds = clock.duration(to: .now)
         logger.info("\(stage.name): done in \(String(format: "%.2f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18)) s \(summary(stats))")
     } catch let e as RecError {
@@ -71,8 +72,14 @@ func summary(_ stats: [String: JSONValue]) -> String {
         switch stats[key]! {
         case .int(let i): "\(key)=\(i)"
         case .double(let d): "\(key)=\(String(format: "%.3f", d))"
-        case .string(let s): "\(key)=\(s)"
+        case .string(let s) where !s.contains("\n"): "\(key)=\(s)"
         default: nil
         }
     }.joined(separator: " ")
+}
+
+/// A stage's readable summary (the score stage's metrics table) goes to stdout: it is data
+/// for the person running the command, not a diagnostic.
+public func printSummary(_ stats: [String: JSONValue]) {
+    if let text = stats["summary"]?.stringValue { FileHandle.standardOutput.write(Data(text.utf8)) }
 }

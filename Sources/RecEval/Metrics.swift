@@ -96,26 +96,6 @@ public struct ModelMetrics: Codable, Sendable, Equatable {
     }
 }
 
-/// One epoch of training.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    /// 1-based.
-    public var epoch: Int
-    /// The training loss (mean over the epoch).
-    public var loss: Double
-    public var trainRMSE: Double?
-    public var validationRMSE: Double?
-    /// Wall-clock seconds the epoch took.
-    public var seconds: Double
-
-    public init(epoch: Int, loss: Double, trainRMSE: Double? = nil, validationRMSE: Double? = nil, seconds: Double) {
-        self.epoch = epoch
-        self.loss = loss
-        self.trainRMSE = trainRMSE
-        self.validationRMSE = validationRMSE
-        self.seconds = seconds
-    }
-}
-
 extension Metrics {
     /// Sizes of the data the figures were measured on.
     public struct Counts: Codable, Sendable, Equatable {

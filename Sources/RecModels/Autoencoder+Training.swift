@@ -28,17 +28,6 @@ public struct TrainSettings: Sendable, Equatable {
     }
 }
 
-/// One epoch's line of the training log.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    public var epoch: Int
-    /// Mean over the epoch's batches of the batch loss (masked MSE).
-    public var loss: Double
-    public var trainRMSE: Double
-    public var validationRMSE: Double?
-    /// Wall-clock seconds; logged, but left out of artefacts so that they stay reproducible.
-    public var seconds: Double?
-}
-
 /// Adam or RMSprop over the whole parameter buffer, PyTorch's definitions (L2 `weight_decay`
 /// added to the gradient). Elementwise, in parallel by fixed ranges: the same bits for any
 /// number of workers.
@@ -89,10 +78,12 @@ extension Autoencoder {
     /// never seen here.
     /// - Parameter log: called after each epoch.
     /// - Throws: `RecError(.runtime)` when the loss stops being finite.
+    /// - Parameter dense: compute each batch by the straightforward dense formulation instead
+    ///   of the sparse one (same result up to rounding; for benchmarks and tests).
     @discardableResult
     public func train(
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
-        parallel: Parallel, log: (EpochRecord) -> Void = { _ in }
+        parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
         BLAS.setThreads(1)
         let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate, weightDecay: s.weightDecay)
@@ -123,7 +114,8 @@ extension Autoencoder {
                 let (sum, n) = parameters.withUnsafeBufferPointer { p in
                     input.with { inp in
                         target.with { tgt in
-                            lossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                            dense ? denseLossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
+                                : lossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
                         }
                     }
                 }
@@ -140,7 +132,7 @@ extension Autoencoder {
                 }
             }
             let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
-            let trainRMSE = rmse(evaluated[0], train.values, scale: scale)
+            let trainRMSE: Double = rmse(evaluated[0], train.values, scale: scale)
             let validationRMSE = validation.map { rmse(evaluated[1], $0.values, scale: scale) }
             let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)

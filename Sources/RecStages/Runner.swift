@@ -25,6 +25,8 @@ public struct Runner {
         public var ran: Bool
         public var reason: String
         public var seconds: Double
+        /// What the stage reported (counts, the score stage's summary).
+        public var stats: [String: JSONValue] = [:]
     }
 
     public let config: PipelineConfig
@@ -68,11 +70,11 @@ public struct Runner {
             }
             let clock = ContinuousClock.now
             logger.info("\(stage.name): running (\(reason))")
-            _ = try stage.run(ctx)
+            let stats = try stage.run(ctx)
             let seconds = clock.duration(to: .now)
             let s = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18
             logger.info("\(stage.name): done in \(String(format: "%.2f", s)) s")
-            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: s))
+            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: s, stats: stats))
         }
         return outcomes
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RecKit
+import RecEval
 import RecModels
 
 /// Model(s) + matrices → every user's top-k (`topk.art`) and `metrics.json`.
@@ -13,9 +14,9 @@ public struct ScoreStage: Stage {
     public var name: String { "score" }
     public var executable: String { "rec-score" }
     public func inputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.matrices, c.paths.model] + (c.rankingModel.type == "rating-model" ? [] : [c.paths.rankingModel])
+        [c.paths.matrices, c.paths.catalogue, c.paths.model] + (c.rankingModel.type == "rating-model" ? [] : [c.paths.rankingModel])
     }
-    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.metrics] }
+    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.metrics, c.paths.report] }
     public func settings(_ c: PipelineConfig) throws -> JSONValue {
         .object(["score": try .from(c.score), "ratingScale": try .from(c.input.ratingScale)])
     }
@@ -24,6 +25,7 @@ public struct ScoreStage: Stage {
         let c = ctx.config
         let k = c.score.k
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
         let itemBased = rating.artefact.meta("type")?.stringValue == "item-autoencoder"
         guard rating.autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
@@ -31,16 +33,18 @@ public struct ScoreStage: Stage {
         }
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
 
-        // Rating accuracy.
-        var rmse: [String: JSONValue] = [:], mae: [String: JSONValue] = [:]
-        for (part, matrix) in [("train", m.train), ("validation", m.validation), ("test", m.test)] where matrix.nonZeros > 0 {
-            let p = rating.predictor.predict(train: m.train, queries: matrix, parallel: ctx.parallel)
-            let (r, a) = errors(p, matrix.values, scale)
-            rmse[part] = .double(r)
-            mae[part] = .double(a)
+        // Rating accuracy on every slice; the test slice is read here and nowhere earlier.
+        let hasValidation = m.validation.nonZeros > 0
+        func measure(_ q: CSRMatrix) throws -> ([Float], RatingMetrics) {
+            let p = rating.predictor.predict(train: m.train, queries: q, parallel: ctx.parallel)
+            return (p, try RatingMetrics.measure(predictions: p, truths: q.values, scale: scale))
         }
+        let (_, train) = try measure(m.train)
+        let validation = hasValidation ? try measure(m.validation).1 : nil
+        let (testPredictions, test) = try measure(m.test)
+        let accuracy = try TopKAccuracy.measure(test: m.test, scores: testPredictions, parallel: ctx.parallel)
 
-        // Top-k lists.
+        // Top-k lists over every movie with a train rating that the user did not rate in train.
         BLASThreads.single()
         let scorer: any ItemScorer
         switch c.rankingModel.type {
@@ -61,8 +65,32 @@ public struct ScoreStage: Stage {
         let clock = ContinuousClock.now
         let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: m.train, k: k, parallel: ctx.parallel)
         let scoringSeconds = clock.duration(to: .now).seconds
+        let predicted = predictedRatings(rating.predictor, m, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
+        let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: m.ids.itemCount - cold.count, parallel: ctx.parallel)
 
-        // The rating model's prediction for every recommended item.
+        let history = try rating.artefact.meta("history").map {
+            try JSONDecoder().decode([EpochRecord].self, from: JSON.encode($0))
+        } ?? []
+        let metrics = Metrics(
+            rmse: .rmse(train: train, validation: validation, test: test), mae: .mae(train: train, validation: validation, test: test),
+            topKAccuracy: accuracy.values, ranking: ranking, baselines: [:], history: history,
+            counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
+                          test: m.test.nonZeros),
+            settings: try JSONValue.from(c))
+
+        try lists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
+        try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
+        try AtomicFile.write([UInt8](try JSON.encode(metrics, pretty: true)) + [10], to: c.paths.metrics)
+        try AtomicFile.write(Report.html(metrics: metrics, examples: examples(lists, m, catalogue)), to: c.paths.report)
+        return ["users": .int(m.ids.userCount), "k": .int(k), "scoringSeconds": .double(scoringSeconds),
+                "summary": .string(Report.summary(metrics))]
+    }
+
+    /// The rating model's predicted rating for every listed item, clipped to the scale,
+    /// aligned with `items` (users × k).
+    func predictedRatings(_ predictor: any RatingPredictor, _ m: Matrices, items: [Int32], k: Int, scale: ClosedRange<Float>, parallel: Parallel) -> [Float] {
+        // The lists as a sparse query matrix: each user's listed items, sorted.
         var start = [0], columns: [Int32] = []
         for u in 0..<m.ids.userCount {
             columns += items[(u * k)..<((u + 1) * k)].filter { $0 >= 0 }.sorted()
@@ -70,46 +98,35 @@ public struct ScoreStage: Stage {
         }
         let queries = CSRMatrix(rows: m.ids.userCount, cols: m.ids.itemCount, rowStart: start, columns: columns,
                                 values: [Float](repeating: 0, count: columns.count))
-        let predicted = rating.predictor.predict(train: m.train, queries: queries, parallel: ctx.parallel)
-        var predictedAtRank = [Float](repeating: 0, count: items.count)
+        let p = predictor.predict(train: m.train, queries: queries, parallel: parallel)
+        var out = [Float](repeating: 0, count: items.count)
         for u in 0..<m.ids.userCount {
             for t in queries.row(u) {
-                let r = (0..<k).first { items[u * k + $0] == columns[t] }!
-                predictedAtRank[u * k + r] = min(max(predicted[t], scale.lowerBound), scale.upperBound)
+                guard let r = (0..<k).first(where: { items[u * k + $0] == columns[t] }) else { continue }
+                out[u * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
             }
         }
-        let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predictedAtRank, ids: m.ids)
-        try lists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
-
-        let metrics: JSONValue = .object([
-            "rmse": .object(rmse), "mae": .object(mae),
-            "counts": .object([
-                "users": .int(m.ids.userCount), "items": .int(m.ids.itemCount), "itemsInTrain": .int(m.ids.itemCount - cold.count),
-                "train": .int(m.train.nonZeros), "validation": .int(m.validation.nonZeros), "test": .int(m.test.nonZeros),
-            ]),
-            "history": rating.artefact.meta("history") ?? .array([]),
-            "settings": try JSONValue.from(c),
-            "scoring": .object(["k": .int(k), "seconds": .double(scoringSeconds)]),
-        ])
-        try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
-        try AtomicFile.write(try JSON.encodeString(metrics, pretty: true) + "\n", to: c.paths.metrics)
-        ctx.logger.info("RMSE train \(f4(rmse["train"]?.doubleValue ?? .nan))  test \(f4(rmse["test"]?.doubleValue ?? .nan)); top-\(k) for \(m.ids.userCount) users in \(String(format: "%.2f", scoringSeconds)) s")
-        return ["users": .int(m.ids.userCount), "k": .int(k), "scoringSeconds": .double(scoringSeconds)]
+        return out
     }
 
-    /// RMSE and MAE with predictions clipped to the scale.
-    func errors(_ p: [Float], _ t: [Float], _ scale: ClosedRange<Float>) -> (Double, Double) {
-        var se = 0.0, ae = 0.0
-        for (x, y) in zip(p, t) {
-            let e = Double(min(max(x, scale.lowerBound), scale.upperBound) - y)
-            se += e * e
-            ae += abs(e)
+    /// The first few users: their favourite train movies beside their recommendations.
+    func examples(_ lists: TopKLists, _ m: Matrices, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
+        func title(_ item: Int) -> String {
+            catalogue.index(of: m.ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(m.ids.itemIds[item])"
         }
-        let n = Double(max(t.count, 1))
-        return ((se / n).squareRoot(), ae / n)
+        return (0..<min(count, m.ids.userCount)).map { u in
+            let favourites = m.train.row(u).sorted { m.train.values[$0] != m.train.values[$1] ? m.train.values[$0] > m.train.values[$1] : $0 < $1 }
+                .prefix(lists.k).map { (title: title(Int(m.train.columns[$0])), rating: m.train.values[$0]) }
+            let recs = (0..<lists.k).compactMap { r -> (title: String, score: Float, predictedRating: Float)? in
+                let t = u * lists.k + r
+                guard lists.items[t] >= 0 else { return nil }
+                return (title(Int(lists.items[t])), lists.scores[t], lists.predictedRatings[t])
+            }
+            return ExampleUser(userId: Int(m.ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
+        }
     }
-}
 
+}
 
 /// `topk.art` + `catalogue.art` → `recommendations.csv` and `recommendations.jsonl`.
 public struct ExportStage: Stage {

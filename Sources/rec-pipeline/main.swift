@@ -52,6 +52,7 @@ struct PipelineCommand: ParsableCommand {
             runOptions.wait = wait
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger).run()
+            for o in outcomes { printSummary(o.stats) }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")

@@ -110,6 +110,29 @@ struct AutoencoderTests {
         }
     }
 
+    @Test(arguments: 0..<shapes.count)
+    func denseGradient_equalsDenseReference(case index: Int) throws {
+        let shape = Self.shapes[index]
+        let model = Autoencoder(items: shape.items, hidden: shape.hidden, activation: shape.activation, seed: UInt64(index + 11))
+        let data = randomRatings(rows: 5, cols: shape.items, maxPerRow: 7, seed: UInt64(index + 40))
+        var batch = BatchBuffer()
+        for r in 0..<data.rows { batch.appendRow(data, r) }
+        let grad = FloatBuffer(model.layout.parameterCount)
+        let ws = Workspace(layout: model.layout, rows: data.rows)
+        let (sum, n) = model.parameters.withUnsafeBufferPointer { p in
+            batch.with { model.denseLossAndGradient(p.baseAddress!, grad: grad.pointer, input: $0, target: $0, workspace: ws) }
+        }
+        var x = [[Double]](repeating: [Double](repeating: 0, count: shape.items), count: data.rows)
+        var m = x
+        for r in 0..<data.rows {
+            for k in data.row(r) { x[r][Int(data.columns[k])] = Double(data.values[k]); m[r][Int(data.columns[k])] = 1 }
+        }
+        let (loss, reference) = DenseReference.lossAndGradient(model, x: x, t: x, m: m)
+        #expect(abs(sum / Double(n) - loss) <= 1e-4 * (1 + loss))
+        let scale = reference.map(abs).max()!
+        for j in 0..<reference.count { #expect(abs(Double(grad.pointer[j]) - reference[j]) <= 2e-4 * scale) }
+    }
+
     @Test func predict_equalsFullScoresAtQueries() throws {
         let model = Autoencoder(items: 23, hidden: [12, 5, 12], activation: .sigmoid, seed: 9)
         let input = randomRatings(rows: 19, cols: 23, maxPerRow: 8, seed: 1)

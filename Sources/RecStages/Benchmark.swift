@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import RecKit
+import RecModels
+
+/// What `rec-bench` measures, on the data `pipeline.json` names, in scratch folders (the real
+/// outputs are not touched). Every ratio compares two measurements taken in the same run.
+public struct Benchmark {
+    public var config: PipelineConfig
+    /// Epochs of the straightforward dense implementation to time (and, when equal to the
+    /// configured epochs, to compare test RMSE with).
+    public var denseEpochs: Int
+    public var logger: Logger
+
+    public init(config: PipelineConfig, denseEpochs: Int, logger: Logger) {
+        self.config = config
+        self.denseEpochs = denseEpochs
+        self.logger = logger
+    }
+
+    struct Row { let name: String; let value: String }
+
+    public func run() throws -> String {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rec-bench-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var c = config
+        c.artefactDir = scratch + "/artefacts"
+        c.outputDir = scratch + "/output"
+        let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let ctx = StageContext(config: c, logger: quiet)
+        var rows: [Row] = []
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            let clock = ContinuousClock.now
+            try body()
+            return clock.duration(to: .now).seconds
+        }
+
+        // Whole pipeline first (cold), as `make run` does after the build.
+        logger.info("whole pipeline…")
+        let pipeline = try time { try Runner(config: c, options: { var o = Runner.Options(); o.force = true; return o }(), logger: quiet).run() }
+        let pipelineRSS = peakResidentMB()
+        rows.append(Row(name: "whole pipeline (6 stages, \(ctx.parallel.workers) workers)", value: String(format: "%.2f s", pipeline)))
+
+        // Ingest throughput: best of 3.
+        let bytes = (try? AtomicFile.read(c.resolve(c.input.ratings)).count) ?? 0
+        var ingest = Double.infinity
+        for _ in 0..<3 { ingest = min(ingest, try time { _ = try IngestStage().run(ctx) }) }
+        rows.append(Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)))
+
+        let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        let s = c.ratingModel
+        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        var settings = TrainSettings(s)
+        settings.patience = 0
+
+        // Training: the sparse implementation on all workers, for the configured epochs.
+        logger.info("training, sparse, \(ctx.parallel.workers) workers, \(s.epochs) epochs…")
+        let sparse = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
+        var history: [EpochRecord] = []
+        let sparseSeconds = try time {
+            history = try sparse.train(m.train, validation: nil, settings: settings, scale: scale, parallel: ctx.parallel)
+        }
+        let epochTimes = history.compactMap(\.seconds)
+        let sparseTest = rmse(sparse.predict(input: m.train, queries: m.test, parallel: ctx.parallel), m.test.values, scale: scale)
+        rows.append(Row(name: "train \(s.epochs) epochs, sparse (\(s.hidden.map(String.init).joined(separator: "-")), batch \(s.batchSize))",
+                        value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", sparseSeconds,
+                                      median(epochTimes), Double(m.train.nonZeros * history.count) / sparseSeconds / 1e6, sparseTest)))
+
+        // The same on one worker, a few epochs: the parallel speed-up.
+        let fewEpochs = min(5, s.epochs)
+        var short = settings
+        short.epochs = fewEpochs
+        func perEpoch(workers: Int, dense: Bool, epochs: Int) throws -> (Double, Double) {
+            var st = settings
+            st.epochs = epochs
+            let model = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
+            let h = try model.train(m.train, validation: nil, settings: st, scale: scale, parallel: Parallel(workers: workers), dense: dense)
+            let testRMSE = rmse(model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), m.test.values, scale: scale)
+            return (median(h.compactMap(\.seconds)), testRMSE)
+        }
+        logger.info("training, sparse, 1 worker, \(fewEpochs) epochs…")
+        let (oneWorker, _) = try perEpoch(workers: 1, dense: false, epochs: fewEpochs)
+        let (twoWorkers, _) = try perEpoch(workers: ctx.parallel.workers, dense: false, epochs: fewEpochs)
+        rows.append(Row(name: "sparse epoch, 1 worker vs \(ctx.parallel.workers)", value: String(format: "%.3f s vs %.3f s: %.2f× from Dispatch", oneWorker, twoWorkers, oneWorker / twoWorkers)))
+
+        logger.info("training, straightforward dense, \(denseEpochs) epochs…")
+        let (denseEpoch, denseTest) = try perEpoch(workers: ctx.parallel.workers, dense: true, epochs: denseEpochs)
+        rows.append(Row(name: "straightforward dense epoch (GEMM over all \(m.ids.itemCount) items)", value: String(format: "%.3f s/epoch: sparse is %.1f× faster", denseEpoch, denseEpoch / twoWorkers)))
+        if denseEpochs == s.epochs {
+            rows.append(Row(name: "test RMSE after \(s.epochs) epochs, sparse vs dense", value: String(format: "%.4f vs %.4f", sparseTest, denseTest)))
+        }
+
+        // Scoring: every user's top-k over every movie.
+        BLASThreads.single()
+        let scorer = AutoencoderScorer(model: sparse)
+        var lists: (items: [Int32], scores: [Float]) = ([], [])
+        let scoring = time { lists = TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) }
+        precondition(lists.items.count == m.ids.userCount * c.score.k)
+        let naiveUsers = min(500, m.ids.userCount)
+        let naive = time { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)
+        rows.append(Row(name: "score \(m.ids.userCount) users, top-\(c.score.k) of \(m.ids.itemCount)",
+                        value: String(format: "%.3f s, %.0f users/s; naive (per-user dot products + full sort) %.2f s: %.1f×",
+                                      scoring, Double(m.ids.userCount) / scoring, naive, naive / scoring)))
+        rows.append(Row(name: "peak resident memory (whole pipeline / whole benchmark)", value: String(format: "%.0f MB / %.0f MB", pipelineRSS, peakResidentMB())))
+        return render(rows)
+    }
+
+    /// The plain way to score: one dot product per (user, item), then sort everything.
+    func naiveTopK(_ model: Autoencoder, _ train: CSRMatrix, users: Int, k: Int) {
+        let n = model.layout.items
+        var row = [Float](repeating: 0, count: n)
+        for u in 0..<users {
+            row.withUnsafeMutableBufferPointer { model.scores(rows: u..<(u + 1), input: train, into: $0.baseAddress!) }
+            for t in train.row(u) { row[Int(train.columns[t])] = -.infinity }
+            _ = Array(row.indices.sorted { row[$0] > row[$1] }.prefix(k))
+        }
+    }
+
+    func render(_ rows: [Row]) -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        var out = "rec-bench  \(ISO8601DateFormatter().string(from: Date()))  \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)\n"
+        out += "data: \(config.input.ratings)\n\n"
+        let width = rows.map(\.name.count).max() ?? 0
+        for r in rows { out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + r.value + "\n" }
+        return out
+    }
+}
+
+func median(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return .nan }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Peak resident set size of this process so far, in MB (Linux reports kilobytes).
+public func peakResidentMB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
