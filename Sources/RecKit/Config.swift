@@ -50,6 +50,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var earlyStoppingPatience = 0
         /// Ridge penalty of EASE.
         public var lambda = 500.0
+        /// When not empty, EASE's λ is chosen from these by NDCG@k on the validation slice
+        /// (fitted on train), then refitted on train + validation.
+        public var lambdaGrid: [Double] = []
+        /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
+        public var weighting = "binary"
 
         public init() {}
     }
@@ -167,9 +172,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             }
             guard m.inputDropout >= 0, m.inputDropout < 1 else { throw bad("'\(name).inputDropout' must be in [0, 1)") }
             guard m.earlyStoppingPatience >= 0, m.lambda >= 0 else { throw bad("'\(name)': earlyStoppingPatience and lambda must be >= 0") }
+            guard ["binary", "rating"].contains(m.weighting) else { throw bad("'\(name).weighting' must be binary or rating") }
+            guard m.lambdaGrid.allSatisfy({ $0 >= 0 }) else { throw bad("'\(name).lambdaGrid' values must be >= 0") }
         }
-        if ratingModel.earlyStoppingPatience > 0 || rankingModel.earlyStoppingPatience > 0, split.validationRatio == 0 {
-            throw bad("early stopping needs a validation slice: set 'split.validationRatio' above 0")
+        if ratingModel.earlyStoppingPatience > 0 || rankingModel.earlyStoppingPatience > 0 || !rankingModel.lambdaGrid.isEmpty,
+           split.validationRatio == 0 {
+            throw bad("early stopping and lambdaGrid need a validation slice: set 'split.validationRatio' above 0")
         }
     }
 
@@ -183,7 +191,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
 extension PipelineConfig.Model {
     public static let ratingTypes = ["user-autoencoder", "item-autoencoder"]
-    public static let rankingTypes = ["rating-model", "user-autoencoder", "mult-dae", "ease", "popularity"]
+    public static let rankingTypes = ["rating-model", "user-autoencoder", "ease", "popularity"]
 }
 
 /// Where each stage's files live.

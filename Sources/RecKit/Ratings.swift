@@ -133,6 +133,27 @@ public struct CSRMatrix: Sendable, Equatable {
         return (CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues), positions)
     }
 
+    /// The entries of both matrices (same shape, no entry in both), rows sorted by column.
+    public func union(_ other: CSRMatrix) -> CSRMatrix {
+        precondition(rows == other.rows && cols == other.cols)
+        var start = [0], newColumns: [Int32] = [], newValues: [Float] = []
+        newColumns.reserveCapacity(nonZeros + other.nonZeros)
+        newValues.reserveCapacity(nonZeros + other.nonZeros)
+        for r in 0..<rows {
+            var a = row(r).lowerBound, b = other.row(r).lowerBound
+            let aEnd = row(r).upperBound, bEnd = other.row(r).upperBound
+            while a < aEnd || b < bEnd {
+                if b >= bEnd || (a < aEnd && columns[a] <= other.columns[b]) {
+                    newColumns.append(columns[a]); newValues.append(values[a]); a += 1
+                } else {
+                    newColumns.append(other.columns[b]); newValues.append(other.values[b]); b += 1
+                }
+            }
+            start.append(newColumns.count)
+        }
+        return CSRMatrix(rows: rows, cols: cols, rowStart: start, columns: newColumns, values: newValues)
+    }
+
     /// Adds the matrix to an artefact under `name.rowStart`, `name.columns`, `name.values`.
     public func add(to b: inout ArtefactBuilder, name: String) {
         b.add(name + ".rowStart", rowStart.map { Int64($0) })

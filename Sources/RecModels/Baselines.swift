@@ -1,14 +1,23 @@
 import RecKit
 
-/// A model that predicts a rating on the rating scale for a (user, item) pair.
+/// A rating model that answers one (user, item) pair at a time, from what it learnt in fit.
 ///
 /// Indices are dense (as in `IdMaps`); indices out of range stand for users or items unseen
 /// in train, and every predictor must still answer for them.
-public protocol RatingPredictor: Sendable {
+public protocol PairwiseRatingPredictor: RatingPredictor {
     func predict(user: Int32, item: Int32) -> Float
 }
 
-extension RatingPredictor {
+extension PairwiseRatingPredictor {
+    /// Every query entry, pair by pair (the train rows were used in fit).
+    public func predict(train: CSRMatrix, queries: CSRMatrix, parallel: Parallel) -> [Float] {
+        var out = [Float](repeating: 0, count: queries.nonZeros)
+        for u in 0..<queries.rows {
+            for t in queries.row(u) { out[t] = predict(user: Int32(u), item: queries.columns[t]) }
+        }
+        return out
+    }
+
     /// `predict` for each pair `(users[k], items[k])`.
     public func predict(users: [Int32], items: [Int32]) -> [Float] {
         precondition(users.count == items.count, "users and items differ in length")
@@ -17,7 +26,7 @@ extension RatingPredictor {
 }
 
 /// Predicts the mean train rating for everything.
-public struct GlobalMean: RatingPredictor {
+public struct GlobalMean: PairwiseRatingPredictor {
     public let mean: Float
 
     public init(mean: Float) { self.mean = mean }
@@ -50,7 +59,7 @@ func meanRating(_ m: CSRMatrix) -> Double {
 /// This is also the pipeline's fallback for users and movies unseen in train: an index out of
 /// range, or one with no train ratings, has bias 0, so the prediction falls back to μ plus
 /// whichever bias is known.
-public struct UserItemBias: RatingPredictor {
+public struct UserItemBias: PairwiseRatingPredictor {
     public struct Settings: Sendable, Equatable, Codable {
         /// Ridge penalty of the item biases.
         public var lambdaItem: Double

@@ -11,13 +11,26 @@ import RecKit
 /// and a user's scores are x_u · B, the sum of B's rows at the items the user rated. G and P
 /// are computed in Double; B is stored as Float.
 public struct EASE: ItemScorer {
+    /// What X holds for a rated item.
+    public enum Weighting: String, Sendable, Codable {
+        /// 1 for every rated item (Steck's EASE).
+        case binary
+        /// rating / highest rating: a liked movie weighs more than one the user disliked.
+        case rating
+    }
+
     public let itemCount: Int
+    public let weighting: Weighting
+    /// The highest rating (divides ratings under `.rating`).
+    public let ratingMax: Float
     /// The ridge penalty λ the model was fitted with.
     public let lambda: Double
     /// B, itemCount × itemCount, row-major; row i holds what rating item i adds to each item.
     public let weights: [Float]
 
-    public init(itemCount: Int, lambda: Double, weights: [Float]) {
+    public init(itemCount: Int, lambda: Double, weights: [Float], weighting: Weighting = .binary, ratingMax: Float = 5) {
+        self.weighting = weighting
+        self.ratingMax = ratingMax
         precondition(weights.count == itemCount * itemCount, "weights must be itemCount × itemCount")
         self.itemCount = itemCount
         self.lambda = lambda
@@ -27,7 +40,11 @@ public struct EASE: ItemScorer {
     /// Item rows of G handed out per task by `gram` (rows differ a lot in cost, so small).
     static let gramRowsPerChunk = 16
 
-    /// Fits B on the train matrix (rows = users; values are ignored, every entry counts as 1).
+    /// X's entry for a rating.
+    @inline(__always) func x(_ rating: Float) -> Float { weighting == .binary ? 1 : rating / ratingMax }
+
+    /// Fits B on the train matrix (rows = users), X = 1 where rated (`.binary`) or
+    /// rating / ratingMax (`.rating`).
     ///
     /// The inverse always runs on one OpenBLAS thread: with two, OpenBLAS splits the Cholesky
     /// work differently and B's last bits change, which would make the model depend on the
@@ -38,12 +55,14 @@ public struct EASE: ItemScorer {
     ///   user rated, say).
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
     ///   in Double.
-    public static func fit(_ train: CSRMatrix, lambda: Double, parallel: Parallel) throws -> EASE {
+    public static func fit(_ train: CSRMatrix, lambda: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
+                           parallel: Parallel) throws -> EASE {
         guard lambda.isFinite, lambda >= 0 else {
             throw RecError(.config, "EASE lambda must be a finite number >= 0, got \(lambda)")
         }
         let n = train.cols
-        var g = gram(train, parallel: parallel)
+        let shape = EASE(itemCount: 0, lambda: lambda, weights: [], weighting: weighting, ratingMax: ratingMax)
+        var g = gram(train, weights: weighting == .binary ? nil : train.values.map(shape.x), parallel: parallel)
         for i in 0..<n { g[i * n + i] += lambda }
         BLAS.setThreads(1)
         let ok = n == 0 || g.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) }
@@ -51,18 +70,21 @@ public struct EASE: ItemScorer {
         guard ok else {
             throw RecError(.runtime, "EASE: XᵀX + λI is not positive definite (λ = \(lambda))", hint: "use a larger lambda")
         }
-        return EASE(itemCount: n, lambda: lambda, weights: weights(fromInverse: g, n: n, parallel: parallel))
+        return EASE(itemCount: n, lambda: lambda, weights: weights(fromInverse: g, n: n, parallel: parallel),
+                    weighting: weighting, ratingMax: ratingMax)
     }
 
-    /// G = XᵀX for the binary pattern of `x`: G_ij = number of rows holding both i and j.
+    /// G = XᵀX for the binary pattern of `x` (G_ij = number of rows holding both i and j), or
+    /// with `weights` (one per entry of `x`), G_ij = Σ_rows w_ri · w_rj.
     ///
     /// Never forms a dense X. Each task owns a few rows of G: for item i, every row of X that
     /// holds i adds 1 at its items ≥ i (rows are sorted, so that is the tail of the row from
     /// i on); the lower triangle is mirrored afterwards. Counts are exact in Double, so the
-    /// result does not depend on the order of the additions or on the worker count.
+    /// result does not depend on the order of the additions or on the worker count; weighted
+    /// sums run in the same row order for any worker count.
     /// - Returns: x.cols × x.cols, row-major, both triangles.
     /// - Complexity: O(Σ_rows n_r² / 2 + cols²).
-    public static func gram(_ x: CSRMatrix, parallel: Parallel) -> [Double] {
+    public static func gram(_ x: CSRMatrix, weights w: [Float]? = nil, parallel: Parallel) -> [Double] {
         let n = x.cols
         // For each item, the CSR positions of its entries and the end of their rows.
         var start = [Int](repeating: 0, count: n + 1)
@@ -89,7 +111,12 @@ public struct EASE: ItemScorer {
                     for i in items {
                         let row = out.base + i * n
                         for e in start[i]..<start[i + 1] {
-                            for q in tailStart[e]..<tailEnd[e] { row[Int(columns[q])] += 1 }
+                            if let w {
+                                let wi = Double(w[tailStart[e]])
+                                for q in tailStart[e]..<tailEnd[e] { row[Int(columns[q])] += wi * Double(w[q]) }
+                            } else {
+                                for q in tailStart[e]..<tailEnd[e] { row[Int(columns[q])] += 1 }
+                            }
                         }
                     }
                 }
@@ -136,17 +163,18 @@ public struct EASE: ItemScorer {
         scores.initialize(repeating: 0, count: users.count * n)
         let longest = users.map { input.row($0).count }.max() ?? 0
         guard n > 0, longest > 0 else { return }
-        let ones = [Float](repeating: 1, count: longest)
+        let coefficients = weighting == .binary ? [Float](repeating: 1, count: longest) : input.values.map(x)
         weights.withUnsafeBufferPointer { b in
             input.columns.withUnsafeBufferPointer { columns in
-                ones.withUnsafeBufferPointer { one in
+                coefficients.withUnsafeBufferPointer { one in
                     for j in stride(from: 0, to: n, by: EASE.scoreColumnsPerPass) {
                         let width = min(EASE.scoreColumnsPerPass, n - j)
                         for u in users {
                             let row = input.row(u)
                             Kernels.gatherAccumulate(
                                 out: scores + (u - users.lowerBound) * n + j, d: width, rows: b.baseAddress! + j, stride: n,
-                                index: columns.baseAddress! + row.lowerBound, coeff: one.baseAddress!, count: row.count)
+                                index: columns.baseAddress! + row.lowerBound,
+                                coeff: one.baseAddress! + (weighting == .binary ? 0 : row.lowerBound), count: row.count)
                         }
                     }
                 }
@@ -162,7 +190,7 @@ public struct EASE: ItemScorer {
         guard n > 0, !users.isEmpty else { return }
         var x = [Float](repeating: 0, count: users.count * n)
         for u in users {
-            for k in input.row(u) { x[(u - users.lowerBound) * n + Int(input.columns[k])] = 1 }
+            for k in input.row(u) { x[(u - users.lowerBound) * n + Int(input.columns[k])] = self.x(input.values[k]) }
         }
         x.withUnsafeBufferPointer { a in
             weights.withUnsafeBufferPointer { b in
@@ -181,6 +209,8 @@ public struct EASE: ItemScorer {
         b.meta["type"] = .string("ease")
         b.meta["lambda"] = .double(lambda)
         b.meta["items"] = .int(itemCount)
+        b.meta["weighting"] = .string(weighting.rawValue)
+        b.meta["ratingMax"] = .double(Double(ratingMax))
         b.add("B", weights)
         try b.write(to: path, parallel: parallel, level: 1)
     }
@@ -199,6 +229,10 @@ public struct EASE: ItemScorer {
         let b = try a.array("B", as: Float.self, parallel: parallel)
         guard b.count == n * n else { throw fail("EASE weights hold \(b.count) values, expected \(n) × \(n)") }
         guard b.allSatisfy(\.isFinite) else { throw fail("EASE weights hold non-finite values") }
-        return (EASE(itemCount: n, lambda: lambda, weights: b), a)
+        guard let weighting = Weighting(rawValue: a.meta("weighting")?.stringValue ?? "binary"),
+              case let ratingMax = a.meta("ratingMax")?.doubleValue ?? 5, ratingMax > 0 else {
+            throw fail("EASE model has an unknown weighting")
+        }
+        return (EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: Float(ratingMax)), a)
     }
 }

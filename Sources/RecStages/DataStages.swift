@@ -103,6 +103,10 @@ public struct Matrices: Sendable {
     public var test: CSRMatrix
     public var ids: IdMaps
 
+    /// Every rating known before the test: train and validation. Final ranking models are
+    /// fitted on it, and it is what lists are built from and what they exclude.
+    public var known: CSRMatrix { validation.nonZeros == 0 ? train : train.union(validation) }
+
     public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
         let a = try Artefact.read(path, expecting: .matrices)
         let ids = IdMaps(userIds: try a.array("userIds"), itemIds: try a.array("itemIds"))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecEval
 import RecKit
 import RecModels
 
@@ -12,7 +13,7 @@ public struct TrainStage: Stage {
     public var executable: String { "rec-train" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
     public func outputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.model] + (c.rankingModel.type == "rating-model" ? [] : [c.paths.rankingModel])
+        [c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
     }
     public func settings(_ c: PipelineConfig) throws -> JSONValue {
         .object(["ratingModel": try .from(c.ratingModel), "rankingModel": try .from(c.rankingModel),
@@ -27,15 +28,56 @@ public struct TrainStage: Stage {
         stats["ratingModel"] = .object(["type": .string(c.ratingModel.type), "seconds": .double(ratingSeconds),
                                         "epochs": ratingMeta["epochsRun"] ?? .null])
         switch c.rankingModel.type {
-        case "rating-model":
-            break
+        case "rating-model", "popularity":
+            break // nothing to fit
         case "user-autoencoder":
             let (meta, seconds) = try trainAutoencoder(c.rankingModel, role: "ranking", m, ctx, to: c.paths.rankingModel)
             stats["rankingModel"] = .object(["type": .string(c.rankingModel.type), "seconds": .double(seconds), "epochs": meta["epochsRun"] ?? .null])
+        case "ease":
+            let clock = ContinuousClock.now
+            let (ease, meta) = try fitEASE(c, m, ctx)
+            try ease.write(to: c.paths.rankingModel, meta: meta, parallel: ctx.parallel)
+            stats["rankingModel"] = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
+                                             "seconds": .double(clock.duration(to: .now).seconds)])
         default:
-            throw RecError(.config, "ranking model '\(c.rankingModel.type)' is not available in this build")
+            throw RecError(.config, "unknown ranking model '\(c.rankingModel.type)'")
         }
         return stats
+    }
+
+    /// EASE for the lists: λ from the settings, or the one of `lambdaGrid` with the best
+    /// NDCG@k on the validation slice (fitted on train); the final fit is on train +
+    /// validation. The test slice is not read.
+    func fitEASE(_ c: PipelineConfig, _ m: Matrices, _ ctx: StageContext) throws -> (EASE, [String: JSONValue]) {
+        let r = c.rankingModel
+        let weighting = EASE.Weighting(rawValue: r.weighting) ?? .binary
+        let ratingMax = Float(c.input.ratingScale[1])
+        var lambda = r.lambda
+        var meta: [String: JSONValue] = ["role": .string("ranking"), "settings": try .from(r)]
+        if !r.lambdaGrid.isEmpty {
+            var trainCount = [Int](repeating: 0, count: m.ids.itemCount)
+            for i in m.train.columns { trainCount[Int(i)] += 1 }
+            let cold = trainCount.indices.filter { trainCount[$0] == 0 }
+            var results: [String: JSONValue] = [:]
+            var best = (ndcg: -1.0, lambda: r.lambda)
+            for candidate in r.lambdaGrid {
+                let ease = try EASE.fit(m.train, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
+                BLASThreads.single()
+                let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: ease, cold: cold), input: m.train, k: c.score.k, parallel: ctx.parallel)
+                let lists = TopKLists(k: c.score.k, items: items, scores: scores, predictedRatings: [Float](repeating: 0, count: items.count), ids: m.ids)
+                let ndcg = try RankingMetrics.measure(lists: lists, test: m.validation, trainItemCount: m.ids.itemCount - cold.count,
+                                                      parallel: ctx.parallel).ndcg
+                ctx.logger.info("EASE λ \(candidate): validation NDCG@\(c.score.k) \(f4(ndcg))")
+                results[String(candidate)] = .double(ndcg)
+                if ndcg > best.ndcg { best = (ndcg, candidate) }
+            }
+            lambda = best.lambda
+            meta["validationNDCG"] = .object(results)
+            meta["chosenLambda"] = .double(lambda)
+        }
+        let known = m.known
+        ctx.logger.info("fitting the ranking model (EASE, λ \(lambda), \(r.weighting) input, \(m.ids.itemCount) items, \(known.nonZeros) train + validation ratings)")
+        return (try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel), meta)
     }
 
     /// Trains one autoencoder (user- or item-based) and writes it; returns its header meta.
@@ -71,6 +113,27 @@ public struct TrainStage: Stage {
 
 /// Four decimals, for logs.
 func f4(_ x: Double) -> String { String(format: "%.4f", x) }
+
+/// A rating model whose answers for users or movies with no train rating are replaced by the
+/// user + movie bias baseline: the autoencoder knows nothing about them (their weights only
+/// ever saw weight decay), the bias model at least knows the other side's bias.
+struct WithBiasFallback: RatingPredictor {
+    let base: any RatingPredictor
+    let fallback: UserItemBias
+
+    func predict(train: CSRMatrix, queries: CSRMatrix, parallel: Parallel) -> [Float] {
+        var p = base.predict(train: train, queries: queries, parallel: parallel)
+        var itemSeen = [Bool](repeating: false, count: train.cols)
+        for i in train.columns { itemSeen[Int(i)] = true }
+        for u in 0..<queries.rows {
+            let userSeen = u < train.rows && !train.row(u).isEmpty
+            for t in queries.row(u) where !userSeen || !itemSeen[Int(queries.columns[t])] {
+                p[t] = fallback.predict(user: Int32(u), item: queries.columns[t])
+            }
+        }
+        return p
+    }
+}
 
 /// A rating model read back from `model.art`.
 struct LoadedRatingModel {

@@ -6,15 +6,15 @@ import RecModels
 
 /// Model(s) + matrices → every user's top-k (`topk.art`) and `metrics.json`.
 ///
-/// Candidates for a user: every item with at least one train rating that the user did not
-/// rate in train. Scores come from the ranking model; each list also carries the rating
+/// Candidates for a user: every movie with at least one train or validation rating that the
+/// user did not rate in train or validation. Scores come from the ranking model; each list also carries the rating
 /// model's predicted rating, clipped to the scale.
 public struct ScoreStage: Stage {
     public init() {}
     public var name: String { "score" }
     public var executable: String { "rec-score" }
     public func inputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.matrices, c.paths.catalogue, c.paths.model] + (c.rankingModel.type == "rating-model" ? [] : [c.paths.rankingModel])
+        [c.paths.matrices, c.paths.catalogue, c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
     }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.metrics, c.paths.report] }
     public func settings(_ c: PipelineConfig) throws -> JSONValue {
@@ -33,16 +33,28 @@ public struct ScoreStage: Stage {
         }
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
 
-        // Rating accuracy on every slice; the test slice is read here and nowhere earlier.
+        // Rating accuracy on every slice, for the model and the rating baselines; the test
+        // slice is read here and nowhere earlier.
         let hasValidation = m.validation.nonZeros > 0
-        func measure(_ q: CSRMatrix) throws -> ([Float], RatingMetrics) {
-            let p = rating.predictor.predict(train: m.train, queries: q, parallel: ctx.parallel)
-            return (p, try RatingMetrics.measure(predictions: p, truths: q.values, scale: scale))
+        let bias = UserItemBias.fit(m.train)
+        let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        func measure(_ model: any RatingPredictor) throws -> (test: [Float], rmse: SplitValues, mae: SplitValues) {
+            func one(_ q: CSRMatrix) throws -> ([Float], RatingMetrics) {
+                let p = model.predict(train: m.train, queries: q, parallel: ctx.parallel)
+                return (p, try RatingMetrics.measure(predictions: p, truths: q.values, scale: scale))
+            }
+            let train = try one(m.train).1
+            let validation = hasValidation ? try one(m.validation).1 : nil
+            let (p, test) = try one(m.test)
+            return (p, .rmse(train: train, validation: validation, test: test), .mae(train: train, validation: validation, test: test))
         }
-        let (_, train) = try measure(m.train)
-        let validation = hasValidation ? try measure(m.validation).1 : nil
-        let (testPredictions, test) = try measure(m.test)
-        let accuracy = try TopKAccuracy.measure(test: m.test, scores: testPredictions, parallel: ctx.parallel)
+        let model = try measure(predictor)
+        let accuracy = try TopKAccuracy.measure(test: m.test, scores: model.test, parallel: ctx.parallel)
+        var baselines: [String: ModelMetrics] = [:]
+        for (name, baseline) in [("globalMean", GlobalMean.fit(m.train) as any RatingPredictor), ("userItemBias", bias)] {
+            let b = try measure(baseline)
+            baselines[name] = ModelMetrics(rmse: b.rmse, mae: b.mae)
+        }
 
         // Top-k lists over every movie with a train rating that the user did not rate in train.
         BLASThreads.single()
@@ -56,25 +68,43 @@ public struct ScoreStage: Stage {
         case "user-autoencoder":
             let a = try Artefact.read(c.paths.rankingModel, expecting: .model)
             scorer = AutoencoderScorer(model: try Autoencoder.read(a, parallel: ctx.parallel))
+        case "ease":
+            let (ease, _) = try EASE.read(c.paths.rankingModel, parallel: ctx.parallel)
+            guard ease.itemCount == m.ids.itemCount else {
+                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: c.paths.rankingModel, hint: "rerun rec-train")
+            }
+            scorer = ease
+        case "popularity":
+            scorer = MostPopular.fit(m.train)
         default:
-            throw RecError(.config, "ranking model '\(c.rankingModel.type)' is not available in this build")
+            throw RecError(.config, "unknown ranking model '\(c.rankingModel.type)'")
         }
-        var trainCount = [Int](repeating: 0, count: m.ids.itemCount)
-        for i in m.train.columns { trainCount[Int(i)] += 1 }
-        let cold = trainCount.indices.filter { trainCount[$0] == 0 }
+        // Lists are built from, and exclude, every rating known before the test (train +
+        // validation); movies nobody rated there are left out.
+        let known = m.known
+        var knownCount = [Int](repeating: 0, count: m.ids.itemCount)
+        for i in known.columns { knownCount[Int(i)] += 1 }
+        let cold = knownCount.indices.filter { knownCount[$0] == 0 }
+        let itemsInTrain = m.ids.itemCount - cold.count
         let clock = ContinuousClock.now
-        let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: m.train, k: k, parallel: ctx.parallel)
+        let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known, k: k, parallel: ctx.parallel)
         let scoringSeconds = clock.duration(to: .now).seconds
-        let predicted = predictedRatings(rating.predictor, m, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        let predicted = predictedRatings(predictor, m, items: items, k: k, scale: scale, parallel: ctx.parallel)
         let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
-        let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: m.ids.itemCount - cold.count, parallel: ctx.parallel)
+        let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
+
+        // The most-popular baseline's lists, measured the same way.
+        let popular = TopK.all(scorer: ExcludingColdItems(base: MostPopular.fit(known), cold: cold), input: known, k: k, parallel: ctx.parallel)
+        let popularLists = TopKLists(k: k, items: popular.items, scores: popular.scores.map { $0.isFinite ? $0 : 0 },
+                                     predictedRatings: [Float](repeating: 0, count: popular.items.count), ids: m.ids)
+        baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
+            lists: popularLists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel))
 
         let history = try rating.artefact.meta("history").map {
             try JSONDecoder().decode([EpochRecord].self, from: JSON.encode($0))
         } ?? []
         let metrics = Metrics(
-            rmse: .rmse(train: train, validation: validation, test: test), mae: .mae(train: train, validation: validation, test: test),
-            topKAccuracy: accuracy.values, ranking: ranking, baselines: [:], history: history,
+            rmse: model.rmse, mae: model.mae, topKAccuracy: accuracy.values, ranking: ranking, baselines: baselines, history: history,
             counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
                           test: m.test.nonZeros),
             settings: try JSONValue.from(c))

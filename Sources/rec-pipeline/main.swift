@@ -25,11 +25,11 @@ struct PipelineCommand: ParsableCommand {
     @Flag(help: "Run every stage, even those that are up to date.")
     var force = false
 
-    @Option(help: "Start at this stage (e.g. train or rec-train).")
-    var from: String?
+    @Option(name: .customLong("from"), help: "Start at this stage (e.g. train or rec-train).")
+    var startStage: String?
 
-    @Option(help: "Run only this stage.")
-    var only: String?
+    @Option(name: .customLong("only"), help: "Run only this stage.")
+    var onlyStage: String?
 
     @Flag(help: "Print the plan (which stages would run, and why) and do nothing.")
     var dryRun = false
@@ -38,7 +38,7 @@ struct PipelineCommand: ParsableCommand {
     var wait = false
 
     func validate() throws {
-        if from != nil && only != nil { throw ValidationError("--from and --only cannot be used together") }
+        if startStage != nil && onlyStage != nil { throw ValidationError("--from and --only cannot be used together") }
     }
 
     func run() throws {
@@ -46,8 +46,8 @@ struct PipelineCommand: ParsableCommand {
         do {
             var runOptions = Runner.Options()
             runOptions.force = force
-            runOptions.from = from
-            runOptions.only = only
+            runOptions.from = startStage
+            runOptions.only = onlyStage
             runOptions.dryRun = dryRun
             runOptions.wait = wait
             let clock = ContinuousClock.now
