@@ -206,9 +206,7 @@ public struct Artefact: Sendable {
         let actualHash = bytes.withUnsafeBytes { Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[0..<(p + headerLength)])) }
         guard storedHash == actualHash else { throw fail("header checksum mismatch: the file is corrupted") }
         guard let kind = ArtefactKind(rawValue: kindRaw) else { throw fail("unknown artefact kind \(kindRaw)") }
-        guard kind == expected else {
-            throw RecError(.artefact, "is a \(kind.name) artefact, expected \(expected.name)", file: path)
-        }
+        guard kind == expected else { throw fail("is a \(kind.name) artefact, expected \(expected.name)") }
         let header: ArtefactHeader
         do {
             header = try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + headerLength)]))
