@@ -223,7 +223,8 @@ public struct Artefact: Sendable {
         let payloadHash = bytes.withUnsafeBytes { Hash.hex(Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[payloadStart...]))) }
         guard payloadHash == header.payloadHash else { throw fail("payload checksum mismatch: the file is corrupted") }
         for s in header.sections {
-            guard s.offset >= 0, s.offset + s.compressedBytes <= payloadBytes,
+            guard s.offset >= 0, s.count >= 0, s.frames.allSatisfy({ $0.elements >= 0 && $0.bytes >= 0 }),
+                  s.offset + s.compressedBytes <= payloadBytes,
                   s.frames.reduce(0, { $0 + $1.elements }) == s.count else {
                 throw fail("section \(s.name) does not fit the payload")
             }
