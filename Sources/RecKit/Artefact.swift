@@ -240,7 +240,8 @@ public struct Artefact: Sendable {
             throw RecError(.artefact, "has no section '\(name)'", file: path, hint: "rerun \(kind.producer)")
         }
         guard s.type == T.elementType else {
-            throw RecError(.artefact, "section '\(name)' holds \(s.type.rawValue), expected \(T.elementType.rawValue)", file: path)
+            throw RecError(.artefact, "section '\(name)' holds \(s.type.rawValue), expected \(T.elementType.rawValue)", file: path,
+                           hint: "rerun \(kind.producer)")
         }
         if s.count == 0 { return [] }
         var starts: [(element: Int, byte: Int)] = []
