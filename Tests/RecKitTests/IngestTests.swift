@@ -32,7 +32,7 @@ import Testing
         #expect(Self.rows(r.ratings) == ["1/10/5.0/100", "1/20/4.0/101"])
         #expect(r.report.skipped == ["duplicate-pair": 2])
         #expect(r.report.examples == ["ratings.dat:3: user 1 rated movie 10 already on line 1",
-                                      "ratings.dat:5: user 1 rated movie 10 already on line 3"])
+                                      "ratings.dat:5: user 1 rated movie 10 already on line 1"])
         #expect(r.report.blankLines == 1)
     }
 
