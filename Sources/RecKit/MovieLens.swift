@@ -118,8 +118,11 @@ public enum MovieLens {
         else if line.contains(44) { separator = .comma }
         else { throw RecError(.input, "unrecognised ratings format: expected fields separated by '::', tabs or commas", file: file, line: lineNumber(bytes, at: first.lowerBound)) }
         // A comma file from newer MovieLens releases starts with `userId,movieId,rating,timestamp`.
+        // Only a first line without any number is a header: a malformed data line is reported.
         var start = body
-        if separator == .comma, let f = line.first, !(48...57).contains(f) {
+        var headerFields: [Range<Int>] = []
+        split(bytes, first, separator, into: &headerFields)
+        if separator == .comma, headerFields.allSatisfy({ parseDecimal(bytes, $0) == nil }) {
             start = first.upperBound
             while start < bytes.count, bytes[start] != 10 { start += 1 }
             start = min(start + 1, bytes.count)
