@@ -127,7 +127,8 @@ public enum MovieLens {
             while start < bytes.count, bytes[start] != 10 { start += 1 }
             start = min(start + 1, bytes.count)
         }
-        let headerLines = start == body ? 0 : 1
+        // The header and any blank lines before it.
+        let headerLines = start == body ? 0 : lineNumber(bytes, at: first.lowerBound)
 
         let chunks = lineChunks(bytes, from: start, target: 1 << 20)
         struct Part { var r = RawRatings(); var lines = 0; var blank = 0; var issues: [LineIssue] = [] }
@@ -173,6 +174,7 @@ public enum MovieLens {
         var all = RawRatings()
         var offset = lineNumber(bytes, at: start) - 1
         report.linesRead = headerLines
+        report.blankLines = max(headerLines - 1, 0)
         var issues: [LineIssue] = []
         for var p in parts {
             for i in p.issues.indices { p.issues[i].line += offset }

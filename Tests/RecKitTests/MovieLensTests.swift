@@ -80,6 +80,17 @@ import Testing
         #expect(report.examples == ["f:4: movie id 'x' is not a positive whole number"])
     }
 
+    @Test func parseRatings_blankLinesBeforeTheHeader_areCountedAsBlankLines() throws {
+        let text = "\n\r\nuserId,movieId,rating,timestamp\n1,10,4,1\n"
+        let (raw, report) = try MovieLens.parseRatings(Array(text.utf8), file: "f", scale: Self.scale, policy: .error, parallel: Parallel(workers: 1))
+        #expect(raw.lines == [4])
+        #expect(report.linesRead == 4)
+        #expect(report.blankLines == 2)
+        let headerOnly = try MovieLens.parseRatings(Array("\nuser,item,rating".utf8), file: "f", scale: Self.scale, policy: .error,
+                                                    parallel: Parallel(workers: 1)).1
+        #expect(headerOnly.linesRead == 2 && headerOnly.blankLines == 1)
+    }
+
     @Test func parseRatings_respectsAnotherScale() throws {
         let text = "1::10::0.5\n1::11::10\n1::12::10.5\n"
         let (raw, report) = try MovieLens.parseRatings(Array(text.utf8), file: "f", scale: 0.5...10, policy: .skip, parallel: Parallel(workers: 1))
