@@ -67,6 +67,20 @@ import Testing
         #expect(c == [5])
     }
 
+    /// k = 0: op(A)·op(B) is the zero matrix, so C becomes beta·C (the row strides of the empty
+    /// A and B are 0, as a caller computing them from k would pass).
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func gemm_whenKIsZero_scalesCByBeta(transposes: (Bool, Bool)) {
+        let (m, n) = (2, 3)
+        var c: [Float] = [1, 2, 3, 4, 5, 6]
+        let empty: [Float] = [0]
+        c.withUnsafeMutableBufferPointer { cp in
+            BLAS.gemm(transA: transposes.0, transB: transposes.1, m: m, n: n, k: 0, a: empty,
+                      lda: transposes.0 ? m : 0, b: empty, ldb: transposes.1 ? 0 : n, beta: 0.5, c: cp.baseAddress!, ldc: n)
+        }
+        #expect(c == [0.5, 1, 1.5, 2, 2.5, 3])
+    }
+
     @Test func gemmDouble_matchesPlainLoop() {
         var rng = Seeded(77)
         let (m, n, k) = (5, 3, 9)

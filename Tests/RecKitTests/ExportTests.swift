@@ -42,6 +42,32 @@ import Testing
         #expect(RecommendationExport.fixed(c.x, digits: c.digits) == c.expected)
     }
 
+    /// A diverged model can score far beyond Int's range: the export must still not trap, and
+    /// the text must still be a number.
+    @Test(arguments: [1e15, -1e15, 9.3e18, -1e19, 1e30, Double(Float.greatestFiniteMagnitude)])
+    func fixed_ofHugeValues_givesANumberWithoutTrapping(x: Double) throws {
+        let text = RecommendationExport.fixed(x, digits: 4)
+        let back = try #require(Double(text), "\(text)")
+        #expect(abs(back - x) <= abs(x) * 1e-12, "\(text)")
+    }
+
+    @Test(arguments: [0, 3, 4])
+    func fixed_ofRandomValuesOfEveryMagnitude_readsBackAsTheSameNumber(digits: Int) throws {
+        var rng = SplitMix64(seed: UInt64(digits))
+        for _ in 0..<20_000 {
+            let x = Double(rng.unitFloat() - 0.5) * pow(10, Double(rng.below(40) - 10))
+            let text = RecommendationExport.fixed(x, digits: digits)
+            let back = try #require(Double(text), "\(x) -> \(text)")
+            #expect(abs(back - x) <= 0.5 * pow(10, -Double(digits)) * 1.000001 + abs(x) * 1e-15, "\(x) -> \(text)")
+            if abs(x) < 1e15 {
+                // Exactly `digits` decimals, and no "-0.000".
+                let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+                #expect(digits == 0 ? parts.count == 1 : parts.count == 2 && parts[1].count == digits, "\(x) -> \(text)")
+                #expect(back != 0 || !text.hasPrefix("-"), "\(x) -> \(text)")
+            }
+        }
+    }
+
     @Test func fixed_ofFloatScores_isTheDecimalYouWouldWrite() {
         #expect(RecommendationExport.fixed(Double(Float(0.9)), digits: 4) == "0.9000")
         #expect(RecommendationExport.fixed(Double(Float(4.71)), digits: 3) == "4.710")
