@@ -200,9 +200,8 @@ import Testing
         let subject = Self.subjects[c.written]
         try subject.write(path)
         let e = try #require(recError { try Artefact.read(path, expecting: c.expected) })
-        let actual = subject.name == "split" ? "split" : subject.name
         #expect(e.kind == .artefact)
-        #expect(e.message.contains("\(actual) artefact") && e.message.contains("expected \(c.expected.name)"), "\(e)")
+        #expect(e.message.contains("is a \(subject.name) artefact") && e.message.contains("expected \(c.expected.name)"), "\(e)")
         #expect(e.description.hasPrefix(path + ": ") && e.description.contains("rerun \(c.expected.producer)"), "\(e)")
     }
 
