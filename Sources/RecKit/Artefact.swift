@@ -206,9 +206,7 @@ public struct Artefact: Sendable {
         let actualHash = bytes.withUnsafeBytes { Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[0..<(p + headerLength)])) }
         guard storedHash == actualHash else { throw fail("header checksum mismatch: the file is corrupted") }
         guard let kind = ArtefactKind(rawValue: kindRaw) else { throw fail("unknown artefact kind \(kindRaw)") }
-        guard kind == expected else {
-            throw RecError(.artefact, "is a \(kind.name) artefact, expected \(expected.name)", file: path)
-        }
+        guard kind == expected else { throw fail("is a \(kind.name) artefact, expected \(expected.name)") }
         let header: ArtefactHeader
         do {
             header = try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + headerLength)]))
@@ -225,7 +223,8 @@ public struct Artefact: Sendable {
         let payloadHash = bytes.withUnsafeBytes { Hash.hex(Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[payloadStart...]))) }
         guard payloadHash == header.payloadHash else { throw fail("payload checksum mismatch: the file is corrupted") }
         for s in header.sections {
-            guard s.offset >= 0, s.offset + s.compressedBytes <= payloadBytes,
+            guard s.offset >= 0, s.count >= 0, s.frames.allSatisfy({ $0.elements >= 0 && $0.bytes >= 0 }),
+                  s.offset + s.compressedBytes <= payloadBytes,
                   s.frames.reduce(0, { $0 + $1.elements }) == s.count else {
                 throw fail("section \(s.name) does not fit the payload")
             }
@@ -241,7 +240,8 @@ public struct Artefact: Sendable {
             throw RecError(.artefact, "has no section '\(name)'", file: path, hint: "rerun \(kind.producer)")
         }
         guard s.type == T.elementType else {
-            throw RecError(.artefact, "section '\(name)' holds \(s.type.rawValue), expected \(T.elementType.rawValue)", file: path)
+            throw RecError(.artefact, "section '\(name)' holds \(s.type.rawValue), expected \(T.elementType.rawValue)", file: path,
+                           hint: "rerun \(kind.producer)")
         }
         if s.count == 0 { return [] }
         var starts: [(element: Int, byte: Int)] = []

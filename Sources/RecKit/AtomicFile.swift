@@ -15,9 +15,15 @@ public enum AtomicFile {
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw RecError(.runtime, "cannot create the folder \(dir)", file: path)
+        }
+        // Unique per call, not only per process: two threads writing the same file must not
+        // share (and truncate) one temporary file.
+        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0 ... .max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
         var offset = 0
         while offset < bytes.count {

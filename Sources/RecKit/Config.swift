@@ -106,6 +106,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         let config: PipelineConfig
         do {
             config = try JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(merged))
+        } catch DecodingError.dataCorrupted(let c) where c.codingPath.isEmpty {
+            // Foundation names no key when a number does not fit its type ("The given data was
+            // not valid JSON."): find the value that fails when overlaid alone.
+            let bad = leaves(user).first { path, value in
+                let alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
+                return (try? JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(merge(defaults, alone, path: "", file: file)))) == nil
+            }
+            throw RecError(.config, bad.map { "'\($0.path.joined(separator: "."))' does not fit its type (a fraction for a whole number, a negative seed, or too large)" }
+                ?? c.debugDescription, file: file)
         } catch {
             throw RecError(.config, describe(error), file: file)
         }
@@ -128,6 +137,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             out[key] = try merge(defaultValue, value, path: keyPath, file: file)
         }
         return .object(out)
+    }
+
+    /// Every (key path, value) of a JSON object whose value is not an object, in key order.
+    private static func leaves(_ v: JSONValue, _ path: [String] = []) -> [(path: [String], value: JSONValue)] {
+        guard case .object(let o) = v else { return [(path, v)] }
+        return o.keys.sorted().flatMap { leaves(o[$0]!, path + [$0]) }
     }
 
     private static func describe(_ error: Error) -> String {

@@ -89,6 +89,8 @@ public enum RecommendationExport {
     /// same on every platform.
     public static func fixed(_ x: Double, digits: Int) -> String {
         guard x.isFinite else { return "0" }
+        // Beyond Int's range the whole part cannot be an Int; such a Double has no fraction anyway.
+        guard abs(x) < 1e18 else { return String(x) }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(x) * scale).rounded(.toNearestOrAwayFromZero)

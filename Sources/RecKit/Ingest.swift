@@ -58,9 +58,10 @@ public enum Ingest {
             }
         }
         var keep = [Bool](repeating: true, count: n)
+        var keptAt = 0  // position in `order` of the entry kept for the current (user, movie)
         for p in 1..<max(n, 1) {
-            let first = order[p - 1], again = order[p]
-            guard dense[first] == dense[again], items[first] == items[again] else { continue }
+            let first = order[keptAt], again = order[p]
+            guard dense[first] == dense[again], items[first] == items[again] else { keptAt = p; continue }
             keep[p] = false
             issues.append(LineIssue(line: Int(raw.lines[again]), reason: .duplicatePair,
                                     message: "user \(raw.userIds[again]) rated movie \(raw.movieIds[again]) already on line \(raw.lines[first])"))

@@ -118,13 +118,17 @@ public enum MovieLens {
         else if line.contains(44) { separator = .comma }
         else { throw RecError(.input, "unrecognised ratings format: expected fields separated by '::', tabs or commas", file: file, line: lineNumber(bytes, at: first.lowerBound)) }
         // A comma file from newer MovieLens releases starts with `userId,movieId,rating,timestamp`.
+        // Only a first line without any number is a header: a malformed data line is reported.
         var start = body
-        if separator == .comma, let f = line.first, !(48...57).contains(f) {
+        var headerFields: [Range<Int>] = []
+        split(bytes, first, separator, into: &headerFields)
+        if separator == .comma, headerFields.allSatisfy({ parseDecimal(bytes, $0) == nil }) {
             start = first.upperBound
             while start < bytes.count, bytes[start] != 10 { start += 1 }
             start = min(start + 1, bytes.count)
         }
-        let headerLines = start == body ? 0 : 1
+        // The header and any blank lines before it.
+        let headerLines = start == body ? 0 : lineNumber(bytes, at: first.lowerBound)
 
         let chunks = lineChunks(bytes, from: start, target: 1 << 20)
         struct Part { var r = RawRatings(); var lines = 0; var blank = 0; var issues: [LineIssue] = [] }
@@ -170,6 +174,7 @@ public enum MovieLens {
         var all = RawRatings()
         var offset = lineNumber(bytes, at: start) - 1
         report.linesRead = headerLines
+        report.blankLines = max(headerLines - 1, 0)
         var issues: [LineIssue] = []
         for var p in parts {
             for i in p.issues.indices { p.issues[i].line += offset }

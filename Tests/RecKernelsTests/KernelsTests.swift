@@ -1,0 +1,165 @@
+import RecKernels
+import Testing
+
+/// Every SIMD kernel against its plain twin, on widths that are and are not multiples of the
+/// SIMD width (8) and of the register block (32), so every tail loop runs.
+@Suite struct KernelsTests {
+    /// 1...70 covers no full block, one block plus tails, two blocks plus tails.
+    static let widths = Array(1...70)
+    /// Guard values written past the end of every output: a kernel must never touch them.
+    static let canary: Float = 12345.5
+    static let canaries = 9
+
+    @Test(arguments: widths)
+    func gatherAccumulate_matchesReference(d: Int) {
+        var rng = Seeded(UInt64(1000 + d))
+        for count in [0, 1, 2, 7, 8, 9, 31, 33, 50, Int.random(in: 0...50, using: &rng)] {
+            // A wider matrix than d (stride > d) checks that rows are addressed by stride.
+            let stride = d + Int.random(in: 0...5, using: &rng)
+            let rowCount = 1 + Int.random(in: 0...60, using: &rng)
+            let rows = rng.floats(rowCount * stride)
+            // Repeated indices are allowed (an item can appear twice in a gather list).
+            let index = (0..<count).map { _ in Int32(Int.random(in: 0..<rowCount, using: &rng)) }
+            let coeff = rng.floats(count, in: -3..<3)
+            let start = rng.floats(d)
+            var fast = start + Array(repeating: Self.canary, count: Self.canaries)
+            var slow = start
+            fast.withUnsafeMutableBufferPointer { out in
+                Kernels.gatherAccumulate(out: out.baseAddress!, d: d, rows: rows, stride: stride,
+                                         index: index, coeff: coeff, count: count)
+            }
+            slow.withUnsafeMutableBufferPointer { out in
+                Reference.gatherAccumulate(out: out.baseAddress!, d: d, rows: rows, stride: stride,
+                                           index: index, coeff: coeff, count: count)
+            }
+            for j in 0..<d {
+                let magnitude = abs(start[j]) + (0..<count).reduce(Float(0)) {
+                    $0 + abs(coeff[$1] * rows[Int(index[$1]) * stride + j])
+                }
+                #expect(close(fast[j], slow[j], magnitude: magnitude), "d=\(d) count=\(count) j=\(j): \(fast[j]) vs \(slow[j])")
+            }
+            #expect(fast[d...].allSatisfy { $0 == Self.canary }, "wrote past out[\(d - 1)]")
+        }
+    }
+
+    @Test(arguments: widths)
+    func gatherDot_matchesReference(d: Int) {
+        var rng = Seeded(UInt64(2000 + d))
+        for count in [0, 1, 5, 8, 17, 50, Int.random(in: 0...50, using: &rng)] {
+            let stride = d + Int.random(in: 0...5, using: &rng)
+            let rowCount = 1 + Int.random(in: 0...60, using: &rng)
+            let rows = rng.floats(rowCount * stride)
+            let x = rng.floats(d)
+            let bias = rng.floats(rowCount)
+            let index = (0..<count).map { _ in Int32(Int.random(in: 0..<rowCount, using: &rng)) }
+            var fast = [Float](repeating: 0, count: count) + Array(repeating: Self.canary, count: Self.canaries)
+            var slow = [Float](repeating: 0, count: count)
+            fast.withUnsafeMutableBufferPointer { out in
+                Kernels.gatherDot(out: out.baseAddress!, x: x, d: d, rows: rows, stride: stride, bias: bias,
+                                  index: index, count: count)
+            }
+            slow.withUnsafeMutableBufferPointer { out in
+                Reference.gatherDot(out: out.baseAddress!, x: x, d: d, rows: rows, stride: stride, bias: bias,
+                                    index: index, count: count)
+            }
+            for k in 0..<count {
+                let i = Int(index[k])
+                let magnitude = abs(bias[i]) + (0..<d).reduce(Float(0)) { $0 + abs(rows[i * stride + $1] * x[$1]) }
+                #expect(close(fast[k], slow[k], magnitude: magnitude), "d=\(d) count=\(count) k=\(k): \(fast[k]) vs \(slow[k])")
+            }
+            #expect(fast[count...].allSatisfy { $0 == Self.canary }, "wrote past out[\(count - 1)]")
+        }
+    }
+
+    @Test(arguments: [0] + widths + [127, 128, 129, 1000, 1001])
+    func dot_matchesReference(n: Int) {
+        var rng = Seeded(UInt64(3000 + n))
+        let a = rng.floats(n), b = rng.floats(n)
+        let fast = Kernels.dot(a, b, n)
+        let slow = Reference.dot(a, b, n)
+        let magnitude = zip(a, b).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
+        #expect(close(fast, slow, magnitude: magnitude), "n=\(n): \(fast) vs \(slow)")
+    }
+
+    @Test func dot_whenLengthIsZero_isZero() {
+        let a: [Float] = [1, 2, 3]
+        #expect(Kernels.dot(a, a, 0) == 0)
+    }
+
+    @Test(arguments: [0] + widths)
+    func axpy_matchesPlainLoop(n: Int) {
+        var rng = Seeded(UInt64(4000 + n))
+        let x = rng.floats(n), start = rng.floats(n)
+        let alpha = rng.signed() * 4
+        var fast = start + Array(repeating: Self.canary, count: Self.canaries)
+        fast.withUnsafeMutableBufferPointer { Kernels.axpy(n, alpha, x, $0.baseAddress!) }
+        // RecKernels has no Reference.axpy: the twin is this loop.
+        for j in 0..<n {
+            let expected = start[j] + alpha * x[j]
+            #expect(close(fast[j], expected, magnitude: abs(start[j]) + abs(alpha * x[j])), "n=\(n) j=\(j)")
+        }
+        #expect(fast[n...].allSatisfy { $0 == Self.canary })
+    }
+
+    struct AdamSettings: Sendable, CustomTestStringConvertible {
+        var stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float, eps: Float, weightDecay: Float
+        var testDescription: String { "step \(stepSize) wd \(weightDecay) sqrtBias2 \(sqrtBias2)" }
+    }
+
+    static let adamSettings = [
+        AdamSettings(stepSize: 0.001, beta1: 0.9, beta2: 0.999, sqrtBias2: 1, eps: 1e-8, weightDecay: 0),
+        // First step: bias corrections are far from 1.
+        AdamSettings(stepSize: 0.01 / (1 - 0.9), beta1: 0.9, beta2: 0.999, sqrtBias2: (1 - 0.999 as Float).squareRoot(),
+                     eps: 1e-8, weightDecay: 0.01),
+        AdamSettings(stepSize: 0.5, beta1: 0.5, beta2: 0.75, sqrtBias2: 0.3, eps: 1e-3, weightDecay: 0.2),
+    ]
+
+    @Test(arguments: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70], adamSettings)
+    func adam_matchesReference(n: Int, s: AdamSettings) {
+        var rng = Seeded(UInt64(5000 + n))
+        let p0 = rng.floats(n), g = rng.floats(n), m0 = rng.floats(n, in: -0.1..<0.1)
+        let v0 = rng.floats(n, in: 0..<0.01)
+        var (pf, mf, vf) = (p0 + [Self.canary], m0 + [Self.canary], v0 + [Self.canary])
+        var (pr, mr, vr) = (p0, m0, v0)
+        // Three steps, so that state written by one step is read by the next.
+        for _ in 0..<3 {
+            pf.withUnsafeMutableBufferPointer { p in mf.withUnsafeMutableBufferPointer { m in vf.withUnsafeMutableBufferPointer { v in
+                Kernels.adam(n, p: p.baseAddress!, g: g, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
+                             beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+            } } }
+            pr.withUnsafeMutableBufferPointer { p in mr.withUnsafeMutableBufferPointer { m in vr.withUnsafeMutableBufferPointer { v in
+                Reference.adam(n, p: p.baseAddress!, g: g, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
+                               beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+            } } }
+        }
+        for j in 0..<n {
+            #expect(close(pf[j], pr[j], magnitude: abs(pr[j]) + s.stepSize), "p[\(j)]: \(pf[j]) vs \(pr[j])")
+            #expect(close(mf[j], mr[j], magnitude: abs(mr[j])), "m[\(j)]")
+            #expect(close(vf[j], vr[j], magnitude: abs(vr[j])), "v[\(j)]")
+        }
+        #expect(pf[n] == Self.canary && mf[n] == Self.canary && vf[n] == Self.canary)
+    }
+
+    @Test(arguments: [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70], [Float(0), 0.05])
+    func rmsprop_matchesReference(n: Int, weightDecay: Float) {
+        var rng = Seeded(UInt64(6000 + n))
+        let p0 = rng.floats(n), g = rng.floats(n), s0 = rng.floats(n, in: 0..<0.01)
+        let lr: Float = 0.01, alpha: Float = 0.99, eps: Float = 1e-8
+        var (pf, sf) = (p0 + [Self.canary], s0 + [Self.canary])
+        var (pr, sr) = (p0, s0)
+        for _ in 0..<3 {
+            pf.withUnsafeMutableBufferPointer { p in sf.withUnsafeMutableBufferPointer { s in
+                Kernels.rmsprop(n, p: p.baseAddress!, g: g, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
+            } }
+            pr.withUnsafeMutableBufferPointer { p in sr.withUnsafeMutableBufferPointer { s in
+                Reference.rmsprop(n, p: p.baseAddress!, g: g, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
+            } }
+        }
+        for j in 0..<n {
+            // One RMSprop step moves p by about lr / (1 - alpha)^(1/2) at most.
+            #expect(close(pf[j], pr[j], magnitude: abs(pr[j]) + lr * 10), "p[\(j)]: \(pf[j]) vs \(pr[j])")
+            #expect(close(sf[j], sr[j], magnitude: abs(sr[j])), "s[\(j)]")
+        }
+        #expect(pf[n] == Self.canary && sf[n] == Self.canary)
+    }
+}
