@@ -123,14 +123,22 @@ import Testing
         var (pr, mr, vr) = (p0, m0, v0)
         // Three steps, so that state written by one step is read by the next.
         for _ in 0..<3 {
+            // The gradient is consumed (zeroed) by a step: each step gets a fresh copy.
+            var (gf, gr) = (g + [Self.canary], g)
             pf.withUnsafeMutableBufferPointer { p in mf.withUnsafeMutableBufferPointer { m in vf.withUnsafeMutableBufferPointer { v in
-                Kernels.adam(n, p: p.baseAddress!, g: g, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
-                             beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+                gf.withUnsafeMutableBufferPointer { gp in
+                    Kernels.adam(n, p: p.baseAddress!, g: gp.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
+                                 beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+                }
             } } }
             pr.withUnsafeMutableBufferPointer { p in mr.withUnsafeMutableBufferPointer { m in vr.withUnsafeMutableBufferPointer { v in
-                Reference.adam(n, p: p.baseAddress!, g: g, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
-                               beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+                gr.withUnsafeMutableBufferPointer { gp in
+                    Reference.adam(n, p: p.baseAddress!, g: gp.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, stepSize: s.stepSize,
+                                   beta1: s.beta1, beta2: s.beta2, sqrtBias2: s.sqrtBias2, eps: s.eps, weightDecay: s.weightDecay)
+                }
             } } }
+            #expect(gf.prefix(n).allSatisfy { $0 == 0 } && gf[n] == Self.canary)
+            #expect(gr.allSatisfy { $0 == 0 })
         }
         for j in 0..<n {
             #expect(close(pf[j], pr[j], magnitude: abs(pr[j]) + s.stepSize), "p[\(j)]: \(pf[j]) vs \(pr[j])")
@@ -148,12 +156,15 @@ import Testing
         var (pf, sf) = (p0 + [Self.canary], s0 + [Self.canary])
         var (pr, sr) = (p0, s0)
         for _ in 0..<3 {
-            pf.withUnsafeMutableBufferPointer { p in sf.withUnsafeMutableBufferPointer { s in
-                Kernels.rmsprop(n, p: p.baseAddress!, g: g, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
-            } }
-            pr.withUnsafeMutableBufferPointer { p in sr.withUnsafeMutableBufferPointer { s in
-                Reference.rmsprop(n, p: p.baseAddress!, g: g, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
-            } }
+            var (gf, gr) = (g + [Self.canary], g)
+            pf.withUnsafeMutableBufferPointer { p in sf.withUnsafeMutableBufferPointer { s in gf.withUnsafeMutableBufferPointer { gp in
+                Kernels.rmsprop(n, p: p.baseAddress!, g: gp.baseAddress!, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
+            } } }
+            pr.withUnsafeMutableBufferPointer { p in sr.withUnsafeMutableBufferPointer { s in gr.withUnsafeMutableBufferPointer { gp in
+                Reference.rmsprop(n, p: p.baseAddress!, g: gp.baseAddress!, s: s.baseAddress!, lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay)
+            } } }
+            #expect(gf.prefix(n).allSatisfy { $0 == 0 } && gf[n] == Self.canary)
+            #expect(gr.allSatisfy { $0 == 0 })
         }
         for j in 0..<n {
             // One RMSprop step moves p by about lr / (1 - alpha)^(1/2) at most.

@@ -124,7 +124,7 @@ import Testing
         (#"{"ratingModel": {"epochs": 0}}"#, "'ratingModel': learningRate > 0"),
         (#"{"ratingModel": {"inputDropout": 1}}"#, "'ratingModel.inputDropout' must be in [0, 1)"),
         (#"{"rankingModel": {"lambda": -5}}"#, "'rankingModel': earlyStoppingPatience and lambda must be >= 0"),
-        (#"{"ratingModel": {"earlyStoppingPatience": 3}}"#, "early stopping needs a validation slice"),
+        (#"{"ratingModel": {"earlyStoppingPatience": 3}}"#, "early stopping and lambdaGrid need a validation slice"),
     ])
     func load_valueOutOfRange_throws(c: (json: String, message: String)) throws {
         let e = try Self.error(c.json)
