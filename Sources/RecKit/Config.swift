@@ -39,7 +39,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// `adam` or `rmsprop`.
         public var optimizer = "adam"
         public var learningRate = 0.001
-        /// L2 penalty added to the gradient of every weight (PyTorch's `weight_decay`).
+        /// L2 penalty added to the gradient of every weight, not of the biases (PyTorch's
+        /// `weight_decay` restricted to the weights, as AutoRec regularises).
         public var weightDecay = 0.0
         public var batchSize = 64
         public var epochs = 50

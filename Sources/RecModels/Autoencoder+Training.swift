@@ -48,14 +48,26 @@ final class Optimizer {
         second = FloatBuffer(count)
     }
 
-    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, count: Int, parallel: Parallel) {
+    /// One step over the whole buffer. `decayed` says which ranges get the L2 penalty (the
+    /// weights; biases are left alone, as in AutoRec: shrinking a per-user output bias
+    /// towards 0 only hurts).
+    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, decayed: [Range<Int>], count: Int, parallel: Parallel) {
         step += 1
         let (pp, gg, m, v) = (SharedPointer(p), SharedPointer(grad), SharedPointer(first.pointer), SharedPointer(second.pointer))
-        let (lr, wd, t) = (learningRate, weightDecay, Float(step))
+        let (lr, t) = (learningRate, Float(step))
         let adam = kind == "adam"
         let stepSize = lr / (1 - powf(Optimizer.beta1, t))
         let sqrtBias2 = (1 - powf(Optimizer.beta2, t)).squareRoot()
-        parallel.forEachChunk(count: count, chunkSize: 1 << 16) { _, r in
+        // Fixed pieces of at most 64K elements, each entirely decayed or not.
+        var pieces: [(Range<Int>, Float)] = []
+        var position = 0
+        for d in decayed.sorted(by: { $0.lowerBound < $1.lowerBound }) + [count..<count] {
+            for start in stride(from: position, to: d.lowerBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.lowerBound), 0)) }
+            for start in stride(from: d.lowerBound, to: d.upperBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.upperBound), weightDecay)) }
+            position = d.upperBound
+        }
+        parallel.forEachChunk(count: pieces.count, chunkSize: 1) { i, _ in
+            let (r, wd) = pieces[i]
             let o = r.lowerBound
             if adam {
                 Kernels.adam(r.count, p: pp.base + o, g: gg.base + o, m: m.base + o, v: v.base + o, stepSize: stepSize,
@@ -128,7 +140,7 @@ extension Autoencoder {
                 lossTotal += loss
                 batches += 1
                 parameters.withUnsafeMutableBufferPointer { p in
-                    optimizer.update(p.baseAddress!, grad: grad.pointer, count: layout.parameterCount, parallel: parallel)
+                    optimizer.update(p.baseAddress!, grad: grad.pointer, decayed: layout.weightRanges, count: layout.parameterCount, parallel: parallel)
                 }
             }
             let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)

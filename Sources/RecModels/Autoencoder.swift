@@ -53,6 +53,8 @@ public struct AutoencoderLayout: Sendable, Equatable {
     }
 
     public var items: Int { sizes[0] }
+    /// Where the weights (not the biases) sit.
+    public var weightRanges: [Range<Int>] { (0..<layerCount).map { weightOffset[$0]..<biasOffset[$0] } }
     public var layerCount: Int { sizes.count - 1 }
     /// Width of the last hidden layer.
     public var lastHidden: Int { sizes[sizes.count - 2] }

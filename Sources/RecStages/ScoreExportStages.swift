@@ -38,14 +38,17 @@ public struct ScoreStage: Stage {
         let hasValidation = m.validation.nonZeros > 0
         let bias = UserItemBias.fit(m.train)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        // Inputs: train rows for the train and validation figures (validation must not see
+        // itself), every rating known before the test (train + validation) for the test.
+        let known = m.known
         func measure(_ model: any RatingPredictor) throws -> (test: [Float], rmse: SplitValues, mae: SplitValues) {
-            func one(_ q: CSRMatrix) throws -> ([Float], RatingMetrics) {
-                let p = model.predict(train: m.train, queries: q, parallel: ctx.parallel)
+            func one(_ q: CSRMatrix, input: CSRMatrix) throws -> ([Float], RatingMetrics) {
+                let p = model.predict(train: input, queries: q, parallel: ctx.parallel)
                 return (p, try RatingMetrics.measure(predictions: p, truths: q.values, scale: scale))
             }
-            let train = try one(m.train).1
-            let validation = hasValidation ? try one(m.validation).1 : nil
-            let (p, test) = try one(m.test)
+            let train = try one(m.train, input: m.train).1
+            let validation = hasValidation ? try one(m.validation, input: m.train).1 : nil
+            let (p, test) = try one(m.test, input: known)
             return (p, .rmse(train: train, validation: validation, test: test), .mae(train: train, validation: validation, test: test))
         }
         let model = try measure(predictor)
@@ -81,7 +84,6 @@ public struct ScoreStage: Stage {
         }
         // Lists are built from, and exclude, every rating known before the test (train +
         // validation); movies nobody rated there are left out.
-        let known = m.known
         var knownCount = [Int](repeating: 0, count: m.ids.itemCount)
         for i in known.columns { knownCount[Int(i)] += 1 }
         let cold = knownCount.indices.filter { knownCount[$0] == 0 }
@@ -89,7 +91,7 @@ public struct ScoreStage: Stage {
         let clock = ContinuousClock.now
         let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known, k: k, parallel: ctx.parallel)
         let scoringSeconds = clock.duration(to: .now).seconds
-        let predicted = predictedRatings(predictor, m, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        let predicted = predictedRatings(predictor, m, input: known, items: items, k: k, scale: scale, parallel: ctx.parallel)
         let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
 
@@ -119,7 +121,9 @@ public struct ScoreStage: Stage {
 
     /// The rating model's predicted rating for every listed item, clipped to the scale,
     /// aligned with `items` (users × k).
-    func predictedRatings(_ predictor: any RatingPredictor, _ m: Matrices, items: [Int32], k: Int, scale: ClosedRange<Float>, parallel: Parallel) -> [Float] {
+    func predictedRatings(
+        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, items: [Int32], k: Int, scale: ClosedRange<Float>, parallel: Parallel
+    ) -> [Float] {
         // The lists as a sparse query matrix: each user's listed items, sorted.
         var start = [0], columns: [Int32] = []
         for u in 0..<m.ids.userCount {
@@ -128,7 +132,7 @@ public struct ScoreStage: Stage {
         }
         let queries = CSRMatrix(rows: m.ids.userCount, cols: m.ids.itemCount, rowStart: start, columns: columns,
                                 values: [Float](repeating: 0, count: columns.count))
-        let p = predictor.predict(train: m.train, queries: queries, parallel: parallel)
+        let p = predictor.predict(train: input, queries: queries, parallel: parallel)
         var out = [Float](repeating: 0, count: items.count)
         for u in 0..<m.ids.userCount {
             for t in queries.row(u) {
