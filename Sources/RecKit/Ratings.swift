@@ -62,12 +62,14 @@ public struct Ratings: Sendable, Equatable {
     public static func read(_ path: String, kind: ArtefactKind, parallel: Parallel) throws -> (Ratings, Artefact) {
         let a = try Artefact.read(path, expecting: kind)
         let ids = IdMaps(userIds: try a.array("userIds", parallel: parallel), itemIds: try a.array("itemIds", parallel: parallel))
-        let r = Ratings(
-            users: try a.array("user", parallel: parallel), items: try a.array("item", parallel: parallel),
-            values: try a.array("rating", parallel: parallel), timestamps: try a.array("timestamp", parallel: parallel), ids: ids)
-        guard r.users.count == r.values.count, r.items.count == r.values.count, r.timestamps.count == r.values.count else {
+        let users: [Int32] = try a.array("user", parallel: parallel), items: [Int32] = try a.array("item", parallel: parallel)
+        let values: [Float] = try a.array("rating", parallel: parallel)
+        let timestamps: [Int64] = try a.array("timestamp", parallel: parallel)
+        // Checked before `Ratings.init`, whose precondition would trap on the same mismatch.
+        guard users.count == values.count, items.count == values.count, timestamps.count == values.count else {
             throw RecError(.artefact, "columns have different lengths", file: path, hint: "rerun \(kind.producer)")
         }
+        let r = Ratings(users: users, items: items, values: values, timestamps: timestamps, ids: ids)
         let nu = Int32(ids.userCount), ni = Int32(ids.itemCount)
         var previous: (Int32, Int32) = (-1, -1)
         for k in 0..<r.count {
@@ -172,7 +174,8 @@ public struct CSRMatrix: Sendable, Equatable {
         let columns = try a.array(name + ".columns", as: Int32.self, parallel: parallel)
         let values = try a.array(name + ".values", as: Float.self, parallel: parallel)
         let bad = RecError(.artefact, "matrix '\(name)' is malformed", file: a.path, hint: "rerun \(a.kind.producer)")
-        guard start.count == rows + 1, start.first == 0, start.last == columns.count, columns.count == values.count else { throw bad }
+        // `start.count - 1`, not `rows + 1`: a shape of Int.max rows must throw, not overflow.
+        guard rows >= 0, cols >= 0, start.count - 1 == rows, start.first == 0, start.last == columns.count, columns.count == values.count else { throw bad }
         for r in 0..<rows where start[r] > start[r + 1] { throw bad }
         for c in columns where c < 0 || Int(c) >= cols { throw bad }
         return CSRMatrix(rows: rows, cols: cols, rowStart: start, columns: columns, values: values)

@@ -1,0 +1,158 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One pipeline run at a time per output folder.
+///
+/// The lock is `flock(2)` on `<directory>/.rec-pipeline.lock`. The kernel drops it when the
+/// holder's file descriptor closes, which includes the holder dying in any way (SIGKILL, OOM
+/// kill, power loss does not matter: the lock is not on disk). So a lock file left behind by
+/// a dead run is simply taken over; there is nothing to clean up by hand.
+///
+/// The file is never deleted: unlinking a lock file lets two runs lock two different inodes
+/// under the same name. Its content (pid, host, start time of the holder) is only for the
+/// message a second run prints.
+///
+/// The descriptor is opened with `O_CLOEXEC`, so stage executables spawned by the runner do
+/// not inherit it: they are not blocked by it (they do not take it), and a long-lived child
+/// cannot keep the lock alive after the runner has gone. A stage that is run by hand may take
+/// the lock itself; when the runner spawns it, the runner passes `childEnvironment`, and
+/// `acquire` in the child then recognises its parent as the holder and returns at once.
+public final class RunLock: @unchecked Sendable {
+    /// File name of the lock inside the output folder.
+    public static let fileName = ".rec-pipeline.lock"
+    /// Environment variable the runner sets for its children: `<pid>:<lock path>`.
+    public static let environmentKey = "REC_PIPELINE_LOCK_HOLDER"
+
+    /// The lock file.
+    public let path: String
+    /// True when the lock is held by the parent process (see `childEnvironment`), not by us.
+    public let isInherited: Bool
+
+    private let mutex = NSLock()
+    private var fd: Int32
+
+    private init(path: String, fd: Int32, inherited: Bool) {
+        self.path = path
+        self.fd = fd
+        self.isInherited = inherited
+    }
+
+    deinit { release() }
+
+    /// Takes the lock of an output folder, creating the folder and the lock file if needed.
+    ///
+    /// - Parameters:
+    ///   - directory: the output folder the run writes to.
+    ///   - wait: block until the lock is free, instead of failing at once.
+    /// - Throws: `RecError(.locked)` naming the holder's pid and start time when another run
+    ///   holds it and `wait` is false; `RecError(.runtime)` when the file cannot be opened.
+    public static func acquire(directory: String, wait: Bool) throws -> RunLock {
+        let path = lockPath(directory: directory)
+        if let holder = ProcessInfo.processInfo.environment[environmentKey],
+           isHeld(by: holder, path: path, parent: getppid()) {
+            return RunLock(path: path, fd: -1, inherited: true)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RecError(.runtime, "cannot create the output folder: \(error.localizedDescription)", file: directory)
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RecError(.runtime, "cannot open the lock file: \(String(cString: strerror(errno)))", file: path)
+        }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let err = errno
+            if err == EINTR { continue }
+            let holder = describeHolder(fd)
+            close(fd)
+            if err == EWOULDBLOCK {
+                throw RecError(.locked, "another run (\(holder)) holds \(path)", hint: "wait for it, or pass --wait")
+            }
+            throw RecError(.runtime, "cannot lock: \(String(cString: strerror(err)))", file: path)
+        }
+        // Ours now: say who we are, for the message of the next run that finds it taken.
+        let info = Holder(pid: Int(getpid()), host: hostName(), started: Date().ISO8601Format())
+        let text = Array(((try? JSON.encodeString(info)) ?? "").utf8) + [10]
+        if ftruncate(fd, 0) == 0 {
+            _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        }
+        return RunLock(path: path, fd: fd, inherited: false)
+    }
+
+    /// Lets go of the lock. Safe to call twice; also done when the value is freed.
+    public func release() {
+        mutex.lock()
+        defer { mutex.unlock() }
+        guard fd >= 0 else { return }
+        _ = ftruncate(fd, 0)
+        close(fd)  // closing the only descriptor of the open file description drops the flock
+        fd = -1
+    }
+
+    /// Whether this value still holds (or inherits) the lock.
+    public var isHeld: Bool {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return isInherited || fd >= 0
+    }
+
+    /// Environment to add to the stage executables the runner spawns while holding the lock,
+    /// so that a stage which takes the lock itself (when run by hand) does not wait for its own
+    /// parent.
+    public var childEnvironment: [String: String] {
+        [RunLock.environmentKey: "\(getpid()):\(path)"]
+    }
+
+    /// `<directory>/.rec-pipeline.lock`.
+    public static func lockPath(directory: String) -> String {
+        (directory.hasSuffix("/") ? directory : directory + "/") + fileName
+    }
+
+    // MARK: - Holder
+
+    private struct Holder: Codable {
+        var pid: Int
+        var host: String
+        var started: String
+    }
+
+    /// "pid N on host H, started T", read from the lock file (best effort: the holder writes it
+    /// just after taking the lock, so it may still be empty).
+    private static func describeHolder(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0, let h = try? JSONDecoder().decode(Holder.self, from: Data(buffer[0..<n])) else {
+            return "pid unknown"
+        }
+        let host = h.host == hostName() ? "" : " on host \(h.host)"
+        return "pid \(h.pid)\(host), started \(h.started)"
+    }
+
+    private static func hostName() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// True when `value` (`<pid>:<path>`, from `childEnvironment`) names `parent` as holder of
+    /// `path`, and the lock file agrees (a stale variable from some earlier shell does not count).
+    static func isHeld(by value: String, path: String, parent: Int32) -> Bool {
+        guard let colon = value.firstIndex(of: ":"), let pid = Int32(value[..<colon]), pid == parent,
+              samePath(String(value[value.index(after: colon)...]), path),
+              let data = FileManager.default.contents(atPath: path),
+              let holder = try? JSONDecoder().decode(Holder.self, from: data) else { return false }
+        return holder.pid == Int(pid)
+    }
+
+    private static func samePath(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+}
