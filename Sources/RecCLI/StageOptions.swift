@@ -34,6 +34,9 @@ public struct StageOptions: ParsableArguments {
     @Flag(name: .long, help: "Log warnings and errors only.")
     public var quiet = false
 
+    @Flag(name: .long, help: "Wait for another run to finish instead of exiting with code 3.")
+    public var wait = false
+
     public init() {}
 
     /// The settings file with the command-line overrides applied.
@@ -53,13 +56,14 @@ public func runStage(_ stage: any Stage, _ options: StageOptions) throws {
     let logger = makeLogger(stage.executable, quiet: options.quiet)
     do {
         let config = try options.load()
-        let ctx = StageContext(config: config, logger: logger)
-        let clock = ContinuousClock.now
+        // The same lock as rec-pipeline: a stage rerun by hand never runs into a nightly run.
+        let lock = try RunLock.acquire(directory: config.paths.output, wait: options.wait)
+        defer { lock.release() }
+        let ctx = StageContext(config: config, logger: logger, standalone: true)
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
-        let stats = try stage.run(ctx)
+        let (stats, seconds) = try Runner.execute(stage, ctx)
         printSummary(stats)
-        let seconds = clock.duration(to: .now)
-        logger.info("\(stage.name): done in \(String(format: "%.2f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18)) s \(summary(stats))")
+        logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
     } catch let e as RecError {
         logger.error("\(e.description)")
         throw ExitCode(ExitCodes.code(for: e.kind))

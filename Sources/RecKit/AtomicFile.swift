@@ -48,6 +48,36 @@ public enum AtomicFile {
         syncDirectory(dir)
     }
 
+    /// Writes several files as one step: every file is written and flushed under a temporary
+    /// name first, and only then are they all renamed into place, back to back. A failure
+    /// before the renames leaves every destination as it was; a kill during them (a few
+    /// microseconds) leaves each file whole, old or new.
+    public static func writeAll(_ files: [(path: String, bytes: [UInt8])]) throws {
+        var temps: [(temp: String, path: String)] = []
+        defer { for t in temps { unlink(t.temp) } }
+        for f in files {
+            let dir = URL(fileURLWithPath: f.path).deletingLastPathComponent().path
+            let temp = dir + "/.publish-" + URL(fileURLWithPath: f.path).lastPathComponent
+            try write(f.bytes, to: temp)
+            temps.append((temp, f.path))
+        }
+        for (i, t) in temps.enumerated() {
+            guard rename(t.temp, t.path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                temps.removeFirst(i)
+                throw RecError(.runtime, "cannot rename into place: \(reason)", file: t.path)
+            }
+        }
+        for dir in Set(temps.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path }) { syncDirectory(dir) }
+        temps.removeAll()
+    }
+
+    /// Whether a file name is one of the temporary names used above (`.NAME.tmp-…`,
+    /// `.publish-NAME`), which only a killed writer can leave behind.
+    public static func isTemporary(_ name: String) -> Bool {
+        name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".publish-"))
+    }
+
     /// Makes a rename durable: flushes the folder's entry table.
     public static func syncDirectory(_ dir: String) {
         let fd = open(dir, O_RDONLY)

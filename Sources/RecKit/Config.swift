@@ -224,6 +224,11 @@ public struct StagePaths: Sendable {
     public var model: String { artefacts + "/model.art" }
     public var rankingModel: String { artefacts + "/ranking-model.art" }
     public var topK: String { artefacts + "/topk.art" }
+    /// `rec-score`'s metrics and report, kept beside the artefacts until `rec-export`
+    /// publishes them with the recommendations.
+    public var stagedMetrics: String { artefacts + "/metrics.json" }
+    public var stagedReport: String { artefacts + "/report.html" }
+    public var manifests: String { artefacts }
     public var metrics: String { output + "/metrics.json" }
     public var recommendationsCSV: String { output + "/recommendations.csv" }
     public var recommendationsJSONL: String { output + "/recommendations.jsonl" }

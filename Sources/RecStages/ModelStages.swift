@@ -16,8 +16,11 @@ public struct TrainStage: Stage {
         [c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
     }
     public func settings(_ c: PipelineConfig) throws -> JSONValue {
-        .object(["ratingModel": try .from(c.ratingModel), "rankingModel": try .from(c.rankingModel),
-                 "ratingScale": try .from(c.input.ratingScale)])
+        var s: [String: JSONValue] = ["ratingModel": try .from(c.ratingModel), "rankingModel": try .from(c.rankingModel),
+                                      "ratingScale": try .from(c.input.ratingScale)]
+        // λ chosen by NDCG@k on validation depends on k.
+        if c.rankingModel.type == "ease", !c.rankingModel.lambdaGrid.isEmpty { s["k"] = .int(c.score.k) }
+        return .object(s)
     }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {

@@ -2,14 +2,22 @@ import Foundation
 import Logging
 import RecKit
 
-/// Runs the stages in order, in this process.
+/// Runs stages in order, in this process, rerunning only what is out of date.
+///
+/// Before each stage the runner compares its manifest (the record of its last successful
+/// run) with the present: program version, the settings the stage uses, the hashes of its
+/// inputs, and the hashes of the outputs it wrote. A stage whose record still holds is
+/// skipped; otherwise it runs and a new record is written after its outputs. Since stages are
+/// deterministic, a rerun that writes the same bytes lets the stages after it skip too.
+///
+/// One run at a time: the runner holds the lock of the output folder for the whole run.
 public struct Runner {
     public struct Options: Sendable {
         /// Run every selected stage even when it is up to date.
         public var force = false
-        /// Start at this stage (name or executable); earlier stages are not considered.
+        /// Run this stage and every stage after it, up to date or not.
         public var from: String?
-        /// Run only this stage.
+        /// Run only this stage, up to date or not.
         public var only: String?
         /// Print the plan and do nothing.
         public var dryRun = false
@@ -39,43 +47,98 @@ public struct Runner {
         self.logger = logger
     }
 
-    /// The stages this run considers, in order.
-    public func selectedStages() throws -> [any Stage] {
+    /// The stages this run considers, in order, and whether each is forced.
+    public func plan() throws -> [(stage: any Stage, forced: String?)] {
         let all = Pipeline.stages
         let names = all.map(\.name).joined(separator: ", ")
-        if let only = options.only {
-            guard let s = Pipeline.stage(named: only) else { throw RecError(.config, "unknown stage '\(only)'", hint: "stages: \(names)") }
-            return [s]
-        }
-        if let from = options.from {
-            guard let i = all.firstIndex(where: { $0.name == from || $0.executable == from }) else {
-                throw RecError(.config, "unknown stage '\(from)'", hint: "stages: \(names)")
+        func find(_ name: String) throws -> Int {
+            guard let i = all.firstIndex(where: { $0.name == name || $0.executable == name }) else {
+                throw RecError(.config, "unknown stage '\(name)'", hint: "stages: \(names)")
             }
-            return Array(all[i...])
+            return i
         }
-        return all
+        if let only = options.only { return [(all[try find(only)], "--only")] }
+        if let from = options.from { return all[try find(from)...].map { ($0, "--from \(from)") } }
+        return all.map { ($0, options.force ? "--force" : nil) }
     }
 
     @discardableResult
     public func run() throws -> [Outcome] {
-        let stages = try selectedStages()
-        var outcomes: [Outcome] = []
+        let stages = try plan()
+        let lock = options.dryRun ? nil : try RunLock.acquire(directory: config.paths.output, wait: options.wait)
+        defer { lock?.release() }
+        if lock != nil { Runner.removeLeftovers(config) }
         let ctx = StageContext(config: config, logger: logger)
-        for stage in stages {
-            let reason = options.force ? "forced" : "selected"
+        var outcomes: [Outcome] = []
+        var upstreamWillRun: String?
+        for (stage, forced) in stages {
+            let reason: String
+            if let forced {
+                reason = forced
+            } else if options.dryRun, let upstream = upstreamWillRun {
+                reason = "\(upstream) runs first (skipped after all if its outputs come out unchanged)"
+            } else {
+                let (current, why) = try check(stage)
+                if current {
+                    logger.info("\(stage.name): skipped, up to date")
+                    outcomes.append(Outcome(stage: stage.name, ran: false, reason: why, seconds: 0))
+                    continue
+                }
+                reason = why
+            }
             if options.dryRun {
-                logger.info("\(stage.name): would run (\(reason))")
+                logger.info("\(stage.name): would run: \(reason)")
+                upstreamWillRun = upstreamWillRun ?? stage.name
                 outcomes.append(Outcome(stage: stage.name, ran: false, reason: reason, seconds: 0))
                 continue
             }
-            let clock = ContinuousClock.now
-            logger.info("\(stage.name): running (\(reason))")
-            let stats = try stage.run(ctx)
-            let seconds = clock.duration(to: .now)
-            let s = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18
-            logger.info("\(stage.name): done in \(String(format: "%.2f", s)) s")
-            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: s, stats: stats))
+            logger.info("\(stage.name): running: \(reason)")
+            let (stats, seconds) = try Runner.execute(stage, ctx)
+            logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s")
+            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: seconds, stats: stats))
         }
         return outcomes
+    }
+
+    /// Temporary files of a run that was killed before it could rename them (its own renames
+    /// never leave any). Only called under the lock, so no live run owns them.
+    static func removeLeftovers(_ c: PipelineConfig) {
+        for dir in [c.paths.output, c.paths.artefacts, c.paths.manifests + "/manifests"] {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names where AtomicFile.isTemporary(name) { unlink(dir + "/" + name) }
+        }
+    }
+
+    /// Whether a stage is up to date, and why (not).
+    func check(_ stage: any Stage) throws -> (Bool, String) {
+        Manifest.upToDate(
+            previous: Manifest.read(stage: stage.name, dir: config.paths.manifests), inputs: stage.inputs(config),
+            outputs: stage.outputs(config), settings: try stage.settings(config), version: Pipeline.version)
+    }
+
+    /// Runs one stage and records it: inputs are stamped before it runs, outputs after, and
+    /// the record is written last, so a stage killed half-way has no record of success.
+    /// - Returns: the stage's stats and its seconds.
+    public static func execute(_ stage: any Stage, _ ctx: StageContext) throws -> ([String: JSONValue], Double) {
+        let c = ctx.config
+        let inputs = stage.inputs(c)
+        for path in inputs where !FileManager.default.fileExists(atPath: path) {
+            let producer = Pipeline.stages.first { $0.outputs(c).contains(path) }
+            throw RecError(producer == nil ? .input : .artefact, "not found", file: path,
+                           hint: producer.map { "run \($0.executable) first" } ?? "check the paths in the settings")
+        }
+        var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try stage.settings(c), inputs: inputs)
+        let clock = ContinuousClock.now
+        let stats = try stage.run(ctx)
+        let seconds = clock.duration(to: .now).seconds
+        var skipped: [String: Int] = [:]
+        for key in ["ratingsLines", "moviesLines"] {
+            if case .object(let lines)? = stats[key], case .object(let reasons)? = lines["skipped"] {
+                for (reason, n) in reasons { skipped[reason, default: 0] += n.intValue ?? 0 }
+            }
+        }
+        try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != "summary" }), skipped: skipped)
+        try Manifest.write(record, dir: c.paths.manifests)
+        return (stats, seconds)
     }
 }

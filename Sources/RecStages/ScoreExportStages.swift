@@ -16,7 +16,7 @@ public struct ScoreStage: Stage {
     public func inputs(_ c: PipelineConfig) -> [String] {
         [c.paths.matrices, c.paths.catalogue, c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
     }
-    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.metrics, c.paths.report] }
+    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.stagedMetrics, c.paths.stagedReport] }
     public func settings(_ c: PipelineConfig) throws -> JSONValue {
         .object(["score": try .from(c.score), "ratingScale": try .from(c.input.ratingScale)])
     }
@@ -112,9 +112,16 @@ public struct ScoreStage: Stage {
             settings: try JSONValue.from(c))
 
         try lists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
-        try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
-        try AtomicFile.write([UInt8](try JSON.encode(metrics, pretty: true)) + [10], to: c.paths.metrics)
-        try AtomicFile.write(Report.html(metrics: metrics, examples: examples(lists, m, catalogue)), to: c.paths.report)
+        let json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
+        let html = Array(Report.html(metrics: metrics, examples: examples(lists, m, catalogue)).utf8)
+        try AtomicFile.write(json, to: c.paths.stagedMetrics)
+        try AtomicFile.write(html, to: c.paths.stagedReport)
+        if ctx.standalone {
+            // Run by hand: the person wants to see the metrics now. In a pipeline run,
+            // rec-export publishes them together with the recommendations.
+            try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
+            try AtomicFile.writeAll([(c.paths.metrics, json), (c.paths.report, html)])
+        }
         return ["users": .int(m.ids.userCount), "k": .int(k), "scoringSeconds": .double(scoringSeconds),
                 "summary": .string(Report.summary(metrics))]
     }
@@ -162,13 +169,17 @@ public struct ScoreStage: Stage {
 
 }
 
-/// `topk.art` + `catalogue.art` → `recommendations.csv` and `recommendations.jsonl`.
+/// `topk.art` + `catalogue.art` → `recommendations.csv` and `recommendations.jsonl`, published
+/// into the output folder together with `rec-score`'s metrics and report, as one step at the
+/// end of the run: the exports are only ever replaced by a complete new set.
 public struct ExportStage: Stage {
     public init() {}
     public var name: String { "export" }
     public var executable: String { "rec-export" }
-    public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.catalogue] }
-    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.recommendationsCSV, c.paths.recommendationsJSONL] }
+    public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.catalogue, c.paths.stagedMetrics, c.paths.stagedReport] }
+    public func outputs(_ c: PipelineConfig) -> [String] {
+        [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report]
+    }
     public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
@@ -176,9 +187,13 @@ public struct ExportStage: Stage {
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel)
+        for staged in [c.paths.stagedMetrics, c.paths.stagedReport] where !FileManager.default.fileExists(atPath: staged) {
+            throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
+        }
+        let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
-        try AtomicFile.write(csv, to: c.paths.recommendationsCSV)
-        try AtomicFile.write(jsonl, to: c.paths.recommendationsJSONL)
+        try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
+                                 (c.paths.metrics, metrics), (c.paths.report, report)])
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         return ["users": .int(lists.ids.userCount), "rows": .int(rows), "csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count)]
     }

@@ -7,11 +7,16 @@ public struct StageContext: Sendable {
     public var config: PipelineConfig
     public var parallel: Parallel
     public var logger: Logger
+    /// Run by hand as its own executable (not by the runner): a stage then also publishes
+    /// what it can to the output folder at once (`rec-score`: metrics and report), instead
+    /// of leaving that to the end of the run.
+    public var standalone: Bool
 
-    public init(config: PipelineConfig, logger: Logger) {
+    public init(config: PipelineConfig, logger: Logger, standalone: Bool = false) {
         self.config = config
         self.parallel = Parallel.resolve(config.workers)
         self.logger = logger
+        self.standalone = standalone
     }
 
     public var paths: StagePaths { config.paths }

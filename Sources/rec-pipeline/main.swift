@@ -10,9 +10,14 @@ struct PipelineCommand: ParsableCommand {
         commandName: "rec-pipeline",
         abstract: "Run the whole recommender pipeline: ingest → split → build-matrix → train → score → export.",
         discussion: """
-            Reads pipeline.json (or --config) and runs the six stages in order, in this process. Each \
+            Reads pipeline.json (or --config) and runs the six stages in order, in this process. A stage \
+            whose inputs, settings and program version are unchanged since its last successful run (its \
+            manifest in artefactDir/manifests) is skipped; --dry-run tells which would run and why. Each \
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
             rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
+
+            One run at a time: a lock in outputDir. The exports are replaced only at the end of a \
+            successful run, all together; a run killed at any moment leaves the previous ones whole.
 
             Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
 
@@ -34,9 +39,6 @@ struct PipelineCommand: ParsableCommand {
     @Flag(help: "Print the plan (which stages would run, and why) and do nothing.")
     var dryRun = false
 
-    @Flag(help: "Wait for another run to finish instead of exiting with code 3.")
-    var wait = false
-
     func validate() throws {
         if startStage != nil && onlyStage != nil { throw ValidationError("--from and --only cannot be used together") }
     }
@@ -49,7 +51,7 @@ struct PipelineCommand: ParsableCommand {
             runOptions.from = startStage
             runOptions.only = onlyStage
             runOptions.dryRun = dryRun
-            runOptions.wait = wait
+            runOptions.wait = options.wait
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger).run()
             for o in outcomes { printSummary(o.stats) }
