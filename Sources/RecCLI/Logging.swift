@@ -37,3 +37,16 @@ public struct StderrLogHandler: LogHandler {
 public func makeLogger(_ label: String, quiet: Bool) -> Logger {
     Logger(label: label) { StderrLogHandler(label: $0, level: quiet ? .warning : .info) }
 }
+
+/// A progress bar on stderr, drawn only when stderr is a terminal (cron mail and log files get
+/// the log lines alone), and not with `--quiet`.
+public func makeProgress(quiet: Bool) -> @Sendable (String, Int, Int) -> Void {
+    guard !quiet, isatty(STDERR_FILENO) == 1 else { return { _, _, _ in } }
+    return { what, done, total in
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let end = done >= total ? "\n" : ""
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(what) \(done)/\(total)\(end)".utf8))
+    }
+}

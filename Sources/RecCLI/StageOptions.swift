@@ -59,7 +59,7 @@ public func runStage(_ stage: any Stage, _ options: StageOptions) throws {
         // The same lock as rec-pipeline: a stage rerun by hand never runs into a nightly run.
         let lock = try RunLock.acquire(directory: config.paths.output, wait: options.wait)
         defer { lock.release() }
-        let ctx = StageContext(config: config, logger: logger, standalone: true)
+        let ctx = StageContext(config: config, logger: logger, standalone: true, progress: makeProgress(quiet: options.quiet))
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
         let (stats, seconds) = try Runner.execute(stage, ctx)
         printSummary(stats)

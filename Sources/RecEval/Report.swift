@@ -103,8 +103,8 @@ public enum Report {
     private static let definitions = """
         <dl class="definitions">
         <dt>RMSE, MAE</dt><dd>Over every observed rating of the slice; predictions clipped to the rating scale first.</dd>
-        <dt>Top-k accuracy</dt><dd>The model is fed the user's train ratings and ranks only the user's test movies; the share of the top min(k, test movies) the user rated at or above the threshold (4 by default), averaged over users with a test rating.</dd>
-        <dt>Full-catalogue ranking at k</dt><dd>Every movie the user did not rate in train is ranked; relevant = test movies rated at or above the threshold (4 by default); users without one are left out. Precision = hits / k, recall = hits / relevant, NDCG with binary gain and 1/log2(rank + 1), hit rate = share of users with a hit, MRR = mean 1 / rank of the first hit. Coverage = distinct movies recommended / movies rated in train.</dd>
+        <dt>Top-k accuracy</dt><dd>The model is fed the user's ratings known before the test (train, and validation when there is one) and ranks only the user's test movies; the share of the top min(k, test movies) the user rated at or above the threshold (4 by default), averaged over users with a test rating.</dd>
+        <dt>Full-catalogue ranking at k</dt><dd>Every movie the user did not rate in train (or validation) is ranked; relevant = test movies rated at or above the threshold (4 by default); users without one are left out. Precision = hits / k, recall = hits / relevant, NDCG with binary gain and 1/log2(rank + 1), hit rate = share of users with a hit, MRR = mean 1 / rank of the first hit. Coverage = distinct movies recommended / movies rated in train (or validation).</dd>
         </dl>
 
         """

@@ -135,6 +135,13 @@ public struct CSRMatrix: Sendable, Equatable {
         return (CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues), positions)
     }
 
+    /// Rows `range` as a matrix of their own (same columns).
+    public func rows(_ range: Range<Int>) -> CSRMatrix {
+        let lo = rowStart[range.lowerBound], hi = rowStart[range.upperBound]
+        return CSRMatrix(rows: range.count, cols: cols, rowStart: rowStart[range.lowerBound...range.upperBound].map { $0 - lo },
+                         columns: Array(columns[lo..<hi]), values: Array(values[lo..<hi]))
+    }
+
     /// The entries of both matrices (same shape, no entry in both), rows sorted by column.
     public func union(_ other: CSRMatrix) -> CSRMatrix {
         precondition(rows == other.rows && cols == other.cols)

@@ -98,6 +98,7 @@ public struct TrainStage: Stage {
         let clock = ContinuousClock.now
         let history = try model.train(train, validation: validation, settings: TrainSettings(settings), scale: scale,
                                       parallel: ctx.parallel) { e in
+            ctx.progress("training the \(role) model", e.epoch, settings.epochs)
             var line = "epoch \(e.epoch)/\(settings.epochs)  loss \(f4(e.loss))  train RMSE \(f4(e.trainRMSE ?? .nan))"
             if let v = e.validationRMSE { line += "  validation RMSE \(f4(v))" }
             ctx.logger.info("\(line)  \(String(format: "%.2f", e.seconds ?? 0)) s")

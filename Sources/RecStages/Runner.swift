@@ -40,11 +40,14 @@ public struct Runner {
     public let config: PipelineConfig
     public let options: Options
     public let logger: Logger
+    public let progress: @Sendable (String, Int, Int) -> Void
 
-    public init(config: PipelineConfig, options: Options, logger: Logger) {
+    public init(config: PipelineConfig, options: Options, logger: Logger,
+                progress: @escaping @Sendable (String, Int, Int) -> Void = { _, _, _ in }) {
         self.config = config
         self.options = options
         self.logger = logger
+        self.progress = progress
     }
 
     /// The stages this run considers, in order, and whether each is forced.
@@ -68,7 +71,7 @@ public struct Runner {
         let lock = options.dryRun ? nil : try RunLock.acquire(directory: config.paths.output, wait: options.wait)
         defer { lock?.release() }
         if lock != nil { Runner.removeLeftovers(config) }
-        let ctx = StageContext(config: config, logger: logger)
+        let ctx = StageContext(config: config, logger: logger, progress: progress)
         var outcomes: [Outcome] = []
         var upstreamWillRun: String?
         for (stage, forced) in stages {

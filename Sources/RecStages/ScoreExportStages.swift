@@ -89,7 +89,15 @@ public struct ScoreStage: Stage {
         let cold = knownCount.indices.filter { knownCount[$0] == 0 }
         let itemsInTrain = m.ids.itemCount - cold.count
         let clock = ContinuousClock.now
-        let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known, k: k, parallel: ctx.parallel)
+        // In ten blocks of users, for the progress bar; each user's list depends on that user only.
+        var items: [Int32] = [], scores: [Float] = []
+        let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
+        for (b, users) in blocks.enumerated() {
+            let part = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known.rows(users), k: k, parallel: ctx.parallel)
+            items += part.items
+            scores += part.scores
+            ctx.progress("scoring", b + 1, blocks.count)
+        }
         let scoringSeconds = clock.duration(to: .now).seconds
         let predicted = predictedRatings(predictor, m, input: known, items: items, k: k, scale: scale, parallel: ctx.parallel)
         let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)

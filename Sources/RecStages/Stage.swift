@@ -11,12 +11,17 @@ public struct StageContext: Sendable {
     /// what it can to the output folder at once (`rec-score`: metrics and report), instead
     /// of leaving that to the end of the run.
     public var standalone: Bool
+    /// Reports progress of long loops (what, done, total); the command line draws a bar on a
+    /// terminal and nothing otherwise.
+    public var progress: @Sendable (String, Int, Int) -> Void
 
-    public init(config: PipelineConfig, logger: Logger, standalone: Bool = false) {
+    public init(config: PipelineConfig, logger: Logger, standalone: Bool = false,
+                progress: @escaping @Sendable (String, Int, Int) -> Void = { _, _, _ in }) {
         self.config = config
         self.parallel = Parallel.resolve(config.workers)
         self.logger = logger
         self.standalone = standalone
+        self.progress = progress
     }
 
     public var paths: StagePaths { config.paths }

@@ -53,7 +53,8 @@ struct PipelineCommand: ParsableCommand {
             runOptions.dryRun = dryRun
             runOptions.wait = options.wait
             let clock = ContinuousClock.now
-            let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger).run()
+            let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger,
+                                      progress: makeProgress(quiet: options.quiet)).run()
             for o in outcomes { printSummary(o.stats) }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
