@@ -39,6 +39,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// `adam` or `rmsprop`.
         public var optimizer = "adam"
         public var learningRate = 0.001
+        /// The learning rate is multiplied by this after every epoch (1 = constant).
+        public var learningRateDecay = 1.0
         /// L2 penalty added to the gradient of every weight, not of the biases (PyTorch's
         /// `weight_decay` restricted to the weights, as AutoRec regularises).
         public var weightDecay = 0.0
@@ -183,6 +185,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 throw bad("'\(name).activation' must be sigmoid, tanh, relu or identity")
             }
             guard ["adam", "rmsprop"].contains(m.optimizer) else { throw bad("'\(name).optimizer' must be adam or rmsprop") }
+            guard m.learningRateDecay > 0, m.learningRateDecay <= 1 else { throw bad("'\(name).learningRateDecay' must be in (0, 1]") }
             guard m.learningRate > 0, m.weightDecay >= 0, m.batchSize >= 1, m.epochs >= 1 else {
                 throw bad("'\(name)': learningRate > 0, weightDecay >= 0, batchSize >= 1 and epochs >= 1")
             }

@@ -7,6 +7,8 @@ public struct TrainSettings: Sendable, Equatable {
     public var epochs = 50
     public var batchSize = 64
     public var learningRate = 0.001
+    /// Multiplies the learning rate after every epoch.
+    public var learningRateDecay = 1.0
     public var weightDecay = 0.0
     public var optimizer = "adam"
     public var inputDropout = 0.0
@@ -20,6 +22,7 @@ public struct TrainSettings: Sendable, Equatable {
         epochs = m.epochs
         batchSize = m.batchSize
         learningRate = m.learningRate
+        learningRateDecay = m.learningRateDecay
         weightDecay = m.weightDecay
         optimizer = m.optimizer
         inputDropout = m.inputDropout
@@ -33,7 +36,7 @@ public struct TrainSettings: Sendable, Equatable {
 /// number of workers.
 final class Optimizer {
     let kind: String
-    let learningRate: Float
+    var learningRate: Float
     let weightDecay: Float
     let first: FloatBuffer
     let second: FloatBuffer
@@ -109,6 +112,7 @@ extension Autoencoder {
         var input = BatchBuffer(), target = BatchBuffer()
         for epoch in 1...s.epochs {
             let clock = ContinuousClock.now
+            optimizer.learningRate = Float(s.learningRate * pow(s.learningRateDecay, Double(epoch - 1)))
             var rng = SplitMix64(seed: s.seed, stream: UInt64(epoch))
             rng.shuffle(&order)
             var lossTotal = 0.0
