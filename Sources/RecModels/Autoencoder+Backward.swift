@@ -110,7 +110,9 @@ extension Autoencoder {
         // summed over its batch rows in ascending order.
         let targetGroups = ItemGroups(target, items: n)
         let targetCoeff = targetGroups.gather(coeff.pointer)
-        let inputGroups = ItemGroups(input, items: n)
+        // Without input dropout the input entries are the target entries: group them once.
+        let sameEntries = input.start == target.start && input.columns == target.columns
+        let inputGroups = sameEntries ? targetGroups : ItemGroups(input, items: n)
         let inputCoeff = inputGroups.gather(input.values)
         let h1 = sizes[1]
         let g0 = SharedPointer(grad + layout.weightOffset[0]), gW = SharedPointer(grad + layout.weightOffset[H])
