@@ -225,10 +225,18 @@ public struct Artefact: Sendable {
         let payloadHash = bytes.withUnsafeBytes { Hash.hex(Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[payloadStart...]))) }
         guard payloadHash == header.payloadHash else { throw fail("payload checksum mismatch: the file is corrupted") }
         for s in header.sections {
-            guard s.offset >= 0, s.offset + s.compressedBytes <= payloadBytes,
-                  s.frames.reduce(0, { $0 + $1.elements }) == s.count else {
-                throw fail("section \(s.name) does not fit the payload")
+            // Frame by frame, so that no sum overflows and no slice in `array` is inverted
+            // (a negative size in a header with a valid checksum used to trap there).
+            guard s.offset >= 0, s.offset <= payloadBytes else { throw fail("section \(s.name) does not fit the payload") }
+            var end = s.offset, elements = 0
+            for f in s.frames {
+                guard f.bytes >= 0, f.bytes <= payloadBytes - end, (0...ArtefactFormat.frameElements).contains(f.elements) else {
+                    throw fail("section \(s.name) does not fit the payload")
+                }
+                end += f.bytes
+                elements += f.elements
             }
+            guard elements == s.count else { throw fail("section \(s.name) does not fit the payload") }
         }
         return Artefact(path: path, kind: kind, header: header, bytes: bytes, payloadStart: payloadStart)
     }

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import RecKit
+
+/// Inputs found by `Fuzz/` (scripts/fuzz.sh) that trapped instead of throwing. Each builds a
+/// valid artefact, edits its header and repairs both checksums, as a crafted file or a buggy
+/// writer would: the checksums alone cannot keep such a header out.
+@Suite final class ArtefactFuzzRegressionTests {
+    let dir: String
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "artefact-fuzz-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A small ratings table written by the library, then `edit` applied to its header.
+    private func craft(kind: ArtefactKind = .split, _ edit: (inout ArtefactHeader) -> Void) throws -> String {
+        let path = dir + "/crafted-\(UUID().uuidString).art"
+        let ids = IdMaps(userIds: [1, 5, 9], itemIds: [10, 20, 30, 40])
+        let ratings = Ratings(users: [0, 0, 1, 2, 2], items: [0, 3, 1, 0, 2], values: [5, 3.5, 1, 4, 2],
+                              timestamps: [1, 2, 3, 4, 5], ids: ids)
+        try ratings.write(to: path, kind: kind, meta: [:], parallel: Parallel(workers: 1))
+        let bytes = try AtomicFile.read(path)
+        let p = ArtefactFormat.prefixBytes
+        let length = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
+        var header = try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + length)]))
+        edit(&header)
+        let json = [UInt8](try JSON.encode(header))
+        var out = Array(bytes[0..<12])
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
+        out += json
+        withUnsafeBytes(of: Hash.xxh3(out).littleEndian) { out += $0 }
+        out += bytes[(p + length + 8)...]
+        try AtomicFile.write(out, to: path)
+        return path
+    }
+
+    private func readAll(_ path: String) throws {
+        let a = try Artefact.read(path, expecting: .split)
+        for s in a.header.sections where s.type == .float32 { _ = try a.array(s.name, as: Float.self) }
+    }
+
+    @Test func craft_withoutEdit_givesAReadableArtefact() throws {
+        let path = try craft { _ in }
+        try readAll(path)
+    }
+
+    @Test func read_whenAFrameSizeIsNegative_throws() throws {
+        // Found by fuzz-artefact: `"bytes": -3` passed the section check and trapped in `array`.
+        let path = try craft { h in h.sections[2].frames[0].bytes = -3 }
+        #expect(throws: RecError.self) { try readAll(path) }
+    }
+
+    @Test func read_whenSectionSizesOverflow_throws() throws {
+        let path = try craft { h in
+            h.sections[2].offset = Int.max
+            h.sections[3].frames[0].bytes = Int.max
+        }
+        #expect(throws: RecError.self) { try readAll(path) }
+    }
+
+    @Test func read_whenFrameElementsAreNegativeOrHuge_throws() throws {
+        let negative = try craft { h in
+            h.sections[2].frames = [.init(elements: -1, bytes: 0), h.sections[2].frames[0]]
+            h.sections[2].count -= 1
+        }
+        #expect(throws: RecError.self) { try readAll(negative) }
+        let huge = try craft { h in
+            h.sections[2].frames[0].elements = Int.max
+            h.sections[2].count = Int.max
+        }
+        #expect(throws: RecError.self) { try readAll(huge) }
+    }
+}
