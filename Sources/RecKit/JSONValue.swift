@@ -42,7 +42,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
     public var intValue: Int? {
         switch self {
         case .int(let i): return i
-        case .double(let d) where d == d.rounded(): return Int(d)
+        case .double(let d): return Int(exactly: d)  // nil when fractional or out of range (1e300)
         default: return nil
         }
     }

@@ -74,3 +74,16 @@ import Testing
         #expect(throws: RecError.self) { try readAll(huge) }
     }
 }
+
+@Suite struct JSONValueFuzzRegressionTests {
+    @Test func intValue_ofDoubleOutsideIntRange_isNil() throws {
+        // Found by fuzz-artefact: `"k": 1e300` in a top-k artefact's metadata trapped in
+        // TopKLists.read instead of throwing "has no k".
+        #expect(JSONValue.double(1e300).intValue == nil)
+        #expect(JSONValue.double(-1e19).intValue == nil)
+        #expect(JSONValue.double(2.5).intValue == nil)
+        #expect(JSONValue.double(3).intValue == 3)
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data("{\"k\": 1e300}".utf8))
+        #expect(decoded["k"]?.intValue == nil)
+    }
+}
