@@ -62,12 +62,14 @@ public struct Ratings: Sendable, Equatable {
     public static func read(_ path: String, kind: ArtefactKind, parallel: Parallel) throws -> (Ratings, Artefact) {
         let a = try Artefact.read(path, expecting: kind)
         let ids = IdMaps(userIds: try a.array("userIds", parallel: parallel), itemIds: try a.array("itemIds", parallel: parallel))
-        let r = Ratings(
-            users: try a.array("user", parallel: parallel), items: try a.array("item", parallel: parallel),
-            values: try a.array("rating", parallel: parallel), timestamps: try a.array("timestamp", parallel: parallel), ids: ids)
-        guard r.users.count == r.values.count, r.items.count == r.values.count, r.timestamps.count == r.values.count else {
+        let users: [Int32] = try a.array("user", parallel: parallel), items: [Int32] = try a.array("item", parallel: parallel)
+        let values: [Float] = try a.array("rating", parallel: parallel)
+        let timestamps: [Int64] = try a.array("timestamp", parallel: parallel)
+        // Checked before `Ratings.init`, whose precondition would trap on the same mismatch.
+        guard users.count == values.count, items.count == values.count, timestamps.count == values.count else {
             throw RecError(.artefact, "columns have different lengths", file: path, hint: "rerun \(kind.producer)")
         }
+        let r = Ratings(users: users, items: items, values: values, timestamps: timestamps, ids: ids)
         let nu = Int32(ids.userCount), ni = Int32(ids.itemCount)
         var previous: (Int32, Int32) = (-1, -1)
         for k in 0..<r.count {

@@ -87,3 +87,25 @@ import Testing
         #expect(decoded["k"]?.intValue == nil)
     }
 }
+
+@Suite final class RatingsReadFuzzRegressionTests {
+    let path = NSTemporaryDirectory() + "ratings-fuzz-\(UUID().uuidString).art"
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @Test func read_whenColumnsHaveDifferentLengths_throws() throws {
+        // Found by fuzz-artefact: Ratings.init's precondition trapped before the reader's own
+        // "columns have different lengths" check could run.
+        var b = ArtefactBuilder(kind: .ratings)
+        b.add("userIds", [Int32(1), 5])
+        b.add("itemIds", [Int32(10), 20])
+        b.add("user", [Int32(0), 1])
+        b.add("item", [Int32(1)])
+        b.add("rating", [Float(5), 4])
+        b.add("timestamp", [Int64(1), 2])
+        try b.write(to: path, parallel: Parallel(workers: 1))
+        #expect(throws: RecError(.artefact, "columns have different lengths", file: path, hint: "rerun rec-ingest")) {
+            _ = try Ratings.read(path, kind: .ratings, parallel: Parallel(workers: 1))
+        }
+    }
+}
