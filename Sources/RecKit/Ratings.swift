@@ -147,7 +147,8 @@ public struct CSRMatrix: Sendable, Equatable {
         let columns = try a.array(name + ".columns", as: Int32.self, parallel: parallel)
         let values = try a.array(name + ".values", as: Float.self, parallel: parallel)
         let bad = RecError(.artefact, "matrix '\(name)' is malformed", file: a.path, hint: "rerun \(a.kind.producer)")
-        guard start.count == rows + 1, start.first == 0, start.last == columns.count, columns.count == values.count else { throw bad }
+        // `start.count - 1`, not `rows + 1`: a shape of Int.max rows must throw, not overflow.
+        guard rows >= 0, cols >= 0, start.count - 1 == rows, start.first == 0, start.last == columns.count, columns.count == values.count else { throw bad }
         for r in 0..<rows where start[r] > start[r + 1] { throw bad }
         for c in columns where c < 0 || Int(c) >= cols { throw bad }
         return CSRMatrix(rows: rows, cols: cols, rowStart: start, columns: columns, values: values)

@@ -109,3 +109,30 @@ import Testing
         }
     }
 }
+
+@Suite final class CSRMatrixReadFuzzRegressionTests {
+    let path = NSTemporaryDirectory() + "csr-fuzz-\(UUID().uuidString).art"
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    private func read(shape: [Int]) throws -> CSRMatrix {
+        var b = ArtefactBuilder(kind: .matrices)
+        b.add("train.rowStart", [Int64(0)])
+        b.add("train.columns", [Int32]())
+        b.add("train.values", [Float]())
+        b.meta["train.shape"] = .array(shape.map { .int($0) })
+        try b.write(to: path, parallel: Parallel(workers: 1))
+        return try CSRMatrix.read(from: Artefact.read(path, expecting: .matrices), name: "train", parallel: Parallel(workers: 1))
+    }
+
+    @Test func read_whenShapeSaysIntMaxRows_throws() throws {
+        // Found by fuzz-artefact: `rows + 1` overflowed (trap) for a shape of Int.max rows.
+        #expect(throws: RecError.self) { _ = try read(shape: [Int.max, 1, 0]) }
+    }
+
+    @Test func read_whenShapeIsNegative_throws() throws {
+        #expect(throws: RecError.self) { _ = try read(shape: [-1, 1, 0]) }
+        #expect(throws: RecError.self) { _ = try read(shape: [0, -5, 0]) }
+        #expect(try read(shape: [0, 3, 0]).cols == 3)
+    }
+}
