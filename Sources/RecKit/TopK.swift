@@ -41,7 +41,8 @@ public struct TopKLists: Sendable, Equatable {
         let items: [Int32] = try a.array("items", parallel: parallel)
         let scores: [Float] = try a.array("scores", parallel: parallel)
         let predicted: [Float] = try a.array("predictedRatings", parallel: parallel)
-        guard items.count == ids.userCount * k, scores.count == items.count, predicted.count == items.count,
+        let (cells, overflow) = ids.userCount.multipliedReportingOverflow(by: k)  // k comes from the file
+        guard !overflow, items.count == cells, scores.count == items.count, predicted.count == items.count,
               items.allSatisfy({ $0 >= -1 && Int($0) < ids.itemCount }) else {
             throw RecError(.artefact, "lists do not match their shape", file: path, hint: "rerun rec-score")
         }

@@ -136,3 +136,22 @@ import Testing
         #expect(try read(shape: [0, 3, 0]).cols == 3)
     }
 }
+
+@Suite final class TopKReadFuzzRegressionTests {
+    let path = NSTemporaryDirectory() + "topk-fuzz-\(UUID().uuidString).art"
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @Test func read_whenUsersTimesKOverflows_throws() throws {
+        // Found by fuzz-artefact: 2 users and "k": Int.max / 2 + 1 trapped on userCount * k.
+        var b = ArtefactBuilder(kind: .topK)
+        b.meta["k"] = .int(Int.max / 2 + 1)
+        b.add("userIds", [Int32(1), 2])
+        b.add("itemIds", [Int32(1)])
+        b.add("items", [Int32]())
+        b.add("scores", [Float]())
+        b.add("predictedRatings", [Float]())
+        try b.write(to: path, parallel: Parallel(workers: 1))
+        #expect(throws: RecError.self) { _ = try TopKLists.read(path, parallel: Parallel(workers: 1)) }
+    }
+}
