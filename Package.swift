@@ -35,6 +35,7 @@ let package = Package(
     products: stageExecutables.map { .executable(name: $0, targets: [$0]) } + [
         .executable(name: "rec-bench", targets: ["rec-bench"]),
         .library(name: "RecStages", targets: ["RecStages"]),
+        .library(name: "RecKit", targets: ["RecKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -78,6 +78,7 @@ import Glibc
         #expect(acquiredAt.map { $0 >= released } == true)
     }
 
+    #if os(Linux)
     @Test func lockDescriptor_isNotInheritedByChildren() throws {
         let lock = try RunLock.acquire(directory: dir, wait: false)
         // posix_spawn, unlike Foundation's Process, closes nothing itself: only O_CLOEXEC does.
@@ -97,6 +98,7 @@ import Glibc
         let next = try RunLock.acquire(directory: dir, wait: false)
         #expect(next.isHeld)
     }
+    #endif
 
     @Test func acquire_whileOtherProcessHolds_throwsLocked_andAfterItIsKilled_takesOver() throws {
         let path = RunLock.lockPath(directory: dir)
