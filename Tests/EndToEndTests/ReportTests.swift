@@ -42,4 +42,14 @@ struct ReportTests {
         #expect(text.contains("class=\"example-user\""))
         #expect(text.contains("Quote &quot;Unquote&quot; (1999)") || text.contains("Quote \"Unquote\" (1999)") || text.contains("Movie "))
     }
+
+    @Test func rankingMetrics_recomputedIndependentlyFromTheCSV_matchMetricsJSON() throws {
+        let f = try Fixture(.ml100k, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
+        defer { f.remove() }
+        #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/check_metrics.py").standardized.path
+        let r = try runTool("python3", [script, f.path("output"), "--inspect", productsDirectory.appendingPathComponent("rec-inspect").path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: " ok").count - 1 == 4, "\(r.stdout)")
+    }
 }
