@@ -2,16 +2,18 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE := .build/release
-APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config sqlite3
+APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
+# The end-to-end tests also load the CSV into sqlite3 and render the report in Chromium.
+TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3
 # Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
 SHARED_ML1M := ../shared/data/ml-1m
 
-.PHONY: run test build deps data bench fuzz clean
+.PHONY: run test build deps test-deps data bench fuzz clean
 
 run: deps build data
 	$(RELEASE)/rec-pipeline --config pipeline.json
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
@@ -20,7 +22,13 @@ build: deps
 
 # System libraries (Debian/Ubuntu names). Installs only what is missing; needs root or sudo.
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_APT_PACKAGES)"
+
+install-packages:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
