@@ -226,7 +226,9 @@ public enum MovieLens {
                 }
                 // Titles never hold '::' in MovieLens, but if one does, keep it whole.
                 titleRange = fields[1].lowerBound..<fields[fields.count - 2].upperBound
-                let g = text(bytes, fields[fields.count - 1])
+                // Genre names are ASCII in MovieLens; decoded whole (not with `text`, which
+                // shortens for messages).
+                let g = String(decoding: bytes[fields[fields.count - 1]], as: UTF8.self)
                 genres = g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
             } else {
                 guard fields.count == 5 + genres100K.count else {

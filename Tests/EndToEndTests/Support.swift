@@ -68,15 +68,14 @@ struct Fixture {
                 ratingsText += format == .ml1mWithTimestamps ? "::\(978_300_000 + i)\n" : "\n"
             }
             for m in titles.keys.sorted() {
-                moviesBytes += Fixture.latin1("\(m)::\(titles[m]!)::\(m % 2 == 0 ? "Comedy|Drama" : "Action")\n")
+                moviesBytes += Fixture.latin1("\(m)::\(titles[m]!)::\(Fixture.genres(m).joined(separator: "|"))\n")
             }
         case .ml100k:
             ratingsName = "u.data"; moviesName = "u.item"
             for (i, r) in ratings.enumerated() { ratingsText += "\(r.user)\t\(r.movie)\t\(r.rating)\t\(881_250_000 + i)\n" }
             for m in titles.keys.sorted() {
                 var flags = [String](repeating: "0", count: 19)
-                flags[m % 2 == 0 ? 5 : 1] = "1"
-                if m % 2 == 0 { flags[8] = "1" }
+                for g in Fixture.genres(m) { flags[MovieLens.genres100K.firstIndex(of: g)!] = "1" }
                 moviesBytes += Fixture.latin1("\(m)|\(titles[m]!)|01-Jan-1995||http://example.invalid/\(m)|" + flags.joined(separator: "|") + "\n")
             }
         }
@@ -94,6 +93,15 @@ struct Fixture {
     }
 
     static func latin1(_ s: String) -> [UInt8] { s.unicodeScalars.map { UInt8($0.value) } }
+
+    /// Genres of a movie; some lists are long (MovieLens has up to six genres a movie).
+    static func genres(_ m: Int) -> [String] {
+        switch m % 3 {
+        case 0: ["Comedy", "Drama"]
+        case 1: ["Action"]
+        default: ["Animation", "Children's", "Comedy", "Musical", "Romance"]
+        }
+    }
 
     var configPath: String { dir.appendingPathComponent("pipeline.json").path }
     func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }
