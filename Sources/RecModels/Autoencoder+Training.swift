@@ -148,8 +148,10 @@ extension Autoencoder {
                 }
             }
             let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
-            let trainRMSE: Double = rmse(evaluated[0], train.values, scale: scale)
-            let validationRMSE = validation.map { rmse(evaluated[1], $0.values, scale: scale) }
+            let trainRMSE = try RatingMetrics.measure(predictions: evaluated[0], truths: train.values, scale: scale).rmse
+            let validationRMSE = try validation.flatMap { v in
+                v.nonZeros == 0 ? nil : try RatingMetrics.measure(predictions: evaluated[1], truths: v.values, scale: scale).rmse
+            }
             let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
@@ -225,17 +227,6 @@ extension Autoencoder {
                       beta: 1, c: out, ldc: n)
         }
     }
-}
-
-/// Root mean squared error with predictions clipped to the rating scale.
-public func rmse(_ predictions: [Float], _ truth: [Float], scale: ClosedRange<Float>) -> Double {
-    guard !truth.isEmpty else { return .nan }
-    var s = 0.0
-    for (p, t) in zip(predictions, truth) {
-        let e = Double(min(max(p, scale.lowerBound), scale.upperBound) - t)
-        s += e * e
-    }
-    return (s / Double(truth.count)).squareRoot()
 }
 
 extension BatchBuffer {

@@ -61,7 +61,8 @@ public struct Benchmark {
             history = try sparse.train(m.train, validation: nil, settings: settings, scale: scale, parallel: ctx.parallel)
         }
         let epochTimes = history.compactMap(\.seconds)
-        let sparseTest = rmse(sparse.predict(input: m.train, queries: m.test, parallel: ctx.parallel), m.test.values, scale: scale)
+        let sparseTest = try RatingMetrics.measure(
+            predictions: sparse.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse
         rows.append(Row(name: "train \(s.epochs) epochs, sparse (\(s.hidden.map(String.init).joined(separator: "-")), batch \(s.batchSize))",
                         value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", sparseSeconds,
                                       median(epochTimes), Double(m.train.nonZeros * history.count) / sparseSeconds / 1e6, sparseTest)))
@@ -75,7 +76,8 @@ public struct Benchmark {
             st.epochs = epochs
             let model = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
             let h = try model.train(m.train, validation: nil, settings: st, scale: scale, parallel: Parallel(workers: workers), dense: dense)
-            let testRMSE = rmse(model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), m.test.values, scale: scale)
+            let testRMSE = try RatingMetrics.measure(
+                predictions: model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse
             return (median(h.compactMap(\.seconds)), testRMSE)
         }
         logger.info("training, sparse, 1 worker, \(fewEpochs) epochs…")

@@ -1,5 +1,3 @@
-import RecKit
-
 /// Rating accuracy over (prediction, truth) pairs: root mean squared error and mean absolute
 /// error.
 ///

@@ -1,7 +1,6 @@
 import RecKit
 import Testing
 
-@testable import RecEval
 
 @Suite struct RatingMetricsTests {
     @Test func measure_clipsPredictionsToTheScale() throws {
