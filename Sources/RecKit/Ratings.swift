@@ -135,6 +135,13 @@ public struct CSRMatrix: Sendable, Equatable {
         return (CSRMatrix(rows: cols, cols: rows, rowStart: start, columns: newColumns, values: newValues), positions)
     }
 
+    /// Columns without a single entry (movies nobody rated), ascending.
+    public func emptyColumns() -> [Int] {
+        var seen = [Bool](repeating: false, count: cols)
+        for c in columns { seen[Int(c)] = true }
+        return seen.indices.filter { !seen[$0] }
+    }
+
     /// Rows `range` as a matrix of their own (same columns).
     public func rows(_ range: Range<Int>) -> CSRMatrix {
         let lo = rowStart[range.lowerBound], hi = rowStart[range.upperBound]

@@ -69,8 +69,6 @@ public struct Benchmark {
 
         // The same on one worker, a few epochs: the parallel speed-up.
         let fewEpochs = min(5, s.epochs)
-        var short = settings
-        short.epochs = fewEpochs
         func perEpoch(workers: Int, dense: Bool, epochs: Int) throws -> (Double, Double) {
             var st = settings
             st.epochs = epochs

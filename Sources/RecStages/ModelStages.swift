@@ -58,16 +58,13 @@ public struct TrainStage: Stage {
         var lambda = r.lambda
         var meta: [String: JSONValue] = ["role": .string("ranking"), "settings": try .from(r)]
         if !r.lambdaGrid.isEmpty {
-            var trainCount = [Int](repeating: 0, count: m.ids.itemCount)
-            for i in m.train.columns { trainCount[Int(i)] += 1 }
-            let cold = trainCount.indices.filter { trainCount[$0] == 0 }
+            let cold = m.train.emptyColumns()
             var results: [String: JSONValue] = [:]
             var best = (ndcg: -1.0, lambda: r.lambda)
             for candidate in r.lambdaGrid {
                 let ease = try EASE.fit(m.train, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
                 BLASThreads.single()
-                let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: ease, cold: cold), input: m.train, k: c.score.k, parallel: ctx.parallel)
-                let lists = TopKLists(k: c.score.k, items: items, scores: scores, predictedRatings: [Float](repeating: 0, count: items.count), ids: m.ids)
+                let lists = rankedLists(ease, input: m.train, excluding: cold, k: c.score.k, ids: m.ids, parallel: ctx.parallel)
                 let ndcg = try RankingMetrics.measure(lists: lists, test: m.validation, trainItemCount: m.ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
                 ctx.logger.info("EASE λ \(candidate): validation NDCG@\(c.score.k) \(f4(ndcg))")
@@ -161,6 +158,14 @@ struct AutoencoderScorer: ItemScorer {
     func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         model.scores(rows: users, input: input, into: scores)
     }
+}
+
+/// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
+/// ratings).
+func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
+    let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
+                     predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
 }
 
 /// Leaves out items nobody rated in train: no model knows anything about them.

@@ -84,9 +84,7 @@ public struct ScoreStage: Stage {
         }
         // Lists are built from, and exclude, every rating known before the test (train +
         // validation); movies nobody rated there are left out.
-        var knownCount = [Int](repeating: 0, count: m.ids.itemCount)
-        for i in known.columns { knownCount[Int(i)] += 1 }
-        let cold = knownCount.indices.filter { knownCount[$0] == 0 }
+        let cold = known.emptyColumns()
         let itemsInTrain = m.ids.itemCount - cold.count
         let clock = ContinuousClock.now
         // In ten blocks of users, for the progress bar; each user's list depends on that user only.
@@ -104,9 +102,7 @@ public struct ScoreStage: Stage {
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
 
         // The most-popular baseline's lists, measured the same way.
-        let popular = TopK.all(scorer: ExcludingColdItems(base: MostPopular.fit(known), cold: cold), input: known, k: k, parallel: ctx.parallel)
-        let popularLists = TopKLists(k: k, items: popular.items, scores: popular.scores.map { $0.isFinite ? $0 : 0 },
-                                     predictedRatings: [Float](repeating: 0, count: popular.items.count), ids: m.ids)
+        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: cold, k: k, ids: m.ids, parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
             lists: popularLists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel))
 
