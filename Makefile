@@ -7,6 +7,7 @@ APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
 TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3
 # Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
 SHARED_ML1M := ../shared/data/ml-1m
+SHARED_ML100K := ../shared/data/ml-100k
 
 .PHONY: run test build deps test-deps data bench fuzz clean
 
@@ -45,6 +46,7 @@ data:
 	  ln -sf ../../$(SHARED_ML1M)/ratings_no_timestamps.dat data/ml-1m/ratings.dat; \
 	  ln -sf ../../$(SHARED_ML1M)/movies.dat data/ml-1m/movies.dat; \
 	  echo "linked MovieLens-1M from $(SHARED_ML1M)"; \
+	  if [ -f $(SHARED_ML100K)/u.data ] && [ ! -e data/ml-100k ]; then ln -sf ../$(SHARED_ML100K) data/ml-100k; fi; \
 	else \
 	  echo "MovieLens-1M is missing: download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/"; \
 	  echo "and unzip it here so that data/ml-1m/ratings.dat and data/ml-1m/movies.dat exist."; \
@@ -52,7 +54,7 @@ data:
 	fi
 
 bench: deps build data
-	$(RELEASE)/rec-bench --config pipeline.json
+	$(RELEASE)/rec-bench --config configs/seed-75-25.json
 
 fuzz: deps
 	scripts/fuzz.sh 60
