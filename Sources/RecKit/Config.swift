@@ -231,7 +231,6 @@ public struct StagePaths: Sendable {
     /// publishes them with the recommendations.
     public var stagedMetrics: String { artefacts + "/metrics.json" }
     public var stagedReport: String { artefacts + "/report.html" }
-    public var manifests: String { artefacts }
     public var metrics: String { output + "/metrics.json" }
     public var recommendationsCSV: String { output + "/recommendations.csv" }
     public var recommendationsJSONL: String { output + "/recommendations.jsonl" }

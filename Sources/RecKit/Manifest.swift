@@ -84,7 +84,12 @@ public struct StageRecord: Codable, Sendable, Equatable {
 public enum Manifest {
     /// `<dir>/manifests/<stage>.json`.
     public static func path(stage: String, dir: String) -> String {
-        (dir.hasSuffix("/") ? dir : dir + "/") + "manifests/\(stage).json"
+        directory(dir) + "/\(stage).json"
+    }
+
+    /// `<dir>/manifests`: the folder that holds the records.
+    public static func directory(_ dir: String) -> String {
+        (dir.hasSuffix("/") ? dir : dir + "/") + "manifests"
     }
 
     /// The last record of a stage; nil when there is none or it cannot be read (a damaged

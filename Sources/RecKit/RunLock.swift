@@ -17,29 +17,22 @@ import Darwin
 /// under the same name. Its content (pid, host, start time of the holder) is only for the
 /// message a second run prints.
 ///
-/// The descriptor is opened with `O_CLOEXEC`, so stage executables spawned by the runner do
-/// not inherit it: they are not blocked by it (they do not take it), and a long-lived child
-/// cannot keep the lock alive after the runner has gone. A stage that is run by hand may take
-/// the lock itself; when the runner spawns it, the runner passes `childEnvironment`, and
-/// `acquire` in the child then recognises its parent as the holder and returns at once.
+/// The descriptor is opened with `O_CLOEXEC`, so a process started by the holder cannot keep
+/// the lock alive after the holder has gone. `rec-pipeline` runs its stages in its own process
+/// and takes the lock once; a stage executable run by hand takes the same lock itself.
 public final class RunLock: @unchecked Sendable {
     /// File name of the lock inside the output folder.
     public static let fileName = ".rec-pipeline.lock"
-    /// Environment variable the runner sets for its children: `<pid>:<lock path>`.
-    public static let environmentKey = "REC_PIPELINE_LOCK_HOLDER"
 
     /// The lock file.
     public let path: String
-    /// True when the lock is held by the parent process (see `childEnvironment`), not by us.
-    public let isInherited: Bool
 
     private let mutex = NSLock()
     private var fd: Int32
 
-    private init(path: String, fd: Int32, inherited: Bool) {
+    private init(path: String, fd: Int32) {
         self.path = path
         self.fd = fd
-        self.isInherited = inherited
     }
 
     deinit { release() }
@@ -53,10 +46,6 @@ public final class RunLock: @unchecked Sendable {
     ///   holds it and `wait` is false; `RecError(.runtime)` when the file cannot be opened.
     public static func acquire(directory: String, wait: Bool) throws -> RunLock {
         let path = lockPath(directory: directory)
-        if let holder = ProcessInfo.processInfo.environment[environmentKey],
-           isHeld(by: holder, path: path, parent: getppid()) {
-            return RunLock(path: path, fd: -1, inherited: true)
-        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -82,7 +71,7 @@ public final class RunLock: @unchecked Sendable {
         if ftruncate(fd, 0) == 0 {
             _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
-        return RunLock(path: path, fd: fd, inherited: false)
+        return RunLock(path: path, fd: fd)
     }
 
     /// Lets go of the lock. Safe to call twice; also done when the value is freed.
@@ -95,18 +84,11 @@ public final class RunLock: @unchecked Sendable {
         fd = -1
     }
 
-    /// Whether this value still holds (or inherits) the lock.
+    /// Whether this value still holds the lock.
     public var isHeld: Bool {
         mutex.lock()
         defer { mutex.unlock() }
-        return isInherited || fd >= 0
-    }
-
-    /// Environment to add to the stage executables the runner spawns while holding the lock,
-    /// so that a stage which takes the lock itself (when run by hand) does not wait for its own
-    /// parent.
-    public var childEnvironment: [String: String] {
-        [RunLock.environmentKey: "\(getpid()):\(path)"]
+        return fd >= 0
     }
 
     /// `<directory>/.rec-pipeline.lock`.
@@ -138,21 +120,5 @@ public final class RunLock: @unchecked Sendable {
         var name = [CChar](repeating: 0, count: 256)
         guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
         return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// True when `value` (`<pid>:<path>`, from `childEnvironment`) names `parent` as holder of
-    /// `path`, and the lock file agrees (a stale variable from some earlier shell does not count).
-    static func isHeld(by value: String, path: String, parent: Int32) -> Bool {
-        guard let colon = value.firstIndex(of: ":"), let pid = Int32(value[..<colon]), pid == parent,
-              samePath(String(value[value.index(after: colon)...]), path),
-              let data = FileManager.default.contents(atPath: path),
-              let holder = try? JSONDecoder().decode(Holder.self, from: data) else { return false }
-        return holder.pid == Int(pid)
-    }
-
-    private static func samePath(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

@@ -168,7 +168,8 @@ func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [In
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
 }
 
-/// Leaves out items nobody rated in train: no model knows anything about them.
+/// Leaves out the given items (those nobody rated in the ratings the lists are built from): no
+/// model knows anything about them.
 struct ExcludingColdItems: ItemScorer {
     let base: any ItemScorer
     let cold: [Int]

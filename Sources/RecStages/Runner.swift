@@ -106,7 +106,7 @@ public struct Runner {
     /// Temporary files of a run that was killed before it could rename them (its own renames
     /// never leave any). Only called under the lock, so no live run owns them.
     static func removeLeftovers(_ c: PipelineConfig) {
-        for dir in [c.paths.output, c.paths.artefacts, c.paths.manifests + "/manifests"] {
+        for dir in [c.paths.output, c.paths.artefacts, Manifest.directory(c.paths.artefacts)] {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
             for name in names where AtomicFile.isTemporary(name) { unlink(dir + "/" + name) }
         }
@@ -115,7 +115,7 @@ public struct Runner {
     /// Whether a stage is up to date, and why (not).
     func check(_ stage: any Stage) throws -> (Bool, String) {
         Manifest.upToDate(
-            previous: Manifest.read(stage: stage.name, dir: config.paths.manifests), inputs: stage.inputs(config),
+            previous: Manifest.read(stage: stage.name, dir: config.paths.artefacts), inputs: stage.inputs(config),
             outputs: stage.outputs(config), settings: try stage.settings(config), version: Pipeline.version)
     }
 
@@ -141,7 +141,7 @@ public struct Runner {
             }
         }
         try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != "summary" }), skipped: skipped)
-        try Manifest.write(record, dir: c.paths.manifests)
+        try Manifest.write(record, dir: c.paths.artefacts)
         return (stats, seconds)
     }
 }
