@@ -54,7 +54,7 @@ public struct TrainStage: Stage {
     func fitEASE(_ c: PipelineConfig, _ m: Matrices, _ ctx: StageContext) throws -> (EASE, [String: JSONValue]) {
         let r = c.rankingModel
         let weighting = EASE.Weighting(rawValue: r.weighting) ?? .binary
-        let ratingMax = Float(c.input.ratingScale[1])
+        let ratingMax = m.scale.upperBound
         var lambda = r.lambda
         var meta: [String: JSONValue] = ["role": .string("ranking"), "settings": try .from(r)]
         if !r.lambdaGrid.isEmpty {
@@ -84,13 +84,12 @@ public struct TrainStage: Stage {
     func trainAutoencoder(
         _ settings: PipelineConfig.Model, role: String, _ m: Matrices, _ ctx: StageContext, to path: String
     ) throws -> ([String: JSONValue], Double) {
-        let c = ctx.config
         let itemBased = settings.type == "item-autoencoder"
         let train = itemBased ? m.train.transposed() : m.train
         let validation = m.validation.nonZeros == 0 ? nil : (itemBased ? m.validation.transposed() : m.validation)
         let model = Autoencoder(items: train.cols, hidden: settings.hidden,
                                 activation: Activation(rawValue: settings.activation) ?? .sigmoid, seed: settings.seed)
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         ctx.logger.info("training the \(role) model (\(settings.type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(settings.epochs) epochs, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now
         let history = try model.train(train, validation: validation, settings: TrainSettings(settings), scale: scale,

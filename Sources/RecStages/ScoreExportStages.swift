@@ -31,7 +31,7 @@ public struct ScoreStage: Stage {
         guard rating.autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
             throw RecError(.artefact, "was trained on other data than \(c.paths.matrices)", file: c.paths.model, hint: "rerun rec-train")
         }
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
 
         // Rating accuracy on every slice, for the model and the rating baselines; the test
         // slice is read here and nowhere earlier.

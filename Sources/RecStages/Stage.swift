@@ -53,5 +53,6 @@ public enum Pipeline {
     }
 
     /// The program's version: part of every manifest, so a new build reruns the stages.
-    public static let version = "0.1.0"
+    /// 0.2.0: data artefacts record the rating scale (`ratingScale`), which train and score read.
+    public static let version = "0.2.0"
 }
