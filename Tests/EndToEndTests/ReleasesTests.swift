@@ -1,4 +1,5 @@
 import Foundation
+import RecKit
 import Testing
 
 /// The newer MovieLens releases end to end: ML-10M-style `::` files with half stars and a
@@ -113,6 +114,21 @@ struct ReleasesTests {
                 #expect((rec["title"] as! String) == fromFile[rec["movie_id"] as! Int])
             }
         }
+    }
+
+    /// Each release's configuration is valid and reads the files where `make data DATASET=NAME`
+    /// puts them (the folder and files of the release's line in scripts/movielens-data.sh).
+    @Test(arguments: ["ml-100k", "ml-10m", "ml-20m", "ml-25m", "ml-latest-small"])
+    func releaseConfig_readsWhereMakeDataPutsTheRelease(name: String) throws {
+        let c = try PipelineConfig.load(repositoryRoot.appendingPathComponent("configs/\(name).json").path)
+        let script = try String(contentsOf: repositoryRoot.appendingPathComponent("scripts/movielens-data.sh"), encoding: .utf8)
+        let line = try #require(script.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(name + ")") })
+        let folder = try #require(line.firstMatch(of: /folder=([^;]+);/)?.1)
+        let files = try #require(line.firstMatch(of: /files="([^"]+)"/)?.1).split(separator: " ")
+        let data = repositoryRoot.appendingPathComponent("data/\(folder)").path
+        #expect([c.resolve(c.input.ratings), c.resolve(c.input.movies)] == files.map { data + "/" + $0 })
+        #expect(c.input.ratingScale == .auto)
+        #expect(c.resolve(c.outputDir) == repositoryRoot.appendingPathComponent("output/\(name)").path)
     }
 
     /// The repository's own `pipeline.json`, with nothing changed but `input.ratings` and
