@@ -3,8 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE := .build/release
 APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
-# The end-to-end tests also load the CSV into sqlite3 and render the report in Chromium.
-TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3
+# The end-to-end tests also load the CSV into sqlite3, render the report in Chromium and run
+# the pipeline on a throw-away one-node Slurm cluster (scripts/slurm-test-cluster.sh).
+TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 slurm-wlm munge
 # Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
 SHARED_ML1M := ../shared/data/ml-1m
 SHARED_ML100K := ../shared/data/ml-100k
