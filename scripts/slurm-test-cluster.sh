@@ -20,14 +20,18 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+alive() {  # alive PID: running, and not a zombie (a container's init may never reap them)
+    [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 stop_pid() {  # stop_pid FILE: TERM the pid in FILE, KILL it after 10 s, remove FILE
     local file=$1 pid
     [ -f "$file" ] || return 0
     pid=$(cat "$file" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    if [ -n "$pid" ] && alive "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+        if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$file"
 }
@@ -50,7 +54,7 @@ start)
     # munged checks the permissions of every folder above its socket; DIR may be under /tmp.
     chmod 755 "$dir"
     runuser -u munge -- munged --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
-        --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" --force
+        --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" --force </dev/null >>"$dir/log/daemons.out" 2>&1
     cp "$dir/munge/munged.pid" "$dir/run/munged.pid"
 
     node=$(hostname -s)
@@ -82,6 +86,8 @@ SelectTypeParameters=CR_Core
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SchedulerType=sched/backfill
+# Start a job as soon as the one it depends on ends (batch_sched_delay is 3 s by default).
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 ReturnToService=2
 MpiDefault=none
 SwitchType=switch/none
@@ -90,8 +96,10 @@ NodeName=$node CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
     export SLURM_CONF="$dir/slurm.conf"
-    slurmctld -f "$SLURM_CONF"
-    slurmd -f "$SLURM_CONF"
+    # Their standard streams go to a file: a caller reading this script's output through a
+    # pipe would otherwise wait for the daemons to close it.
+    slurmctld -f "$SLURM_CONF" </dev/null >>"$dir/log/daemons.out" 2>&1
+    slurmd -f "$SLURM_CONF" </dev/null >>"$dir/log/daemons.out" 2>&1
     # Ready when the node takes jobs (seconds here).
     for _ in $(seq 1 300); do
         state=$(sinfo --noheader --format=%t 2>/dev/null || true)
