@@ -67,6 +67,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var k = 10
     }
 
+    /// What `rec-pipeline` tells a monitoring system about each run.
+    public struct Monitoring: Codable, Sendable, Equatable {
+        /// A Prometheus text-format file for node_exporter's textfile collector, rewritten at
+        /// the end of every run (empty = none). node_exporter reads only names ending in `.prom`.
+        public var textfile = ""
+    }
+
     public var input = Input()
     /// Where the stages keep their artefacts.
     public var artefactDir = "output/artefacts"
@@ -78,12 +85,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var ratingModel = Model()
     public var rankingModel: Model = { var m = Model(); m.type = "rating-model"; return m }()
     public var score = Score()
+    public var monitoring = Monitoring()
 
     /// The folder relative paths are taken from.
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, ratingModel, rankingModel, score
+        case input, artefactDir, outputDir, workers, split, ratingModel, rankingModel, score, monitoring
     }
 
     public init() {}
@@ -175,6 +183,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         guard workers >= 0 else { throw bad("'workers' must be 0 (all cores) or more") }
         guard score.k >= 1 else { throw bad("'score.k' must be at least 1") }
+        guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
+            throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
+        }
         for (name, m) in [("ratingModel", ratingModel), ("rankingModel", rankingModel)] {
             let types = name == "ratingModel" ? Model.ratingTypes : Model.rankingTypes
             guard types.contains(m.type) else {
