@@ -146,7 +146,7 @@ public struct RunMonitor: Sendable {
         x.gauge("last_run_timestamp_seconds", "Unix time at which the last rec-pipeline run ended.", end)
         x.gauge("last_run_duration_seconds", "Seconds the last rec-pipeline run took.", max(0, now.timeIntervalSince(started)))
         x.gauge("last_run_exit_code",
-                "Exit code of the last rec-pipeline run: 0 done, 1 failure (bad input, damaged artefact, run-time error), 2 usage or settings error, 3 another run held the lock.",
+                "Exit code of the last rec-pipeline run: 0 done, 1 failure (bad input, damaged artefact, run-time error), 2 usage or settings error, 3 another run held the lock, 4 the quality gate kept the previous exports.",
                 Double(exitCode))
         x.gauge("last_success_timestamp_seconds",
                 "Unix time at which the last rec-pipeline run that exited with 0 ended (0 = none recorded).",
