@@ -88,9 +88,11 @@ public struct RunMonitor: Sendable {
     /// Writes the file for a run that ended with `exitCode`. A file that cannot be written is
     /// logged as an error and does not change the run's exit code (the stale file's last-run
     /// time then tells the monitoring system that something is wrong).
-    public func finish(exitCode: Int32, logger: Logger, now: Date = Date()) {
+    /// - Parameter lockTaken: the run found another run's lock and did nothing; that run owns
+    ///   the stage records and published files, so only the run's own figures are written.
+    public func finish(exitCode: Int32, lockTaken: Bool = false, logger: Logger, now: Date = Date()) {
         do {
-            try write(exitCode: exitCode, now: now)
+            try write(exitCode: exitCode, lockTaken: lockTaken, now: now)
         } catch let e as RecError {
             logger.error("monitoring: \(e.description)")
         } catch {
@@ -98,7 +100,7 @@ public struct RunMonitor: Sendable {
         }
     }
 
-    func write(exitCode: Int32, now: Date) throws {
+    func write(exitCode: Int32, lockTaken: Bool, now: Date) throws {
         let dir = URL(fileURLWithPath: textfile).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -114,7 +116,7 @@ public struct RunMonitor: Sendable {
         }
         defer { if fd >= 0 { close(fd) } }
         let previous = RunMonitor.Previous(text: (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? "")
-        try AtomicFile.write(render(exitCode: exitCode, now: now, previous: previous), to: textfile)
+        try AtomicFile.write(render(exitCode: exitCode, lockTaken: lockTaken, now: now, previous: previous), to: textfile)
     }
 
     /// What the previous file said that a run must carry on.
@@ -139,7 +141,7 @@ public struct RunMonitor: Sendable {
     }
 
     /// The file's text.
-    func render(exitCode: Int32, now: Date, previous: Previous) -> String {
+    func render(exitCode: Int32, lockTaken: Bool = false, now: Date, previous: Previous) -> String {
         var x = Exposition(prefix: RunMonitor.prefix, common: [("config", configPath)])
         let end = now.timeIntervalSince1970
         let success = exitCode == 0
@@ -157,7 +159,7 @@ public struct RunMonitor: Sendable {
             x.counter("runs_total", "rec-pipeline runs by result (success = exit code 0), counted in this file.",
                       [("result", result)], runs[result] ?? 0)
         }
-        guard let config else { return x.text }
+        guard let config, !lockTaken else { return x.text }
         let artefacts = config.paths.artefacts
 
         for stage in Pipeline.stages {

@@ -72,7 +72,10 @@ struct PipelineCommand: ParsableCommand {
         } catch let e as RecError {
             logger.error("\(e.description)")
             let code = ExitCodes.code(for: e.kind)
-            if !dryRun { (monitor ?? RunMonitor(unloadableConfigAt: options.config, started: started))?.finish(exitCode: code, logger: logger) }
+            if !dryRun {
+                (monitor ?? RunMonitor(unloadableConfigAt: options.config, started: started))?
+                    .finish(exitCode: code, lockTaken: e.kind == .locked, logger: logger)
+            }
             throw ExitCode(code)
         } catch {
             monitor?.finish(exitCode: ExitCodes.failure, logger: logger)

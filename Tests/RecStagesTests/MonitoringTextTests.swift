@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecStages
+import RecKit
 
 /// The Prometheus text format as RunMonitor writes and reads it back; expected strings follow
 /// the exposition format's rules (escapes, `+Inf`/`NaN`, one HELP/TYPE block per family).
@@ -74,6 +75,18 @@ import Testing
             #"rec_pipeline_runs_total{result="success"} 4"#,
             #"rec_pipeline_runs_total{result="failure"} 1"#,
         ])
+    }
+
+    @Test func render_whenTheLockWasTaken_writesOnlyTheRunsOwnFigures() throws {
+        var c = PipelineConfig()
+        c.monitoring.textfile = "/nonexistent/rec.prom"
+        c.artefactDir = "/nonexistent/artefacts"
+        let monitor = try #require(RunMonitor(config: c, configPath: "/srv/pipeline.json", started: Date()))
+        let families = { (text: String) in Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }.map { String($0.split(separator: " ")[2]) }) }
+        let run: Set = ["rec_pipeline_last_run_timestamp_seconds", "rec_pipeline_last_run_duration_seconds", "rec_pipeline_last_run_exit_code",
+                        "rec_pipeline_last_success_timestamp_seconds", "rec_pipeline_runs_total"]
+        #expect(families(monitor.render(exitCode: 3, lockTaken: true, now: Date(), previous: .init(text: ""))) == run)
+        #expect(families(monitor.render(exitCode: 1, now: Date(), previous: .init(text: ""))) == run.union(["rec_pipeline_stage_ran", "rec_pipeline_stage_duration_seconds"]))
     }
 
     @Test func unloadableSettings_withoutAPromTextfile_giveNoMonitor() throws {
