@@ -24,8 +24,8 @@ import Testing
     /// titles with commas and quotes are listed. The rating scale is MovieLens's half-star one,
     /// [0.5, 5], and the rating model is left all but untrained (one epoch at a learning rate
     /// of 1e-5): its outputs stay near their initial values, below 0.5, so the exported
-    /// predictions are clipped to exactly 0.5 (697 of the 720 rows on this fixture); the test
-    /// takes the count from the file, and only needs it to be above zero.
+    /// predictions are clipped to exactly 0.5 (697 of 720 rows on a similar 60-user data set
+    /// with k = 12); the test takes the count from the file, and only needs it to be above zero.
     static func loaderRun() throws -> (Fixture, Expected) {
         let f = try Fixture(.ml1mWithTimestamps)
         try f.setConfig {
