@@ -18,7 +18,7 @@ public struct TrainSettings: Sendable, Equatable {
 
     public init() {}
 
-    public init(_ m: PipelineConfig.Model) {
+    public init(_ m: AutoencoderSettings) {
         epochs = m.epochs
         batchSize = m.batchSize
         learningRate = m.learningRate

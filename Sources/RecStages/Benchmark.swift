@@ -48,7 +48,7 @@ public struct Benchmark {
         rows.append(Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)))
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
-        let s = c.ratingModel
+        let s = c.ratingModel.settings
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
         var settings = TrainSettings(s)
         settings.patience = 0

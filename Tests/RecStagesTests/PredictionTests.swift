@@ -79,6 +79,16 @@ import Testing
         #expect(noValidation.known == m.train)
     }
 
+    @Test func all_isEveryRatingOfTheThreeSlices() {
+        let m = randomSlices(users: 20, items: 11, density: 0.5, shares: (0.5, 0.2), seed: 6)
+        let key = { (e: (Int, Int, Float)) in "\(e.0),\(e.1),\(e.2)" }
+        #expect(m.test.nonZeros > 0)
+        let expected = matrix(rows: 20, cols: 11, entries(m.train) + entries(m.validation) + entries(m.test))
+        #expect(entries(m.all).map(key) == entries(expected).map(key))
+        let noValidation = Matrices(train: m.train, validation: matrix(rows: 20, cols: 11, []), test: m.test, ids: m.ids)
+        #expect(entries(noValidation.all).map(key) == entries(matrix(rows: 20, cols: 11, entries(m.train) + entries(m.test))).map(key))
+    }
+
     // MARK: lists
 
     /// Movies nobody rated are never listed; the lists hold each user's best other movies in

@@ -61,3 +61,14 @@ func randomSlices(users: Int, items: Int, density: Double, shares: (Double, Doub
     let m = parts.map { matrix(rows: users, cols: items, $0) }
     return Matrices(train: m[0], validation: m[1], test: m[2], ids: denseIds(users: users, items: items))
 }
+
+/// Writes `m` as `matrices.art`, as `rec-build-matrix` does.
+func writeMatrices(_ m: Matrices, to path: String) throws {
+    var b = ArtefactBuilder(kind: .matrices)
+    m.train.add(to: &b, name: "train")
+    m.validation.add(to: &b, name: "validation")
+    m.test.add(to: &b, name: "test")
+    b.add("userIds", m.ids.userIds)
+    b.add("itemIds", m.ids.itemIds)
+    try b.write(to: path, parallel: Parallel(workers: 1))
+}
