@@ -106,8 +106,7 @@ public struct TrainStage: Stage {
             var best = (ndcg: -1.0, lambda: s.lambda)
             for candidate in s.lambdaGrid {
                 let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
-                BLASThreads.single()
-                let lists = rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel)
+                let lists = BLASThreads.single { rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel) }
                 let ndcg = try RankingMetrics.measure(lists: lists, test: validation, trainItemCount: ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
                 ctx.logger.info("EASE λ \(candidate): validation NDCG@\(c.score.k) \(f4(ndcg))")

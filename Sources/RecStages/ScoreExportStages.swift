@@ -176,13 +176,14 @@ public struct ScoreStage: Stage {
         _ ctx: StageContext, progress: String
     ) throws -> TopKLists {
         let k = ctx.config.score.k
-        BLASThreads.single()
         let cold = input.emptyColumns()
         // In ten blocks of users, for the progress bar; each user's list depends on that user only.
         var items: [Int32] = [], scores: [Float] = []
         let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
         for (b, users) in blocks.enumerated() {
-            let part = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input.rows(users), k: k, parallel: ctx.parallel)
+            let part = BLASThreads.single {
+                TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input.rows(users), k: k, parallel: ctx.parallel)
+            }
             items += part.items
             scores += part.scores
             ctx.progress(progress, b + 1, blocks.count)
