@@ -188,7 +188,7 @@ public struct ScoreStage: Stage {
             scores += part.scores
             ctx.progress(progress, b + 1, blocks.count)
         }
-        for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
+        dropUnscored(&items, scores)
         let predicted = predictedRatings(predictor, m, input: input, items: items, k: k, scale: scale, parallel: ctx.parallel)
         return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
     }
