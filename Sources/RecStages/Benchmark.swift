@@ -91,10 +91,9 @@ public struct Benchmark {
         }
 
         // Scoring: every user's top-k over every movie.
-        BLASThreads.single()
         let scorer = AutoencoderScorer(model: sparse)
         var lists: (items: [Int32], scores: [Float]) = ([], [])
-        let scoring = time { lists = TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) }
+        let scoring = time { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) } }
         precondition(lists.items.count == m.ids.userCount * c.score.k)
         let naiveUsers = min(500, m.ids.userCount)
         let naive = time { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)

@@ -106,8 +106,7 @@ public struct TrainStage: Stage {
             var best = (ndcg: -1.0, lambda: s.lambda)
             for candidate in s.lambdaGrid {
                 let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
-                BLASThreads.single()
-                let lists = rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel)
+                let lists = BLASThreads.single { rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel) }
                 let ndcg = try RankingMetrics.measure(lists: lists, test: validation, trainItemCount: ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
                 ctx.logger.info("EASE λ \(candidate): validation NDCG@\(c.score.k) \(f4(ndcg))")
@@ -232,9 +231,16 @@ struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    var (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    dropUnscored(&items, scores)
     return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
+}
+
+/// Empties the slots (item -1) that selection could fill only with an excluded item (score
+/// -infinity): a list is shorter than k rather than padded with movies nobody rated.
+func dropUnscored(_ items: inout [Int32], _ scores: [Float]) {
+    for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
 }
 
 /// Leaves out the given items (those nobody rated in the ratings the lists are built from): no

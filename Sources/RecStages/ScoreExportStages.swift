@@ -252,29 +252,31 @@ public struct ScoreStage: ShardableStage {
     ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
         let c = ctx.config, k = c.score.k
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
-        BLASThreads.single()
         let cold = job.input.emptyColumns()
         // In ten blocks of users, for the progress bar.
         var items: [Int32] = [], scores: [Float] = []
         let blocks = Parallel.chunks(count: users.count, chunkSize: max(1, (users.count + 9) / 10))
         for (b, block) in blocks.enumerated() {
             let range = (users.lowerBound + block.lowerBound)..<(users.lowerBound + block.upperBound)
-            let part = TopK.all(scorer: ExcludingColdItems(base: job.scorer, cold: cold), input: job.input.rows(range), k: k, parallel: ctx.parallel)
+            let part = BLASThreads.single {
+                TopK.all(scorer: ExcludingColdItems(base: job.scorer, cold: cold), input: job.input.rows(range), k: k, parallel: ctx.parallel)
+            }
             items += part.items
             scores += part.scores
             ctx.progress(job.progress, b + 1, blocks.count)
         }
-        for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
+        dropUnscored(&items, scores)
         let predicted = predictedRatings(job.predictor, m, input: job.input, users: users, items: items, k: k, scale: scale, parallel: ctx.parallel)
         return (items, scores.map { $0.isFinite ? $0 : 0 }, predicted)
     }
 
-    /// The rating model's predicted rating for every listed item of the users in `users`,
-    /// clipped to the scale, aligned with `items` (users.count × k).
+    /// The rating model's predicted rating for every listed item of the users in `users`
+    /// (nil: every user), clipped to the scale, aligned with `items` (users.count × k).
     func predictedRatings(
-        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, users: Range<Int>, items: [Int32], k: Int,
+        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, users: Range<Int>? = nil, items: [Int32], k: Int,
         scale: ClosedRange<Float>, parallel: Parallel
     ) -> [Float] {
+        let users = users ?? 0..<m.ids.userCount
         // The lists as a sparse query matrix: each user's listed items, sorted; no queries
         // for users outside the range.
         var start = [Int](repeating: 0, count: users.lowerBound + 1), columns: [Int32] = []
