@@ -166,10 +166,10 @@ public struct SlurmEngine {
         }
         if options.dryRun {
             var after: String?
-            for (i, (job, reason)) in plan.enumerated() {
+            for (job, reason) in plan {
                 logger.info("\(job.name): would submit: \(reason)")
                 print((["sbatch"] + sbatchArguments(job, after: after)).map(SlurmEngine.quote).joined(separator: " "))
-                after = "$JOB\(i)"
+                after = "<job id of \(job.name)>"
             }
             return 0
         }
