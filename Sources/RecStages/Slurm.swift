@@ -150,8 +150,8 @@ public struct SlurmEngine {
         let lock = options.dryRun ? nil : try RunLock.acquire(directory: c.paths.output, wait: false)
         defer { lock?.release() }
         // A submission while an earlier one's jobs are queued would run two pipelines on one
-        // folder: refuse, as a second local run would.
-        if let previous = ClusterRun.read(c), !previous.jobs.isEmpty {
+        // folder: refuse, as a second local run would. (A dry run asks no scheduler.)
+        if !options.dryRun, let previous = ClusterRun.read(c), !previous.jobs.isEmpty {
             let queued = try SlurmEngine.queued(previous.jobs)
             if !queued.isEmpty {
                 throw RecError(.locked, "cluster run \(previous.runId) still has jobs in the queue (\(queued.joined(separator: ", ")))",
