@@ -9,7 +9,7 @@ public struct IngestStage: Stage {
     public var executable: String { "rec-ingest" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.resolve(c.input.ratings), c.resolve(c.input.movies)] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings, c.paths.catalogue] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.input) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["input"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -51,18 +51,39 @@ public struct SplitStage: Stage {
     public var executable: String { "rec-split" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.split) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["split"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (ratings, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
-        let scale = RatingScale.meta(try RatingScale.read(from: artefact))
-        let parts = Splitter.split(ratings, seed: c.split.seed, testRatio: c.split.testRatio,
-                                   validationRatio: c.split.validationRatio, parallel: ctx.parallel)
-        let settings = try settings(c)
+        let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
+                                       testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
+        return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count,
+                                    scale: try RatingScale.read(from: artefact), ctx)
+    }
+
+    /// Checks the parts against the settings and writes them (also after a sharded split), each
+    /// with the rating scale `rec-ingest` recorded.
+    static func write(
+        train: Ratings, validation: Ratings, test: Ratings, of total: Int, scale: ClosedRange<Float>, _ ctx: StageContext
+    ) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let parts = (train: train, validation: validation, test: test)
+        // Settings that hold out nothing on these data are settings errors, named here rather
+        // than as an empty slice failing a metric later.
+        guard parts.test.count > 0 else {
+            throw RecError(.config, "'split.testRatio' \(c.split.testRatio) holds out no rating of these \(total) ratings (each user's share rounds to 0)",
+                           hint: "raise split.testRatio")
+        }
+        guard c.split.validationRatio == 0 || parts.validation.count > 0 else {
+            throw RecError(.config, "'split.validationRatio' \(c.split.validationRatio) holds out no rating for validation (each user's share rounds to 0)",
+                           hint: "raise split.validationRatio, or set it to 0")
+        }
+        let settings = try JSONValue.from(c.split)
         for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),
                                     ("test", c.paths.test, parts.test)] {
-            try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings, "ratingScale": scale], parallel: ctx.parallel)
+            try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings, "ratingScale": RatingScale.meta(scale)],
+                            parallel: ctx.parallel)
         }
         return ["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
     }
@@ -76,7 +97,7 @@ public struct BuildMatrixStage: Stage {
     public var executable: String { "rec-build-matrix" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
+    public func reads(_ c: PipelineConfig) -> [String] { [] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -112,13 +133,16 @@ public struct Matrices: Sendable {
     public var validation: CSRMatrix
     public var test: CSRMatrix
     public var ids: IdMaps
-    /// The rating scale of the data (`rec-ingest` resolved `input.ratingScale`): predictions
-    /// are clipped to it.
-    public var scale: ClosedRange<Float>
+    /// The rating scale of the data, as `rec-ingest` resolved `input.ratingScale` (`read` takes
+    /// it from the artefact): predictions are clipped to it.
+    public var scale: ClosedRange<Float> = RatingScale.wholeStars
 
     /// Every rating known before the test: train and validation. Final ranking models are
     /// fitted on it, and it is what lists are built from and what they exclude.
     public var known: CSRMatrix { validation.nonZeros == 0 ? train : train.union(validation) }
+
+    /// Every rating: what the served models are fitted on and what the served lists exclude.
+    public var all: CSRMatrix { known.union(test) }
 
     public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
         let a = try Artefact.read(path, expecting: .matrices)

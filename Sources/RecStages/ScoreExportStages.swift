@@ -4,40 +4,157 @@ import RecKit
 import RecEval
 import RecModels
 
-/// Model(s) + matrices → every user's top-k (`topk.art`) and `metrics.json`.
-///
-/// Candidates for a user: every movie with at least one train or validation rating that the
-/// user did not rate in train or validation. Scores come from the ranking model; each list also carries the rating
-/// model's predicted rating, clipped to the scale.
-public struct ScoreStage: Stage {
-    public init() {}
-    public var name: String { "score" }
+/// Models + matrices → the lists and figures of both products of a run:
+/// - evaluation: the evaluation models' lists, built from train + validation and measured on
+///   the test slice (`eval-topk.art`), and the figures (`metrics.json`, `report.html`, staged
+///   beside the artefacts until `rec-export` publishes them);
+/// - serving: the served models' lists (`topk.art`): built from every rating, offering every
+///   movie someone rated that the user did not, each with the served rating model's predicted
+///   rating clipped to the scale. A user with fewer than k such movies gets fewer rows.
+public struct ScoreStage: ShardableStage {
+    /// Where the lists come from: computed here (the local run), one shard's users only
+    /// (`rec-score --shard I/N`), or the parts the shards wrote (`rec-score --merge-shards N`).
+    public var lists: ListSource
+    public enum ListSource: Sendable, Equatable {
+        case compute
+        case shard(Shard)
+        case parts(Int)
+    }
+
+    public init(lists: ListSource = .compute) { self.lists = lists }
+    public func shard(_ shard: Shard) -> any Stage { ScoreStage(lists: .shard(shard)) }
+    public func merge(_ count: Int) -> any Stage { ScoreStage(lists: .parts(count)) }
+    public var name: String {
+        if case .shard(let s) = lists { return s.manifestName("score") }
+        return "score"
+    }
     public var executable: String { "rec-score" }
     public func inputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.matrices, c.paths.catalogue, c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
+        let ranking = c.rankingModel.hasOwnModel
+        let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
+        let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
+        let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        guard case .parts(let n) = lists, let shards = try? Shard.all(n) else { return own }
+        return own + shards.flatMap { s in listArtefacts(c).map { s.part($0) } }
     }
-    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.stagedMetrics, c.paths.stagedReport] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue {
-        .object(["score": try .from(c.score), "ratingScale": try .from(c.input.ratingScale)])
+    public func outputs(_ c: PipelineConfig) -> [String] {
+        if case .shard(let s) = lists { return listArtefacts(c).map { s.part($0) } }
+        return listArtefacts(c) + [c.paths.stagedMetrics, c.paths.stagedReport]
     }
+    /// The list artefacts: evaluation (when on) and serving.
+    func listArtefacts(_ c: PipelineConfig) -> [String] { (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK] }
+    public func reads(_ c: PipelineConfig) -> [String] { ["score"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let k = c.score.k
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
-        let itemBased = rating.artefact.meta("type")?.stringValue == "item-autoencoder"
-        guard rating.autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
-            throw RecError(.artefact, "was trained on other data than \(c.paths.matrices)", file: c.paths.model, hint: "rerun rec-train")
-        }
-        let scale = m.scale
+        try checkListMemory(users: m.ids.userCount, k: c.score.k)
+        let settings = try Pipeline.fingerprint(self, c)
 
-        // Rating accuracy on every slice, for the model and the rating baselines; the test
-        // slice is read here and nowhere earlier.
-        let hasValidation = m.validation.nonZeros > 0
+        let clock = ContinuousClock.now
+        let (served, servedLists) = try serve(m, ctx)
+        try servedLists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("serving")],
+                              parallel: ctx.parallel)
+        let scoringSeconds = clock.duration(to: .now).seconds
+
+        let json: [UInt8], html: [UInt8], summary: String
+        if c.evaluation.enabled {
+            var (metrics, evalLists) = try evaluate(m, ctx, settings: settings)
+            metrics.served = served
+            try evalLists.write(to: c.paths.evalTopK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("evaluation")],
+                                parallel: ctx.parallel)
+            json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
+            html = Array(Report.html(metrics: metrics, examples: examples(servedLists, m.all, m.ids, catalogue)).utf8)
+            summary = Report.summary(metrics)
+        } else {
+            let metrics = ServingOnlyMetrics(served: served, settings: settings)
+            json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
+            html = Array(Report.html(servingOnly: metrics).utf8)
+            summary = Report.served(served) + " (evaluation skipped)\n"
+        }
+        try AtomicFile.write(json, to: c.paths.stagedMetrics)
+        try AtomicFile.write(html, to: c.paths.stagedReport)
+        // Published only by rec-export, with the lists they belong to: the four exports are
+        // always one set. Run by hand, rec-score prints the figures on stdout.
+        return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
+                "servedRows": .int(served.rows), "summary": .string(summary)]
+    }
+
+    /// users × k entries of an item, a score and a predicted rating must fit in memory.
+    func checkListMemory(users: Int, k: Int) throws {
+        let (bytes, overflow) = users.multipliedReportingOverflow(by: k * 12 * 3)
+        let limit = ProcessInfo.processInfo.physicalMemory / 2
+        guard !overflow, UInt64(bytes) <= limit else {
+            throw RecError(.config, "'score.k' \(k) for \(users) users needs about \(overflow ? "more than 9 EB" : "\(bytes >> 20) MiB") for the lists, more than half of this machine's \(limit >> 29) GiB",
+                           hint: "lower score.k")
+        }
+    }
+
+    /// The serving product: lists from the served models over every rating.
+    func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists) {
+        let c = ctx.config
+        let all = m.all
+        let (rating, job) = try servingJob(m, ctx)
+        let lists = try ranked(job, m, ctx)
+        var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
+        if case .ease = c.rankingModel, let (ease, _) = try? EASE.read(c.paths.rankingModel, parallel: ctx.parallel) {
+            choices["lambda"] = .double(ease.lambda)
+        }
+        let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
+    }
+
+    /// The served models and what their lists are built from.
+    func servingJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, ListJob) {
+        let c = ctx.config
+        let all = m.all
+        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
+        let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
+        return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
+    }
+
+    /// The evaluation models, their rating baseline and what their lists are built from.
+    func evaluationJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, UserItemBias, ListJob) {
+        let c = ctx.config
+        let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
         let bias = UserItemBias.fit(m.train)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        // Lists are built from, and exclude, every rating known before the test.
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.evalRankingModel, popularityFrom: m.train, m, ctx)
+        return (rating, bias, ListJob(output: c.paths.evalTopK, scorer: scorer, input: m.known, predictor: predictor,
+                                      progress: "scoring the evaluation lists"))
+    }
+
+    /// One shard's share of the lists of both products, written as parts beside the
+    /// artefacts (`topk.art.part-I-of-N`); `rec-score --merge-shards N` reads them.
+    func runShard(_ shard: Shard, _ m: Matrices, _ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let users = shard.users(of: m.ids.userCount)
+        try checkListMemory(users: users.count, k: c.score.k)
+        var jobs = [try servingJob(m, ctx).1]
+        if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }
+        for job in jobs {
+            let part = try rankedRows(job, users: users, m, ctx)
+            try ListPart(shard: shard, users: users, k: c.score.k, items: part.items, scores: part.scores,
+                         predictedRatings: part.predictedRatings).write(to: shard.part(job.output), parallel: ctx.parallel)
+        }
+        return ["users": .int(users.count), "firstUser": .int(users.lowerBound), "k": .int(c.score.k)]
+    }
+
+    /// The evaluation product: rating accuracy on every slice for the model and the rating
+    /// baselines, and the evaluation lists measured on the test slice (read here and nowhere
+    /// earlier).
+    func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
+        let c = ctx.config
+        let scale = m.scale
+        let (rating, bias, job) = try evaluationJob(m, ctx)
+        let hasValidation = m.validation.nonZeros > 0
+        let predictor = job.predictor
         // Inputs: train rows for the train and validation figures (validation must not see
         // itself), every rating known before the test (train + validation) for the test.
         let known = m.known
@@ -59,50 +176,11 @@ public struct ScoreStage: Stage {
             baselines[name] = ModelMetrics(rmse: b.rmse, mae: b.mae)
         }
 
-        // Top-k lists over every movie with a train rating that the user did not rate in train.
-        BLASThreads.single()
-        let scorer: any ItemScorer
-        switch c.rankingModel.type {
-        case "rating-model":
-            guard !itemBased else {
-                throw RecError(.config, "an item-based rating model cannot rank by itself: set rankingModel.type")
-            }
-            scorer = AutoencoderScorer(model: rating.autoencoder)
-        case "user-autoencoder":
-            let a = try Artefact.read(c.paths.rankingModel, expecting: .model)
-            scorer = AutoencoderScorer(model: try Autoencoder.read(a, parallel: ctx.parallel))
-        case "ease":
-            let (ease, _) = try EASE.read(c.paths.rankingModel, parallel: ctx.parallel)
-            guard ease.itemCount == m.ids.itemCount else {
-                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: c.paths.rankingModel, hint: "rerun rec-train")
-            }
-            scorer = ease
-        case "popularity":
-            scorer = MostPopular.fit(m.train)
-        default:
-            throw RecError(.config, "unknown ranking model '\(c.rankingModel.type)'")
-        }
-        // Lists are built from, and exclude, every rating known before the test (train +
-        // validation); movies nobody rated there are left out.
-        let cold = known.emptyColumns()
-        let itemsInTrain = m.ids.itemCount - cold.count
-        let clock = ContinuousClock.now
-        // In ten blocks of users, for the progress bar; each user's list depends on that user only.
-        var items: [Int32] = [], scores: [Float] = []
-        let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
-        for (b, users) in blocks.enumerated() {
-            let part = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known.rows(users), k: k, parallel: ctx.parallel)
-            items += part.items
-            scores += part.scores
-            ctx.progress("scoring", b + 1, blocks.count)
-        }
-        let scoringSeconds = clock.duration(to: .now).seconds
-        let predicted = predictedRatings(predictor, m, input: known, items: items, k: k, scale: scale, parallel: ctx.parallel)
-        let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
+        let lists = try ranked(job, m, ctx)
+        let itemsInTrain = m.ids.itemCount - known.emptyColumns().count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
-
-        // The most-popular baseline's lists, measured the same way.
-        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: cold, k: k, ids: m.ids, parallel: ctx.parallel)
+        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: known.emptyColumns(), k: c.score.k, ids: m.ids,
+                                       parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
             lists: popularLists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel))
 
@@ -113,61 +191,129 @@ public struct ScoreStage: Stage {
             rmse: model.rmse, mae: model.mae, topKAccuracy: accuracy.values, ranking: ranking, baselines: baselines, history: history,
             counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
                           test: m.test.nonZeros),
-            settings: try JSONValue.from(c))
-
-        try lists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
-        let json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
-        let html = Array(Report.html(metrics: metrics, examples: examples(lists, m, catalogue)).utf8)
-        try AtomicFile.write(json, to: c.paths.stagedMetrics)
-        try AtomicFile.write(html, to: c.paths.stagedReport)
-        if ctx.standalone {
-            // Run by hand: the person wants to see the metrics now. In a pipeline run,
-            // rec-export publishes them together with the recommendations.
-            try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
-            try AtomicFile.writeAll([(c.paths.metrics, json), (c.paths.report, html)])
-        }
-        return ["users": .int(m.ids.userCount), "k": .int(k), "scoringSeconds": .double(scoringSeconds),
-                "summary": .string(Report.summary(metrics))]
+            settings: settings)
+        return (metrics, lists)
     }
 
-    /// The rating model's predicted rating for every listed item, clipped to the scale,
-    /// aligned with `items` (users × k).
+    /// The scorer that orders the lists, from the ranking model at `path` (or the rating model).
+    func rankingScorer(
+        _ c: PipelineConfig, rating: LoadedRatingModel, path: String, popularityFrom: CSRMatrix, _ m: Matrices, _ ctx: StageContext
+    ) throws -> any ItemScorer {
+        switch c.rankingModel {
+        case .ratingModel:
+            return AutoencoderScorer(model: rating.autoencoder)
+        case .userAutoencoder:
+            let a = try Artefact.read(path, expecting: .model)
+            let model = try Autoencoder.read(a, parallel: ctx.parallel)
+            guard model.layout.items == m.ids.itemCount else {
+                throw RecError(.artefact, "was trained on other data than \(c.paths.matrices)", file: path, hint: "rerun rec-train")
+            }
+            return AutoencoderScorer(model: model)
+        case .ease:
+            let (ease, _) = try EASE.read(path, parallel: ctx.parallel)
+            guard ease.itemCount == m.ids.itemCount else {
+                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: path, hint: "rerun rec-train")
+            }
+            return ease
+        case .popularity:
+            return MostPopular.fit(popularityFrom)
+        }
+    }
+
+    /// What one product's lists are built from.
+    struct ListJob {
+        /// The artefact the lists go to (a shard writes its part beside it).
+        let output: String
+        let scorer: any ItemScorer
+        let input: CSRMatrix
+        let predictor: any RatingPredictor
+        let progress: String
+    }
+
+    /// Every user's list of `job`: computed, or, after sharded scoring, the shards' parts
+    /// joined in shard order.
+    func ranked(_ job: ListJob, _ m: Matrices, _ ctx: StageContext) throws -> TopKLists {
+        let rows: (items: [Int32], scores: [Float], predictedRatings: [Float])
+        if case .parts(let count) = lists {
+            rows = try ListPart.join(job.output, count: count, users: m.ids.userCount, k: ctx.config.score.k, parallel: ctx.parallel)
+        } else {
+            rows = try rankedRows(job, users: 0..<m.ids.userCount, m, ctx)
+        }
+        return TopKLists(k: ctx.config.score.k, items: rows.items, scores: rows.scores, predictedRatings: rows.predictedRatings, ids: m.ids)
+    }
+
+    /// The top k of `job.scorer` of the users in `users`, over the movies someone rated in
+    /// `job.input` that the user did not, with predicted ratings. Slots a user has no
+    /// candidate for stay empty (item -1): a list never pads with movies nobody rated. Each
+    /// user's list depends on that user only, so any split of the users into ranges gives
+    /// the same rows.
+    func rankedRows(
+        _ job: ListJob, users: Range<Int>, _ m: Matrices, _ ctx: StageContext
+    ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
+        let c = ctx.config, k = c.score.k
+        let scale = m.scale
+        let cold = job.input.emptyColumns()
+        // In ten blocks of users, for the progress bar.
+        var items: [Int32] = [], scores: [Float] = []
+        let blocks = Parallel.chunks(count: users.count, chunkSize: max(1, (users.count + 9) / 10))
+        for (b, block) in blocks.enumerated() {
+            let range = (users.lowerBound + block.lowerBound)..<(users.lowerBound + block.upperBound)
+            let part = BLASThreads.single {
+                TopK.all(scorer: ExcludingColdItems(base: job.scorer, cold: cold), input: job.input.rows(range), k: k, parallel: ctx.parallel)
+            }
+            items += part.items
+            scores += part.scores
+            ctx.progress(job.progress, b + 1, blocks.count)
+        }
+        dropUnscored(&items, scores)
+        let predicted = predictedRatings(job.predictor, m, input: job.input, users: users, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        return (items, scores.map { $0.isFinite ? $0 : 0 }, predicted)
+    }
+
+    /// The rating model's predicted rating for every listed item of the users in `users`
+    /// (nil: every user), clipped to the scale, aligned with `items` (users.count × k).
     func predictedRatings(
-        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, items: [Int32], k: Int, scale: ClosedRange<Float>, parallel: Parallel
+        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, users: Range<Int>? = nil, items: [Int32], k: Int,
+        scale: ClosedRange<Float>, parallel: Parallel
     ) -> [Float] {
-        // The lists as a sparse query matrix: each user's listed items, sorted.
-        var start = [0], columns: [Int32] = []
-        for u in 0..<m.ids.userCount {
-            columns += items[(u * k)..<((u + 1) * k)].filter { $0 >= 0 }.sorted()
+        let users = users ?? 0..<m.ids.userCount
+        // The lists as a sparse query matrix: each user's listed items, sorted; no queries
+        // for users outside the range.
+        var start = [Int](repeating: 0, count: users.lowerBound + 1), columns: [Int32] = []
+        for u in users {
+            let o = u - users.lowerBound
+            columns += items[(o * k)..<((o + 1) * k)].filter { $0 >= 0 }.sorted()
             start.append(columns.count)
         }
+        start += [Int](repeating: columns.count, count: m.ids.userCount - users.upperBound)
         let queries = CSRMatrix(rows: m.ids.userCount, cols: m.ids.itemCount, rowStart: start, columns: columns,
                                 values: [Float](repeating: 0, count: columns.count))
         let p = predictor.predict(train: input, queries: queries, parallel: parallel)
         var out = [Float](repeating: 0, count: items.count)
-        for u in 0..<m.ids.userCount {
+        for u in users {
+            let o = u - users.lowerBound
             for t in queries.row(u) {
-                guard let r = (0..<k).first(where: { items[u * k + $0] == columns[t] }) else { continue }
-                out[u * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
+                guard let r = (0..<k).first(where: { items[o * k + $0] == columns[t] }) else { continue }
+                out[o * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
             }
         }
         return out
     }
 
-    /// The first few users: their favourite train movies beside their recommendations.
-    func examples(_ lists: TopKLists, _ m: Matrices, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
+    /// The first few users: their favourite movies beside their (served) recommendations.
+    func examples(_ lists: TopKLists, _ rated: CSRMatrix, _ ids: IdMaps, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
         func title(_ item: Int) -> String {
-            catalogue.index(of: m.ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(m.ids.itemIds[item])"
+            catalogue.index(of: ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(ids.itemIds[item])"
         }
-        return (0..<min(count, m.ids.userCount)).map { u in
-            let favourites = m.train.row(u).sorted { m.train.values[$0] != m.train.values[$1] ? m.train.values[$0] > m.train.values[$1] : $0 < $1 }
-                .prefix(lists.k).map { (title: title(Int(m.train.columns[$0])), rating: m.train.values[$0]) }
+        return (0..<min(count, ids.userCount)).map { u in
+            let favourites = rated.row(u).sorted { rated.values[$0] != rated.values[$1] ? rated.values[$0] > rated.values[$1] : $0 < $1 }
+                .prefix(lists.k).map { (title: title(Int(rated.columns[$0])), rating: rated.values[$0]) }
             let recs = (0..<lists.k).compactMap { r -> (title: String, score: Float, predictedRating: Float)? in
                 let t = u * lists.k + r
                 guard lists.items[t] >= 0 else { return nil }
                 return (title(Int(lists.items[t])), lists.scores[t], lists.predictedRatings[t])
             }
-            return ExampleUser(userId: Int(m.ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
+            return ExampleUser(userId: Int(ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
         }
     }
 
@@ -175,7 +321,8 @@ public struct ScoreStage: Stage {
 
 /// `topk.art` + `catalogue.art` → `recommendations.csv` and `recommendations.jsonl`, published
 /// into the output folder together with `rec-score`'s metrics and report, as one step at the
-/// end of the run: the exports are only ever replaced by a complete new set.
+/// end of the run: the exports are only ever replaced by a complete new set, and only when
+/// the run's evaluation passes the quality gate.
 public struct ExportStage: Stage {
     public init() {}
     public var name: String { "export" }
@@ -184,21 +331,83 @@ public struct ExportStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] {
         [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report]
     }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel)
+        var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, ctx)
+        stats["users"] = .int(lists.ids.userCount)
+        stats["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+        return stats
+    }
+
+    /// Publishes the rendered exports with the staged metrics and report, as one set, when
+    /// the quality gate lets them through (also after a sharded export).
+    static func publish(csv: [UInt8], jsonl: [UInt8], _ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
         for staged in [c.paths.stagedMetrics, c.paths.stagedReport] where !FileManager.default.fileExists(atPath: staged) {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
+        let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
+                                              published: FileManager.default.contents(atPath: c.paths.metrics).map { [UInt8]($0) })
+        ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
                                  (c.paths.metrics, metrics), (c.paths.report, report)])
-        let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        return ["users": .int(lists.ids.userCount), "rows": .int(rows), "csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count)]
+        return ["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)]
+    }
+}
+
+/// The quality gate: the lowest acceptable evaluation figures, absolute and against the last
+/// published run's.
+public enum QualityGateCheck {
+    /// - Returns: what was checked, for the log.
+    /// - Throws: `RecError(.qualityGate)` naming every figure that failed and by how much.
+    public static func check(_ gate: PipelineConfig.QualityGate, staged: [UInt8], stagedPath: String, published: [UInt8]?) throws -> String {
+        guard let now = try? JSONDecoder().decode(Metrics.self, from: Data(staged)) else {
+            return "not applied (no evaluation figures: serving-only run)"
+        }
+        let previous = published.flatMap { try? JSONDecoder().decode(Metrics.self, from: Data($0)) }
+        var failures: [String] = [], checked: [String] = []
+        let ndcg = now.ranking.ndcg, rmse = now.rmse.test, k = now.ranking.k
+        if let floor = gate.minNDCG {
+            checked.append("NDCG@\(k) ≥ \(floor)")
+            if ndcg < floor { failures.append("NDCG@\(k) \(f4(ndcg)) is below qualityGate.minNDCG \(floor) by \(f4(floor - ndcg))") }
+        }
+        if let ceiling = gate.maxRMSE {
+            checked.append("test RMSE ≤ \(ceiling)")
+            if rmse > ceiling { failures.append("test RMSE \(f4(rmse)) is above qualityGate.maxRMSE \(ceiling) by \(f4(rmse - ceiling))") }
+        }
+        if let previous {
+            if let drop = gate.maxNDCGDrop {
+                if previous.ranking.k == k, previous.ranking.ndcg > 0 {
+                    let fall = (previous.ranking.ndcg - ndcg) / previous.ranking.ndcg
+                    checked.append("NDCG@\(k) within \(f4(drop * 100)) % of the published \(f4(previous.ranking.ndcg))")
+                    if fall > drop {
+                        failures.append("NDCG@\(k) \(f4(ndcg)) is \(String(format: "%.1f", fall * 100)) % below the published run's \(f4(previous.ranking.ndcg)); qualityGate.maxNDCGDrop allows \(String(format: "%.1f", drop * 100)) %")
+                    }
+                } else {
+                    checked.append("NDCG drop not checked (the published run has another k)")
+                }
+            }
+            if let rise = gate.maxRMSERise, previous.rmse.test > 0 {
+                let up = (rmse - previous.rmse.test) / previous.rmse.test
+                checked.append("test RMSE within \(f4(rise * 100)) % of the published \(f4(previous.rmse.test))")
+                if up > rise {
+                    failures.append("test RMSE \(f4(rmse)) is \(String(format: "%.1f", up * 100)) % above the published run's \(f4(previous.rmse.test)); qualityGate.maxRMSERise allows \(String(format: "%.1f", rise * 100)) %")
+                }
+            }
+        } else if gate.maxNDCGDrop != nil || gate.maxRMSERise != nil {
+            checked.append("no published run to compare with")
+        }
+        guard failures.isEmpty else {
+            throw RecError(.qualityGate, "the run's evaluation fails the quality gate: " + failures.joined(separator: "; "), file: stagedPath,
+                           hint: "the previous exports were kept; fix the cause, or change qualityGate in the settings to accept these figures")
+        }
+        return checked.isEmpty ? "off" : "passed (" + checked.joined(separator: ", ") + ")"
     }
 }

@@ -211,9 +211,6 @@ import Testing
     }
 }
 
-/// The repository this test file is in.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 struct RecTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
