@@ -76,6 +76,7 @@ import Testing
         let r = try s.fetch()
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("checksum verified: MD5 \(s.md5)"), "\(r.stdout)")
+        #expect(!r.stderr.contains("#"), "no progress bar in a log")
         #expect(try s.read("ml-1m/ratings.dat") == s.ratings)
         #expect(try s.read("ml-1m/movies.dat") == s.movies)
         #expect(try s.dataContents() == ["ml-1m"], "the download folder must be gone")
@@ -188,6 +189,21 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("no published checksum to check: its zip CRCs are right; SHA-256 "), "\(r.stdout)")
         #expect(try s.read("ml-latest-small/movies.csv") == Data("movieId,title,genres\n1,Toy Story (1995),Adventure\n".utf8))
+    }
+
+    /// On a terminal (a pseudo-terminal from `script`), curl draws its progress bar; in a log
+    /// (every other test) there is none.
+    @Test func fetch_onATerminal_drawsAProgressBar() throws {
+        let s = try Setup()
+        let command = ["env", "MOVIELENS_BASE_URL=http://127.0.0.1:\(s.server.port)/whole/good", "MOVIELENS_CHECKSUMS=\(s.sums)",
+                       "bash", repositoryRoot.appendingPathComponent("scripts/movielens-data.sh").path, "--data", s.data.path,
+                       "--shared", s.dir.appendingPathComponent("shared").path, "ml-1m"]
+        let r = try runTool("script", ["-qec", command.map { "'\($0)'" }.joined(separator: " "), "/dev/null"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("100.0%") && r.stdout.contains("###"), "\(r.stdout)")
+        let plain = try s.fetch(baseURL: Setup.unreachable) // already there: nothing to draw
+        #expect(!plain.stderr.contains("%"))
+        #expect(try s.read("ml-1m/ratings.dat") == s.ratings)
     }
 
     @Test func fetch_unknownDataset_isAUsageError() throws {
