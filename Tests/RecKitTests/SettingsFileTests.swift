@@ -51,7 +51,7 @@ import Testing
     @Test func parseBytes_withoutDuplicates_equalsParsingTheDecodedValue() throws {
         let json = #"{"split": {"seed": 5}, "score": {"k": 4}, "ratingModel": {"hidden": [8, 4]}}"#
         let viaBytes = try PipelineConfig.parse(bytes: Array(json.utf8))
-        #expect(viaBytes.split.seed == 5 && viaBytes.score.k == 4 && viaBytes.ratingModel.hidden == [8, 4])
+        #expect(viaBytes.split.seed == 5 && viaBytes.score.k == 4 && viaBytes.ratingModel.settings.hidden == [8, 4])
         #expect(viaBytes == (try PipelineConfig.parse(JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)))))
     }
 
