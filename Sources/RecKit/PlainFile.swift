@@ -80,7 +80,9 @@ public enum PlainFile {
 
     /// Paths of the kernel's device and process files (`/dev/stdin`, `/proc/self/fd/0`):
     /// never data, even when they lead to a regular file (stdin redirected from one).
+    /// `/dev/shm` holds ordinary files in memory and is not among them.
     static func specialLocation(_ path: String) -> String? {
+        if path.hasPrefix("/dev/shm/") { return nil }
         for prefix in ["/dev/", "/proc/", "/sys/"] where path.hasPrefix(prefix) {
             return "a device or process file (under \(prefix))"
         }

@@ -102,6 +102,14 @@ import Glibc
         #expect(h.file == path)
     }
 
+    @Test func read_ofAFileInDevShm_works() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/shm") else { return }
+        let path = "/dev/shm/rec-test-\(UUID().uuidString)"
+        try writePlain(bytes("in memory"), to: path)
+        defer { unlink(path) }
+        #expect(try AtomicFile.read(path) == bytes("in memory"))
+    }
+
     @Test func read_throughASymbolicLinkToAFile_works() throws {
         let dir = try TempDir()
         try writePlain(bytes("1::1::5\n"), to: dir.file("real.dat"))
