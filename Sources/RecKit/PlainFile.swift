@@ -45,22 +45,24 @@ public enum PlainFile {
         return (fd, Int(st.st_size))
     }
 
-    /// Reads a whole regular file (see `open`).
+    /// Reads a whole regular file (see `open`), into one buffer of the file's size (one byte
+    /// more, to see the end; grown if the file grows while it is read).
     public static func read(_ path: String, kind: RecError.Kind = .input) throws -> [UInt8] {
         let (fd, size) = try open(path, kind: kind)
         defer { close(fd) }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(size)
-        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        var filled = 0
         while true {
-            let n = block.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 1 << 16)) }
+            let n = bytes.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw RecError(kind, "cannot read: \(String(cString: strerror(errno)))", file: path)
             }
             if n == 0 { break }
-            bytes += block[0..<n]
+            filled += n
         }
+        bytes.removeSubrange(filled...)
         return bytes
     }
 
