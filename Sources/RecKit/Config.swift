@@ -77,6 +77,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var k = 10
     }
 
+    /// What `rec-pipeline` tells a monitoring system about each run.
+    public struct Monitoring: Codable, Sendable, Equatable {
+        /// A Prometheus text-format file for node_exporter's textfile collector, rewritten at
+        /// the end of every run (empty = none). node_exporter reads only names ending in `.prom`.
+        public var textfile = ""
+    }
+
     public var input = Input()
     /// Where the stages keep their artefacts.
     public var artefactDir = "output/artefacts"
@@ -90,12 +97,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var rankingModel = RankingModelConfig.ratingModel
     public var score = Score()
     public var qualityGate = QualityGate()
+    public var monitoring = Monitoring()
 
     /// The folder relative paths are taken from.
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate
+        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring
     }
 
     public init() {}
@@ -213,6 +221,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),
                               ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {
             if let bound, !(bound.isFinite && bound >= 0) { throw bad("'qualityGate.\(name)' must be null (off) or a number, 0 or more") }
+        }
+        guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
+            throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
         }
         do {
             try ratingModel.settings.validate("ratingModel")

@@ -153,6 +153,8 @@ public struct Runner {
             }
         }
         try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != "summary" }), skipped: skipped)
+        // The record's own clock starts from a start time kept to the second; the stage's seconds are measured here.
+        record.seconds = seconds
         try Manifest.write(record, dir: c.paths.artefacts)
         return (stats, seconds)
     }

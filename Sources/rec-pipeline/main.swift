@@ -17,16 +17,22 @@ struct PipelineCommand: RecCommand {
             rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
 
             One run at a time: locks in outputDir and artefactDir, so two configurations sharing \
-            either folder wait for each other (--wait) or exit with code 3. The exports are replaced only at the end of a \
-            successful run, all together; a run killed at any moment leaves the previous ones whole.
+            either folder wait for each other (--wait) or exit with code 3. The exports are replaced \
+            only at the end of a successful run, all together; a run killed at any moment leaves the \
+            previous ones whole.
 
             Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
 
             With --quiet a successful run prints nothing at all (no metrics table, no log lines); \
             warnings (input lines skipped under "invalidLines": "skip") and errors still go to stderr.
 
+            With monitoring.textfile set, every run but a dry one ends by rewriting that file for \
+            node_exporter's textfile collector: last run's exit code and duration, last success time, \
+            each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
+
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
-            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock.
+            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
+            4 the quality gate refused the run's figures (the previous exports were kept).
             """)
 
     @OptionGroup var options: StageOptions
@@ -49,7 +55,12 @@ struct PipelineCommand: RecCommand {
 
     func run() throws {
         let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        // The monitoring file (monitoring.textfile) describes every run but a dry one.
+        let started = Date()
+        var monitor: RunMonitor?
         do {
+            let config = try options.load()
+            if !dryRun { monitor = RunMonitor(config: config, configPath: options.config, started: started) }
             var runOptions = Runner.Options()
             runOptions.force = force
             runOptions.from = startStage
@@ -57,15 +68,24 @@ struct PipelineCommand: RecCommand {
             runOptions.dryRun = dryRun
             runOptions.wait = options.wait
             let clock = ContinuousClock.now
-            let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger,
+            let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
             if !options.quiet { for o in outcomes { printSummary(o.stats) } }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")
+            monitor?.finish(exitCode: ExitCodes.ok, logger: logger)
         } catch let e as RecError {
             logger.error("\(e.description)")
-            throw ExitCode(ExitCodes.code(for: e.kind))
+            let code = ExitCodes.code(for: e.kind)
+            if !dryRun {
+                (monitor ?? RunMonitor(unloadableConfigAt: options.config, started: started))?
+                    .finish(exitCode: code, lockTaken: e.kind == .locked, logger: logger)
+            }
+            throw ExitCode(code)
+        } catch {
+            monitor?.finish(exitCode: ExitCodes.failure, logger: logger)
+            throw error
         }
     }
 }

@@ -274,6 +274,20 @@ struct HardeningTests {
         #expect(absent.status == 2 && absent.stderr.contains(f.path("empty/pipeline.json")), "\(absent.stderr)")
     }
 
+    @Test func settingsFileThatIsAFolderOrAFIFO_exitsWithCode2_quickly() throws {
+        let f = try Fixture(.ml1mNoTimestamps)
+        defer { f.remove() }
+        #expect(mkfifo(f.path("fifo.json"), 0o644) == 0)
+        for (path, says) in [(f.path("fifo.json"), "FIFO"), (f.dir.path, "folder"), ("/dev/stdin", "device")] {
+            for exe in ["rec-pipeline", "rec-score"] {
+                let (r, timedOut) = try runBounded(exe, ["--config", path])
+                #expect(!timedOut, "\(exe) --config \(path) hung")
+                #expect(r.status == 2, "\(exe) --config \(path): \(r.stderr)")
+                #expect(r.stderr.contains(path) && r.stderr.contains(says), "\(r.stderr)")
+            }
+        }
+    }
+
     @Test func duplicateKeyInSettings_exitsWithCode2_namingKeyAndLine() throws {
         let f = try Fixture(.ml1mNoTimestamps)
         defer { f.remove() }

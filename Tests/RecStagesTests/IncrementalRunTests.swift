@@ -62,6 +62,7 @@ import Testing
         case "input.ratingScale": return .array([.double(0.5), .double(5)])
         case "artefactDir": return .string("elsewhere/artefacts")
         case "outputDir": return .string("elsewhere-output")
+        case "monitoring.textfile": return .string("textfile/rec.prom")
         case "split.method": return .string("temporal")
         case "split.testRatio", "split.validationRatio": return .double((current.doubleValue ?? 0) + 0.05)
         case "ratingModel.learningRateDecay", "rankingModel.learningRateDecay": return .double(0.9)
