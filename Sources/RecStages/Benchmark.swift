@@ -49,7 +49,7 @@ public struct Benchmark {
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         let s = c.ratingModel.settings
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         var settings = TrainSettings(s)
         settings.patience = 0
 

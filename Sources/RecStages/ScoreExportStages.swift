@@ -151,7 +151,7 @@ public struct ScoreStage: ShardableStage {
     /// earlier).
     func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
         let c = ctx.config
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         let (rating, bias, job) = try evaluationJob(m, ctx)
         let hasValidation = m.validation.nonZeros > 0
         let predictor = job.predictor
@@ -251,7 +251,7 @@ public struct ScoreStage: ShardableStage {
         _ job: ListJob, users: Range<Int>, _ m: Matrices, _ ctx: StageContext
     ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
         let c = ctx.config, k = c.score.k
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         let cold = job.input.emptyColumns()
         // In ten blocks of users, for the progress bar.
         var items: [Int32] = [], scores: [Float] = []

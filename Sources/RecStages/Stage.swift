@@ -54,7 +54,8 @@ public enum Pipeline {
     }
 
     /// The program's version: part of every manifest, so a new build reruns the stages.
-    public static let version = "0.2.0"
+    /// 0.3.0: data artefacts record the rating scale (`ratingScale`), which train and score read.
+    public static let version = "0.3.0"
 
     /// Settings that say where or how fast, never what: changing them changes no byte of any
     /// output, so they are in no fingerprint (a new folder simply has no manifests yet).
