@@ -112,17 +112,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Loads a configuration: defaults, overlaid with the file's values, then checked.
+    /// Loads a configuration: defaults, overlaid with the file's values, then checked
+    /// (duplicate keys and the two folders too: see ConfigFile.swift).
     public static func load(_ path: String) throws -> PipelineConfig {
-        let bytes = try AtomicFile.read(path)
-        let user: JSONValue
-        do {
-            user = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw RecError(.config, "not valid JSON: \(describe(error))", file: path)
-        }
-        var config = try parse(user, file: path)
+        var config = try parse(bytes: try readSettingsFile(path), file: path)
         config.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try config.checkFolders(file: path)
         return config
     }
 

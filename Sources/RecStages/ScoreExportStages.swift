@@ -353,7 +353,7 @@ public struct ExportStage: Stage {
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
         let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
-                                              published: FileManager.default.contents(atPath: c.paths.metrics).map { [UInt8]($0) })
+                                              published: try? PlainFile.read(c.paths.metrics))
         ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),

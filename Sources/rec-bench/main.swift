@@ -5,7 +5,7 @@ import RecKit
 import RecStages
 
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-bench",
         abstract: "Measure ingest, training, scoring and the whole pipeline on the data pipeline.json names.",
