@@ -132,6 +132,11 @@ public enum Kernels {
     /// gradient) and bias correction folded into `stepSize` and `sqrtBias2`. The gradient is
     /// consumed: set to zero, ready for the next batch.
     /// `g += wd·p; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= stepSize · m / (√v + eps)`.
+    ///
+    /// The tail loop does, element by element, exactly the operations of a SIMD lane (fused
+    /// `g + wd·p`, multiplication by `1/sqrtBias2`), so an element's result does not depend on
+    /// where the range starts: updating a buffer in one call or row by row gives the same bits
+    /// (the lazy optimiser relies on it; `adam_rowByRow_equalsOneCall` checks it).
     /// - Parameters:
     ///   - stepSize: `lr / (1 - β1^t)`.
     ///   - sqrtBias2: `√(1 - β2^t)`; the denominator is `√v / sqrtBias2 + eps`.
@@ -155,18 +160,22 @@ public enum Kernels {
             store8(mv, m + j); store8(vv, v + j); store8(pv, p + j); store8(.zero, g + j)
             j += 8
         }
+        let invBias2Scalar = 1 / sqrtBias2
         while j < n {
-            let gj = g[j] + weightDecay * p[j]
-            m[j] = beta1 * m[j] + (1 - beta1) * gj
-            v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
-            p[j] -= stepSize * m[j] / (v[j].squareRoot() / sqrtBias2 + eps)
+            let gj = g[j].addingProduct(weightDecay, p[j])
+            let mj = beta1 * m[j] + (1 - beta1) * gj
+            let vj = beta2 * v[j] + (1 - beta2) * gj * gj
+            p[j] -= stepSize * mj / (vj.squareRoot() * invBias2Scalar + eps)
+            m[j] = mj
+            v[j] = vj
             g[j] = 0
             j += 1
         }
     }
 
     /// RMSprop step (PyTorch's, no momentum, not centred); consumes (zeroes) the gradient:
-    /// `g += wd·p; s = α·s + (1-α)·g²; p -= lr · g / (√s + eps)`.
+    /// `g += wd·p; s = α·s + (1-α)·g²; p -= lr · g / (√s + eps)`. As in `adam`, the tail loop
+    /// repeats a SIMD lane's operations exactly.
     public static func rmsprop(
         _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
         lr: Float, alpha: Float, eps: Float, weightDecay: Float
@@ -184,9 +193,10 @@ public enum Kernels {
             j += 8
         }
         while j < n {
-            let gj = g[j] + weightDecay * p[j]
-            s[j] = alpha * s[j] + (1 - alpha) * gj * gj
-            p[j] -= lr * gj / (s[j].squareRoot() + eps)
+            let gj = g[j].addingProduct(weightDecay, p[j])
+            let sj = alpha * s[j] + (1 - alpha) * gj * gj
+            p[j] -= lr * gj / (sj.squareRoot() + eps)
+            s[j] = sj
             g[j] = 0
             j += 1
         }

@@ -51,6 +51,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var inputDropout = 0.0
         /// Stop when validation has not improved for this many epochs (0 = never).
         public var earlyStoppingPatience = 0
+        /// `lazy`: an item's weights at the autoencoder's sparse ends are updated only in the
+        /// steps whose batch holds the item (Adam's bias correction counted per row; weight
+        /// decay applied in those steps); `dense`: every parameter every step, as PyTorch.
+        public var optimizerUpdates = "lazy"
         /// Ridge penalty of EASE.
         public var lambda = 500.0
         /// When not empty, EASE's λ is chosen from these by NDCG@k on the validation slice
@@ -185,6 +189,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 throw bad("'\(name).activation' must be sigmoid, tanh, relu or identity")
             }
             guard ["adam", "rmsprop"].contains(m.optimizer) else { throw bad("'\(name).optimizer' must be adam or rmsprop") }
+            guard ["lazy", "dense"].contains(m.optimizerUpdates) else { throw bad("'\(name).optimizerUpdates' must be lazy or dense") }
             guard m.learningRateDecay > 0, m.learningRateDecay <= 1 else { throw bad("'\(name).learningRateDecay' must be in (0, 1]") }
             guard m.learningRate > 0, m.weightDecay >= 0, m.batchSize >= 1, m.epochs >= 1 else {
                 throw bad("'\(name)': learningRate > 0, weightDecay >= 0, batchSize >= 1 and epochs >= 1")

@@ -36,9 +36,25 @@ struct ItemGroups {
     func gather(_ values: UnsafePointer<Float>) -> [Float] { position.map { values[$0] } }
 }
 
+/// What the backward pass leaves for the sparse ends of a batch (the first layer's weight
+/// rows and the output layer's weight rows and biases, one of each per item): the batch's
+/// entries regrouped by item with their coefficients, and which items they touch.
+struct SparseEnds {
+    /// Target entries by item, with their output errors `2·(ŷ − t)/N` in item order.
+    let target: ItemGroups
+    let targetCoeff: [Float]
+    /// Input entries by item (the target entries themselves without input dropout), with
+    /// their input values in item order.
+    let input: ItemGroups
+    let inputCoeff: [Float]
+    /// Items with a target or an input entry, ascending.
+    let touched: [Int32]
+}
+
 extension Autoencoder {
-    /// Masked mean squared error of a batch and its gradient, computed only where the loss
-    /// has terms: the first layer at the rows' input entries, the last at their target entries.
+    /// Masked mean squared error of a batch and its full gradient (dense buffer), computed
+    /// only where the loss has terms: the first layer at the rows' input entries, the last at
+    /// their target entries.
     ///
     /// loss = Σ_{(r,j) observed} (ŷ_rj − t_rj)² / N, N = number of target entries.
     /// The gradient equals that of the dense formulation (input = dense row with zeros,
@@ -52,6 +68,38 @@ extension Autoencoder {
         _ p: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>, input: BatchEntries, target: BatchEntries,
         workspace ws: Workspace, parallel: Parallel
     ) -> (sum: Double, count: Int) {
+        let (sum, count, ends) = backward(p, grad: grad, input: input, target: target, workspace: ws, parallel: parallel)
+        guard let ends else { return (sum, count) }
+        // The sparse ends, by item-chunk: each item's rows are owned by one task.
+        let (h1, hL, H) = (layout.sizes[1], layout.lastHidden, layout.layerCount - 1)
+        let g0 = SharedPointer(grad + layout.weightOffset[0]), gW = SharedPointer(grad + layout.weightOffset[H])
+        let gB = SharedPointer(grad + layout.biasOffset[H])
+        let (aL, d1) = (SharedPointer(ws.a[H - 1]), SharedPointer(ws.g[0]))
+        ends.touched.withUnsafeBufferPointer { tb in
+            let touched = UncheckedPointer(tb)
+            parallel.forEachChunk(count: tb.count, chunkSize: Autoencoder.itemChunk) { _, range in
+                for k in range {
+                    let i = Int(touched.at(k).pointee)
+                    itemGradient(i, ends, lastHidden: aL.base, firstDelta: d1.base, outputWeights: gW.base + i * hL,
+                                 outputBias: gB.base + i, inputWeights: g0.base + i * h1)
+                }
+            }
+        }
+        return (sum, count)
+    }
+
+    /// Items per Dispatch chunk in the per-item phase.
+    static let itemChunk = 64
+
+    /// Forward, output errors and backward down to the first hidden layer. Writes the
+    /// gradients of the middle layers and of the first layer's bias into `grad` (which must be
+    /// zero there), leaves the last hidden layer's activations in `ws.a[H-1]` and the first
+    /// layer's pre-activation gradient δ1 in `ws.g[0]`, and returns what the sparse ends need
+    /// (nil when the batch has no target entry).
+    func backward(
+        _ p: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>, input: BatchEntries, target: BatchEntries,
+        workspace ws: Workspace, parallel: Parallel
+    ) -> (sum: Double, count: Int, ends: SparseEnds?) {
         let sizes = layout.sizes
         let rows = input.rows
         let n = layout.items
@@ -61,7 +109,7 @@ extension Autoencoder {
         forwardHidden(p, batch: input, activations: acts, parallel: parallel)
 
         let targetCount = target.start[rows]
-        guard targetCount > 0 else { return (0, 0) }
+        guard targetCount > 0 else { return (0, 0, nil) }
         let scale = 2 / Float(targetCount)
         let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
         let coeff = FloatBuffer(targetCount)
@@ -106,44 +154,114 @@ extension Autoencoder {
         }
         columnSums(grads[0], rows: rows, cols: sizes[1], into: grad + layout.biasOffset[0])
 
-        // The sparse ends, by item-chunk: each item's weight row is owned by one task and
-        // summed over its batch rows in ascending order.
         let targetGroups = ItemGroups(target, items: n)
-        let targetCoeff = targetGroups.gather(coeff.pointer)
         // Without input dropout the input entries are the target entries: group them once.
         let sameEntries = input.start == target.start && input.columns == target.columns
         let inputGroups = sameEntries ? targetGroups : ItemGroups(input, items: n)
-        let inputCoeff = inputGroups.gather(input.values)
-        let h1 = sizes[1]
-        let g0 = SharedPointer(grad + layout.weightOffset[0]), gW = SharedPointer(grad + layout.weightOffset[H])
-        let gB = SharedPointer(grad + layout.biasOffset[H]), z0 = SharedPointer(grads[0])
-        targetGroups.row.withUnsafeBufferPointer { tRow in
-            targetCoeff.withUnsafeBufferPointer { tCoeff in
-                inputGroups.row.withUnsafeBufferPointer { iRow in
-                    inputCoeff.withUnsafeBufferPointer { iCoeff in
-                        let (tr, tc, ir, ic) = (UncheckedPointer(tRow), UncheckedPointer(tCoeff), UncheckedPointer(iRow), UncheckedPointer(iCoeff))
-                        parallel.forEachChunk(count: n, chunkSize: 128) { _, items in
-                            for i in items {
-                                let t = targetGroups.start[i]..<targetGroups.start[i + 1]
-                                if !t.isEmpty {
-                                    Kernels.gatherAccumulate(out: gW.base + i * hL, d: hL, rows: aL.base, stride: hL,
-                                                             index: tr.at(t.lowerBound), coeff: tc.at(t.lowerBound), count: t.count)
-                                    var b: Float = 0
-                                    for k in t { b += tc.at(k).pointee }
-                                    gB[i] += b
-                                }
-                                let s = inputGroups.start[i]..<inputGroups.start[i + 1]
-                                if !s.isEmpty {
-                                    Kernels.gatherAccumulate(out: g0.base + i * h1, d: h1, rows: z0.base, stride: h1,
-                                                             index: ir.at(s.lowerBound), coeff: ic.at(s.lowerBound), count: s.count)
-                                }
-                            }
+        var touched: [Int32] = []
+        for i in 0..<n where targetGroups.start[i + 1] > targetGroups.start[i] || inputGroups.start[i + 1] > inputGroups.start[i] {
+            touched.append(Int32(i))
+        }
+        let ends = SparseEnds(target: targetGroups, targetCoeff: targetGroups.gather(coeff.pointer), input: inputGroups,
+                              inputCoeff: inputGroups.gather(input.values), touched: touched)
+        return (lossSum, targetCount, ends)
+    }
+
+    /// One item's gradient at the sparse ends, added to `outputWeights` (hL), `outputBias` (1)
+    /// and `inputWeights` (h1): `Σ_r e_ri·a_L[r]`, `Σ_r e_ri`, `Σ_r x_ri·δ1[r]` over the batch
+    /// rows holding the item, in ascending row order (the same bits whoever calls it).
+    @inline(__always)
+    func itemGradient(
+        _ i: Int, _ ends: SparseEnds, lastHidden aL: UnsafePointer<Float>, firstDelta d1: UnsafePointer<Float>,
+        outputWeights gW: UnsafeMutablePointer<Float>, outputBias gB: UnsafeMutablePointer<Float>,
+        inputWeights g0: UnsafeMutablePointer<Float>
+    ) {
+        let (h1, hL) = (layout.sizes[1], layout.lastHidden)
+        let t = ends.target.start[i]..<ends.target.start[i + 1]
+        if !t.isEmpty {
+            ends.target.row.withUnsafeBufferPointer { row in
+                ends.targetCoeff.withUnsafeBufferPointer { coeff in
+                    Kernels.gatherAccumulate(out: gW, d: hL, rows: aL, stride: hL, index: row.baseAddress! + t.lowerBound,
+                                             coeff: coeff.baseAddress! + t.lowerBound, count: t.count)
+                    var b: Float = 0
+                    for k in t { b += coeff[k] }
+                    gB.pointee += b
+                }
+            }
+        }
+        let s = ends.input.start[i]..<ends.input.start[i + 1]
+        if !s.isEmpty {
+            ends.input.row.withUnsafeBufferPointer { row in
+                ends.inputCoeff.withUnsafeBufferPointer { coeff in
+                    Kernels.gatherAccumulate(out: g0, d: h1, rows: d1, stride: h1, index: row.baseAddress! + s.lowerBound,
+                                             coeff: coeff.baseAddress! + s.lowerBound, count: s.count)
+                }
+            }
+        }
+    }
+
+    /// One training step with lazy updates of the sparse ends: the backward pass, a dense
+    /// optimiser step over the parameters every row uses (the first layer's bias and the middle
+    /// layers), then, for each item the batch touched, its gradient rows computed into scratch
+    /// and applied at once (`Optimizer.updateRow`). Untouched items cost nothing.
+    ///
+    /// Rows numbered for the optimiser: item i's first-layer weights are row i, its output
+    /// weights and bias rows n + i (weights) and 2n + i (bias; same count as the weights).
+    /// - Parameter check: called with the batch's (sum, count) before any parameter changes;
+    ///   throwing from it leaves the parameters as they were.
+    func lazyStep(
+        _ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, input: BatchEntries, target: BatchEntries,
+        workspace ws: Workspace, optimizer: Optimizer, parallel: Parallel, check: (Double, Int) throws -> Void
+    ) rethrows {
+        let (sum, count, ends) = backward(p, grad: grad, input: input, target: target, workspace: ws, parallel: parallel)
+        try check(sum, count)
+        guard let ends else { return }
+        let H = layout.layerCount - 1
+        optimizer.step(p, grad: grad, pieces: denseBlock, parallel: parallel)
+        optimizer.prepareRows()
+        let (n, h1, hL) = (layout.items, layout.sizes[1], layout.lastHidden)
+        let (w0, wL, bL) = (layout.weightOffset[0], layout.weightOffset[H], layout.biasOffset[H])
+        let pp = SharedPointer(p)
+        let (aL, d1) = (SharedPointer(ws.a[H - 1]), SharedPointer(ws.g[0]))
+        ends.touched.withUnsafeBufferPointer { tb in
+            let touched = UncheckedPointer(tb)
+            parallel.forEachChunk(count: tb.count, chunkSize: Autoencoder.itemChunk) { _, range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: hL + 1 + h1) { scratch in
+                    let gW = scratch.baseAddress!, gB = gW + hL, g0 = gB + 1
+                    for k in range {
+                        let i = Int(touched.at(k).pointee)
+                        gW.update(repeating: 0, count: hL + 1 + h1)
+                        itemGradient(i, ends, lastHidden: aL.base, firstDelta: d1.base, outputWeights: gW, outputBias: gB, inputWeights: g0)
+                        if ends.target.start[i + 1] > ends.target.start[i] {
+                            optimizer.updateRow(n + i, pp.base, grad: gW, offset: wL + i * hL, count: hL, decayed: true)
+                            optimizer.updateRow(2 * n + i, pp.base, grad: gB, offset: bL + i, count: 1, decayed: false)
+                        }
+                        if ends.input.start[i + 1] > ends.input.start[i] {
+                            optimizer.updateRow(i, pp.base, grad: g0, offset: w0 + i * h1, count: h1, decayed: true)
                         }
                     }
                 }
             }
         }
-        return (lossSum, targetCount)
+    }
+
+    /// The parameters every batch row uses, updated densely in a lazy step: the first layer's
+    /// bias and everything up to the output layer's weights.
+    var denseBlock: [Optimizer.Piece] {
+        let H = layout.layerCount - 1
+        return (0..<H).flatMap { l in
+            [l == 0 ? nil : Optimizer.Piece(range: layout.weightOffset[l]..<layout.biasOffset[l], decayed: true),
+             Optimizer.Piece(range: layout.biasOffset[l]..<(layout.weightOffset[l + 1]), decayed: false)].compactMap { $0 }
+        }
+    }
+
+    /// Every parameter, weights decayed and biases not: a dense step's pieces.
+    var allPieces: [Optimizer.Piece] {
+        (0..<layout.layerCount).flatMap { l in
+            [Optimizer.Piece(range: layout.weightOffset[l]..<layout.biasOffset[l], decayed: true),
+             Optimizer.Piece(range: layout.biasOffset[l]..<(l + 1 < layout.layerCount ? layout.weightOffset[l + 1] : layout.parameterCount),
+                             decayed: false)]
+        }
     }
 
     /// `out[j] += Σ_r m[r, j]`, rows in order.

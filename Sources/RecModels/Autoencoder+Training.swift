@@ -15,6 +15,10 @@ public struct TrainSettings: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Stop after this many epochs without a better validation RMSE (0 = never).
     public var patience = 0
+    /// Update an item's rows at the sparse ends only in the steps whose batch holds the item
+    /// (lazy Adam / RMSprop with per-row bias correction, see `Optimizer`); false updates every
+    /// parameter every step, as PyTorch's optimisers do.
+    public var lazyUpdates = true
 
     public init() {}
 
@@ -28,58 +32,7 @@ public struct TrainSettings: Sendable, Equatable {
         inputDropout = m.inputDropout
         seed = m.seed
         patience = m.earlyStoppingPatience
-    }
-}
-
-/// Adam or RMSprop over the whole parameter buffer, PyTorch's definitions (L2 `weight_decay`
-/// added to the gradient). Elementwise, in parallel by fixed ranges: the same bits for any
-/// number of workers.
-final class Optimizer {
-    let kind: String
-    var learningRate: Float
-    let weightDecay: Float
-    let first: FloatBuffer
-    let second: FloatBuffer
-    var step = 0
-    static let (beta1, beta2, eps, alpha): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.99)
-
-    init(kind: String, count: Int, learningRate: Double, weightDecay: Double) {
-        self.kind = kind
-        self.learningRate = Float(learningRate)
-        self.weightDecay = Float(weightDecay)
-        first = FloatBuffer(kind == "adam" ? count : 0)
-        second = FloatBuffer(count)
-    }
-
-    /// One step over the whole buffer. `decayed` says which ranges get the L2 penalty (the
-    /// weights; biases are left alone, as in AutoRec: shrinking a per-user output bias
-    /// towards 0 only hurts).
-    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, decayed: [Range<Int>], count: Int, parallel: Parallel) {
-        step += 1
-        let (pp, gg, m, v) = (SharedPointer(p), SharedPointer(grad), SharedPointer(first.pointer), SharedPointer(second.pointer))
-        let (lr, t) = (learningRate, Float(step))
-        let adam = kind == "adam"
-        let stepSize = lr / (1 - powf(Optimizer.beta1, t))
-        let sqrtBias2 = (1 - powf(Optimizer.beta2, t)).squareRoot()
-        // Fixed pieces of at most 64K elements, each entirely decayed or not.
-        var pieces: [(Range<Int>, Float)] = []
-        var position = 0
-        for d in decayed.sorted(by: { $0.lowerBound < $1.lowerBound }) + [count..<count] {
-            for start in stride(from: position, to: d.lowerBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.lowerBound), 0)) }
-            for start in stride(from: d.lowerBound, to: d.upperBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.upperBound), weightDecay)) }
-            position = d.upperBound
-        }
-        parallel.forEachChunk(count: pieces.count, chunkSize: 1) { i, _ in
-            let (r, wd) = pieces[i]
-            let o = r.lowerBound
-            if adam {
-                Kernels.adam(r.count, p: pp.base + o, g: gg.base + o, m: m.base + o, v: v.base + o, stepSize: stepSize,
-                             beta1: Optimizer.beta1, beta2: Optimizer.beta2, sqrtBias2: sqrtBias2, eps: Optimizer.eps, weightDecay: wd)
-            } else {
-                Kernels.rmsprop(r.count, p: pp.base + o, g: gg.base + o, s: v.base + o, lr: lr, alpha: Optimizer.alpha,
-                                eps: Optimizer.eps, weightDecay: wd)
-            }
-        }
+        lazyUpdates = m.optimizerUpdates != "dense"
     }
 }
 
@@ -94,14 +47,18 @@ extension Autoencoder {
     /// - Parameter log: called after each epoch.
     /// - Throws: `RecError(.runtime)` when the loss stops being finite.
     /// - Parameter dense: compute each batch by the straightforward dense formulation instead
-    ///   of the sparse one (same result up to rounding; for benchmarks and tests).
+    ///   of the sparse one, with dense optimiser steps (the same result as the sparse
+    ///   formulation with `lazyUpdates` off, up to rounding; for benchmarks and tests).
     @discardableResult
     public func train(
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
         BLAS.setThreads(1)
-        let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate, weightDecay: s.weightDecay)
+        let optimizer = Optimizer(kind: Optimizer.Kind(rawValue: s.optimizer) ?? .adam, count: layout.parameterCount,
+                                  learningRate: s.learningRate, weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
+        let lazy = s.lazyUpdates && !dense
+        let pieces = allPieces
         let grad = FloatBuffer(layout.parameterCount)
         let workspace = Workspace(layout: layout, rows: s.batchSize)
         // The optimiser leaves the gradient zeroed after each update: no separate pass.
@@ -127,24 +84,33 @@ extension Autoencoder {
                 } else {
                     input = target
                 }
-                let (sum, n) = parameters.withUnsafeBufferPointer { p in
-                    input.with { inp in
-                        target.with { tgt in
-                            dense ? denseLossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
-                                : lossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                // The batch's loss, checked before any parameter changes.
+                func account(_ sum: Double, _ n: Int) throws {
+                    guard n > 0 else { return }
+                    let loss = sum / Double(n)
+                    guard loss.isFinite else {
+                        throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
+                                       hint: "lower the learning rate or raise the weight decay")
+                    }
+                    lossTotal += loss
+                    batches += 1
+                }
+                try parameters.withUnsafeMutableBufferPointer { pb in
+                    let p = pb.baseAddress!
+                    try input.with { inp in
+                        try target.with { tgt in
+                            if lazy {
+                                try lazyStep(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, optimizer: optimizer,
+                                             parallel: parallel, check: account)
+                                return
+                            }
+                            let (sum, n) = dense ? denseLossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
+                                : lossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                            try account(sum, n)
+                            guard n > 0 else { return }
+                            optimizer.step(p, grad: grad.pointer, pieces: pieces, parallel: parallel)
                         }
                     }
-                }
-                guard n > 0 else { continue }
-                let loss = sum / Double(n)
-                guard loss.isFinite else {
-                    throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
-                                   hint: "lower the learning rate or raise the weight decay")
-                }
-                lossTotal += loss
-                batches += 1
-                parameters.withUnsafeMutableBufferPointer { p in
-                    optimizer.update(p.baseAddress!, grad: grad.pointer, decayed: layout.weightRanges, count: layout.parameterCount, parallel: parallel)
                 }
             }
             let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)

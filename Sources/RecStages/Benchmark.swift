@@ -116,11 +116,13 @@ public struct Benchmark {
         }
     }
 
-    func render(_ rows: [Row]) -> String {
+    func render(_ rows: [Row]) -> String { Benchmark.render(rows, data: config.input.ratings) }
+
+    static func render(_ rows: [Row], data: String) -> String {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         var out = "rec-bench  \(ISO8601DateFormatter().string(from: Date()))  \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)\n"
-        out += "data: \(config.input.ratings)\n\n"
+        out += "data: \(data)\n\n"
         let width = rows.map(\.name.count).max() ?? 0
         for r in rows { out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + r.value + "\n" }
         return out

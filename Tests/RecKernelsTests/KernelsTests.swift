@@ -174,3 +174,56 @@ import Testing
         #expect(pf[n] == Self.canary && sf[n] == Self.canary)
     }
 }
+
+/// The lazy optimiser updates one row at a time what the dense one updates in one call: an
+/// element's result must not depend on where its range starts (tail loop = SIMD lane).
+@Suite struct OptimiserKernelSplitTests {
+    static let splits: [[Int]] = [[70], [1, 69], [3, 8, 59], [200], [7, 7, 7, 7, 172], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]
+
+    @Test(arguments: splits.indices, [Float(0), 0.3])
+    func adam_rowByRow_equalsOneCall(split index: Int, weightDecay: Float) {
+        let parts = Self.splits[index]
+        let n = parts.reduce(0, +)
+        var rng = Seeded(UInt64(7000 + index))
+        let p0 = rng.floats(n), g = rng.floats(n), m0 = rng.floats(n, in: -0.1..<0.1), v0 = rng.floats(n, in: 0..<0.01)
+        var (pa, ma, va, ga) = (p0, m0, v0, g)
+        var (pb, mb, vb, gb) = (p0, m0, v0, g)
+        let stepSize: Float = 0.003 / (1 - 0.9 * 0.9), sqrtBias2: Float = (1 - 0.999 * 0.999 as Float).squareRoot()
+        Kernels.adam(n, p: &pa, g: &ga, m: &ma, v: &va, stepSize: stepSize, beta1: 0.9, beta2: 0.999, sqrtBias2: sqrtBias2,
+                     eps: 1e-8, weightDecay: weightDecay)
+        var start = 0
+        for part in parts {
+            pb.withUnsafeMutableBufferPointer { p in gb.withUnsafeMutableBufferPointer { gp in
+                mb.withUnsafeMutableBufferPointer { m in vb.withUnsafeMutableBufferPointer { v in
+                    Kernels.adam(part, p: p.baseAddress! + start, g: gp.baseAddress! + start, m: m.baseAddress! + start,
+                                 v: v.baseAddress! + start, stepSize: stepSize, beta1: 0.9, beta2: 0.999, sqrtBias2: sqrtBias2,
+                                 eps: 1e-8, weightDecay: weightDecay)
+                } }
+            } }
+            start += part
+        }
+        #expect(pa == pb && ma == mb && va == vb && ga == gb)
+        #expect(pa != p0, "the step moved the parameters")
+    }
+
+    @Test(arguments: splits.indices, [Float(0), 0.3])
+    func rmsprop_rowByRow_equalsOneCall(split index: Int, weightDecay: Float) {
+        let parts = Self.splits[index]
+        let n = parts.reduce(0, +)
+        var rng = Seeded(UInt64(8000 + index))
+        let p0 = rng.floats(n), g = rng.floats(n), s0 = rng.floats(n, in: 0..<0.01)
+        var (pa, sa, ga) = (p0, s0, g)
+        var (pb, sb, gb) = (p0, s0, g)
+        Kernels.rmsprop(n, p: &pa, g: &ga, s: &sa, lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: weightDecay)
+        var start = 0
+        for part in parts {
+            pb.withUnsafeMutableBufferPointer { p in gb.withUnsafeMutableBufferPointer { gp in sb.withUnsafeMutableBufferPointer { s in
+                Kernels.rmsprop(part, p: p.baseAddress! + start, g: gp.baseAddress! + start, s: s.baseAddress! + start, lr: 0.01,
+                                alpha: 0.99, eps: 1e-8, weightDecay: weightDecay)
+            } } }
+            start += part
+        }
+        #expect(pa == pb && sa == sb && ga == gb)
+        #expect(pa != p0)
+    }
+}

@@ -118,6 +118,7 @@ import Testing
         (#"{"ratingModel": {"hidden": [10, 0]}}"#, "'ratingModel.hidden' must be positive sizes"),
         (#"{"ratingModel": {"activation": "gelu"}}"#, "'ratingModel.activation'"),
         (#"{"rankingModel": {"optimizer": "sgd"}}"#, "'rankingModel.optimizer' must be adam or rmsprop"),
+        (#"{"ratingModel": {"optimizerUpdates": "sparse"}}"#, "'ratingModel.optimizerUpdates' must be lazy or dense"),
         (#"{"ratingModel": {"learningRate": 0}}"#, "'ratingModel': learningRate > 0"),
         (#"{"ratingModel": {"weightDecay": -1}}"#, "'ratingModel': learningRate > 0"),
         (#"{"ratingModel": {"batchSize": 0}}"#, "'ratingModel': learningRate > 0"),
