@@ -1,3 +1,5 @@
+import CKernelSupport
+
 /// The hot loops of training and scoring: SIMD versions for speed, each beside a plain
 /// reference twin (`Reference`) that tests compare it with.
 ///
@@ -5,6 +7,18 @@
 /// `SIMD8<Float>` with `loadUnaligned`; this module is compiled for the host's vector unit on
 /// x86_64 (see Package.swift), otherwise every lane becomes a libm call.
 public enum Kernels {
+    /// Asks the cache for the `bytes` at `p` ahead of use (one hint per 64-byte line): rows of
+    /// parameters scattered over ~100 MB are fetched while earlier rows are computed on. A
+    /// hint only: never faults, changes no result.
+    @inlinable @inline(__always)
+    public static func prefetch(_ p: UnsafeRawPointer, bytes: Int, forWriting: Bool = false) {
+        var offset = 0
+        while offset < bytes {
+            if forWriting { rec_prefetch_write(p + offset) } else { rec_prefetch(p + offset) }
+            offset += 64
+        }
+    }
+
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -18,14 +32,33 @@ public enum Kernels {
     /// Sparse gather-accumulate: `out[0..<d] += Σ_k coeff[k] · rows[index[k] · stride ..< + d]`.
     ///
     /// This is the first layer's forward pass (a user's ratings times the weight rows of the
-    /// rated items) and the output layer's backward pass. Register-blocked: 32 outputs at a
-    /// time stay in registers while the whole list is streamed.
+    /// rated items) and the output layer's backward pass. Register-blocked: 64 outputs at a
+    /// time (then 32, 8, 1) stay in registers while the whole list is streamed; every output
+    /// is summed over the list in list order, whatever the block it falls in.
     /// - Complexity: O(count · d).
     public static func gatherAccumulate(
         out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
     ) {
         var j = 0
+        // 8 accumulators, the broadcast coefficient and a load fit AVX2's 16 registers; per
+        // list entry that is 8 multiply-adds for one index load and one broadcast (measured on
+        // a 59,047 × 200 matrix with MovieLens-25M-like indices: 12.2 vs 15.4 ns an entry).
+        while j + 64 <= d {
+            var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
+            var a4 = load8(out + j + 32), a5 = load8(out + j + 40), a6 = load8(out + j + 48), a7 = load8(out + j + 56)
+            for k in 0..<count {
+                let c = SIMD8<Float>(repeating: coeff[k])
+                let r = rows + Int(index[k]) * stride + j
+                a0.addProduct(c, load8(r)); a1.addProduct(c, load8(r + 8))
+                a2.addProduct(c, load8(r + 16)); a3.addProduct(c, load8(r + 24))
+                a4.addProduct(c, load8(r + 32)); a5.addProduct(c, load8(r + 40))
+                a6.addProduct(c, load8(r + 48)); a7.addProduct(c, load8(r + 56))
+            }
+            store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+            store8(a4, out + j + 32); store8(a5, out + j + 40); store8(a6, out + j + 48); store8(a7, out + j + 56)
+            j += 64
+        }
         while j + 32 <= d {
             var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
             for k in 0..<count {

@@ -90,6 +90,8 @@ extension Autoencoder {
 
     /// Items per Dispatch chunk in the per-item phase.
     static let itemChunk = 64
+    /// How many items ahead the per-item phase prefetches rows.
+    static let prefetchDistance = 2
 
     /// Forward, output errors and backward down to the first hidden layer. Writes the
     /// gradients of the middle layers and of the first layer's bias into `grad` (which must be
@@ -142,17 +144,31 @@ extension Autoencoder {
         var lossSum = 0.0
         for i in 0..<chunkCount { lossSum += partial.pointer[i] } // fixed order
 
-        // Middle layers, whole batch (see forwardHidden for why one call).
+        // Middle layers, by fixed chunks (see forwardHidden): the weight gradient by chunks of
+        // its rows (each a sum over the whole batch), the bias gradient by chunks of columns,
+        // the gradient flowing down by chunks of batch rows.
         for l in stride(from: H - 1, through: 1, by: -1) {
             let (nIn, nOut) = (sizes[l], sizes[l + 1])
-            BLAS.gemm(transA: true, m: nIn, n: nOut, k: rows, a: acts[l - 1], lda: nIn, b: grads[l], ldb: nOut,
-                      beta: 1, c: grad + layout.weightOffset[l], ldc: nOut)
-            columnSums(grads[l], rows: rows, cols: nOut, into: grad + layout.biasOffset[l])
-            BLAS.gemm(transB: true, m: rows, n: nIn, k: nOut, a: grads[l], lda: nOut, b: p + layout.weightOffset[l], ldb: nOut,
-                      c: grads[l - 1], ldc: nIn)
-            activation.backward(grads[l - 1], activated: acts[l - 1], rows * nIn)
+            let (aIn, gOut, gIn) = (SharedPointer(acts[l - 1]), SharedPointer(grads[l]), SharedPointer(grads[l - 1]))
+            let gW = SharedPointer(grad + layout.weightOffset[l]), gB = SharedPointer(grad + layout.biasOffset[l])
+            let w = SharedPointer(UnsafeMutablePointer(mutating: p + layout.weightOffset[l]))
+            parallel.forEachChunk(count: nIn, chunkSize: Autoencoder.gemmChunk / 2) { _, units in
+                BLAS.gemm(transA: true, m: units.count, n: nOut, k: rows, a: aIn.base + units.lowerBound, lda: nIn, b: gOut.base, ldb: nOut,
+                          beta: 1, c: gW.base + units.lowerBound * nOut, ldc: nOut)
+            }
+            parallel.forEachChunk(count: nOut, chunkSize: Autoencoder.gemmChunk / 2) { _, cols in
+                columnSums(gOut.base + cols.lowerBound, stride: nOut, rows: rows, cols: cols.count, into: gB.base + cols.lowerBound)
+            }
+            parallel.forEachChunk(count: rows, chunkSize: Autoencoder.gemmChunk) { _, rs in
+                BLAS.gemm(transB: true, m: rs.count, n: nIn, k: nOut, a: gOut.base + rs.lowerBound * nOut, lda: nOut, b: w.base, ldb: nOut,
+                          c: gIn.base + rs.lowerBound * nIn, ldc: nIn)
+                act.backward(gIn.base + rs.lowerBound * nIn, activated: aIn.base + rs.lowerBound * nIn, rs.count * nIn)
+            }
         }
-        columnSums(grads[0], rows: rows, cols: sizes[1], into: grad + layout.biasOffset[0])
+        let (h1, g1, gB0) = (sizes[1], SharedPointer(grads[0]), SharedPointer(grad + layout.biasOffset[0]))
+        parallel.forEachChunk(count: h1, chunkSize: Autoencoder.gemmChunk / 2) { _, cols in
+            columnSums(g1.base + cols.lowerBound, stride: h1, rows: rows, cols: cols.count, into: gB0.base + cols.lowerBound)
+        }
 
         let targetGroups = ItemGroups(target, items: n)
         // Without input dropout the input entries are the target entries: group them once.
@@ -223,12 +239,23 @@ extension Autoencoder {
         let (w0, wL, bL) = (layout.weightOffset[0], layout.weightOffset[H], layout.biasOffset[H])
         let pp = SharedPointer(p)
         let (aL, d1) = (SharedPointer(ws.a[H - 1]), SharedPointer(ws.g[0]))
+        // Parameters and moments (Adam's two, RMSprop's one).
+        let buffers = UncheckedArray([p] + [optimizer.first, optimizer.second].filter { $0.count > 0 }.map(\.pointer))
         ends.touched.withUnsafeBufferPointer { tb in
             let touched = UncheckedPointer(tb)
             parallel.forEachChunk(count: tb.count, chunkSize: Autoencoder.itemChunk) { _, range in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: hL + 1 + h1) { scratch in
                     let gW = scratch.baseAddress!, gB = gW + hL, g0 = gB + 1
                     for k in range {
+                        // The rows of an item a few places ahead: parameters and moments, both
+                        // ends (scattered over the whole buffers, so every row is a cache miss).
+                        if k + Autoencoder.prefetchDistance < tb.count {
+                            let ahead = Int(touched.at(k + Autoencoder.prefetchDistance).pointee)
+                            for base in buffers {
+                                Kernels.prefetch(base + w0 + ahead * h1, bytes: h1 * 4, forWriting: true)
+                                Kernels.prefetch(base + wL + ahead * hL, bytes: hL * 4, forWriting: true)
+                            }
+                        }
                         let i = Int(touched.at(k).pointee)
                         gW.update(repeating: 0, count: hL + 1 + h1)
                         itemGradient(i, ends, lastHidden: aL.base, firstDelta: d1.base, outputWeights: gW, outputBias: gB, inputWeights: g0)
@@ -266,7 +293,12 @@ extension Autoencoder {
 
     /// `out[j] += Σ_r m[r, j]`, rows in order.
     func columnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { Kernels.axpy(cols, 1, m + r * cols, out) }
+        columnSums(m, stride: cols, rows: rows, cols: cols, into: out)
+    }
+
+    /// `out[j] += Σ_r m[r·stride + j]` for j < cols, rows in order.
+    func columnSums(_ m: UnsafePointer<Float>, stride: Int, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { Kernels.axpy(cols, 1, m + r * stride, out) }
     }
 }
 
@@ -275,6 +307,13 @@ struct UncheckedPointer<T>: @unchecked Sendable {
     let buffer: UnsafeBufferPointer<T>
     init(_ b: UnsafeBufferPointer<T>) { buffer = b }
     @inline(__always) func at(_ i: Int) -> UnsafePointer<T> { buffer.baseAddress! + i }
+}
+
+/// A read-only array that may cross into Dispatch closures.
+struct UncheckedArray<T>: @unchecked Sendable, Sequence {
+    let elements: [T]
+    init(_ elements: [T]) { self.elements = elements }
+    func makeIterator() -> IndexingIterator<[T]> { elements.makeIterator() }
 }
 
 /// Double scratch for per-chunk partial sums.

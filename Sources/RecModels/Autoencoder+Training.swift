@@ -61,10 +61,15 @@ extension Autoencoder {
         let pieces = allPieces
         let grad = FloatBuffer(layout.parameterCount)
         let workspace = Workspace(layout: layout, rows: s.batchSize)
+        // The parameters live in a mapped buffer while training (huge pages, see FloatBuffer)
+        // and go back into `parameters` at the end.
+        let work = FloatBuffer(layout.parameterCount)
+        var best: (rmse: Double, parameters: [Float])?
+        parameters.withUnsafeBufferPointer { work.pointer.update(from: $0.baseAddress!, count: layout.parameterCount) }
+        defer { parameters = best?.parameters ?? Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)) }
         // The optimiser leaves the gradient zeroed after each update: no separate pass.
         var order = (0..<train.rows).filter { !train.row($0).isEmpty }
         var history: [EpochRecord] = []
-        var best: (rmse: Double, parameters: [Float])?
         var sinceBest = 0
         var input = BatchBuffer(), target = BatchBuffer()
         for epoch in 1...s.epochs {
@@ -95,8 +100,8 @@ extension Autoencoder {
                     lossTotal += loss
                     batches += 1
                 }
-                try parameters.withUnsafeMutableBufferPointer { pb in
-                    let p = pb.baseAddress!
+                do {
+                    let p = work.pointer
                     try input.with { inp in
                         try target.with { tgt in
                             if lazy {
@@ -113,7 +118,7 @@ extension Autoencoder {
                     }
                 }
             }
-            let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
+            let evaluated = predict(work.pointer, input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
             let trainRMSE = try RatingMetrics.measure(predictions: evaluated[0], truths: train.values, scale: scale).rmse
             let validationRMSE = try validation.flatMap { v in
                 v.nonZeros == 0 ? nil : try RatingMetrics.measure(predictions: evaluated[1], truths: v.values, scale: scale).rmse
@@ -124,7 +129,7 @@ extension Autoencoder {
             log(record)
             if let v = validationRMSE, v.isFinite {
                 if best == nil || v < best!.rmse {
-                    best = (v, parameters)
+                    best = (v, Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)))
                     sinceBest = 0
                 } else {
                     sinceBest += 1
@@ -132,7 +137,6 @@ extension Autoencoder {
                 }
             }
         }
-        if let best { parameters = best.parameters }
         return history
     }
 
@@ -144,14 +148,18 @@ extension Autoencoder {
 
     /// Predictions at the entries of several query matrices, with one forward pass.
     public func predict(input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
+        parameters.withUnsafeBufferPointer { predict($0.baseAddress!, input: input, queries: queries, parallel: parallel) }
+    }
+
+    /// `predict` with the parameters at `p`.
+    func predict(_ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
         let block = 1024
         let workspace = Workspace(layout: layout, rows: block)
         let H = layout.layerCount - 1, hL = layout.lastHidden
         let outputs = queries.map { FloatBuffer($0.nonZeros) }
         var batch = BatchBuffer()
-        parameters.withUnsafeBufferPointer { pp in
-            let p = pp.baseAddress!
+        do {
             let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
             let aL = SharedPointer(workspace.a[H - 1])
             for first in stride(from: 0, to: input.rows, by: block) {

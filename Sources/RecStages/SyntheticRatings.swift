@@ -7,8 +7,8 @@ import RecKit
 /// Shape of the tails, chosen to resemble MovieLens-25M (users rate at least 20 movies, a
 /// median user about 80, a few over 5,000; the most rated movie is rated by about half the
 /// users, half the movies have fewer than 10 ratings):
-/// - ratings per user: `20 + (R − 20·U) · w_u / Σw`, `w_u = exp(1.245 z)` with z standard
-///   normal, at most a quarter of the items;
+/// - ratings per user: `min(items / 4, 20 + c · w_u)`, `w_u = exp(1.245 z)` with z standard
+///   normal, c such that they sum to R;
 /// - movie popularity: `min(U / 2, c · exp(3.0 z))`, c such that the popularities sum to R;
 ///   each user draws distinct movies with probability proportional to popularity;
 /// - values 1…5: `round(3.5 + user bias + movie bias + noise)`, so the model has something to learn.
@@ -108,16 +108,21 @@ public enum SyntheticRatings {
     }
 
     /// Ratings per user: a floor of 20 plus a log-normal share of the rest, capped at a quarter
-    /// of the items, adjusted to sum to exactly `shape.ratings`.
+    /// of the items, scaled to sum to exactly `shape.ratings`.
     static func userCounts(_ shape: Shape, seed: UInt64) -> [Int] {
         let floor = Swift.min(Shape.minimumPerUser, shape.items), cap = Shape.perUserCap(shape.items)
         var rng = SplitMix64(seed: seed, stream: 1)
         let w = (0..<shape.users).map { _ in exp(1.245 * rng.normal()) }
-        let total = w.reduce(0, +)
-        let extra = Double(shape.ratings - floor * shape.users)
-        var counts = w.map { Swift.min(cap, floor + Int(extra * $0 / total)) }
-        // Hand out what rounding and the cap left (or take back), one at a time round-robin
-        // over users with room, starting from the heaviest.
+        // Bisection on the scale c: Σ min(cap, floor + ⌊c·w⌋) reaches R (monotone in c).
+        func counts(_ c: Double) -> [Int] { w.map { Swift.min(cap, floor + Int(Swift.min(c * $0, Double(cap)))) } }
+        var (lo, hi) = (0.0, Double(shape.ratings))
+        for _ in 0..<100 {
+            let c = (lo + hi) / 2
+            if counts(c).reduce(0, +) <= shape.ratings { lo = c } else { hi = c }
+        }
+        var counts = counts(lo)
+        // Hand out what rounding left (or take back), one at a time round-robin over users
+        // with room, starting from the heaviest.
         var missing = shape.ratings - counts.reduce(0, +)
         let byWeight = (0..<shape.users).sorted { w[$0] > w[$1] }
         while missing != 0 {

@@ -25,6 +25,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seed of the --synthetic matrix.")
     var syntheticSeed: UInt64 = 25
 
+    @Option(help: "The Python that runs the PyTorch comparison (skipped, saying so, when it cannot import torch).")
+    var torchPython = "python3"
+
+    @Option(help: "The PyTorch rewrite of the seed's model.")
+    var torchScript = "scripts/bench_torch.py"
+
     func run() throws {
         let logger = makeLogger("rec-bench", quiet: options.quiet)
         do {
@@ -33,7 +39,11 @@ struct BenchCommand: ParsableCommand {
                 try SyntheticBenchmark(config: config, shape: try SyntheticRatings.Shape(parsing: synthetic), epochs: syntheticEpochs,
                                        seed: syntheticSeed, logger: logger).run()
             } else {
-                try Benchmark(config: config, denseEpochs: denseEpochs, logger: logger).run()
+                try {
+                    var b = Benchmark(config: config, denseEpochs: denseEpochs, logger: logger)
+                    b.torch = TorchComparison(python: torchPython, script: torchScript)
+                    return try b.run()
+                }()
             }
             FileHandle.standardOutput.write(Data(report.utf8))
         } catch let e as RecError {

@@ -10,7 +10,8 @@ import Testing
     static let canary: Float = 12345.5
     static let canaries = 9
 
-    @Test(arguments: widths)
+    /// 96 and 127: one 64-block then a 32-block and tails; 200 and 203: the seed's width.
+    @Test(arguments: widths + [96, 127, 200, 203])
     func gatherAccumulate_matchesReference(d: Int) {
         var rng = Seeded(UInt64(1000 + d))
         for count in [0, 1, 2, 7, 8, 9, 31, 33, 50, Int.random(in: 0...50, using: &rng)] {
