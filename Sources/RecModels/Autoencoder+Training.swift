@@ -118,11 +118,10 @@ extension Autoencoder {
                     }
                 }
             }
-            let evaluated = predict(work.pointer, input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
-            let trainRMSE = try RatingMetrics.measure(predictions: evaluated[0], truths: train.values, scale: scale).rmse
-            let validationRMSE = try validation.flatMap { v in
-                v.nonZeros == 0 ? nil : try RatingMetrics.measure(predictions: evaluated[1], truths: v.values, scale: scale).rmse
-            }
+            let sums = try errorSums(work.pointer, input: train, queries: [train] + (validation.map { [$0] } ?? []), scale: scale,
+                                     parallel: parallel)
+            let trainRMSE = try sums[0].metrics().rmse
+            let validationRMSE = try validation.flatMap { v in v.nonZeros == 0 ? nil : try sums[1].metrics().rmse }
             let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
@@ -184,6 +183,60 @@ extension Autoencoder {
             }
         }
         return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+    }
+
+    /// `errorSums` with the model's parameters: the rating errors of its predictions at every
+    /// entry of each query matrix, each row fed its row of `input`.
+    public func errorSums(input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel) throws -> [RatingErrorSums] {
+        try parameters.withUnsafeBufferPointer { try errorSums($0.baseAddress!, input: input, queries: queries, scale: scale, parallel: parallel) }
+    }
+
+    /// The rating errors (clipped to `scale`) of the predictions at the entries of each query
+    /// matrix, each row fed its row of `input`: one forward pass, the predictions never kept
+    /// (at MovieLens-25M's shape they would be 100 MB a query, every epoch). Sums are taken per
+    /// fixed chunk of rows and merged in chunk order: the same bits for any number of workers.
+    /// - Throws: `RecError(.runtime)` when a prediction is not finite.
+    func errorSums(
+        _ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel
+    ) throws -> [RatingErrorSums] {
+        precondition(queries.allSatisfy { $0.rows == input.rows })
+        let block = 1024
+        let workspace = Workspace(layout: layout, rows: block)
+        let H = layout.layerCount - 1, hL = layout.lastHidden
+        var totals = queries.map { _ in RatingErrorSums(scale: scale) }
+        var batch = BatchBuffer()
+        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
+        let aL = SharedPointer(workspace.a[H - 1])
+        for first in stride(from: 0, to: input.rows, by: block) {
+            let rows = first..<min(first + block, input.rows)
+            batch.reset()
+            for r in rows { batch.appendRow(input, r) }
+            batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
+            for (qi, query) in queries.enumerated() {
+                let partial = try query.columns.withUnsafeBufferPointer { qc in
+                    let columns = UncheckedPointer(qc)
+                    return try parallel.mapChunks(count: rows.count, chunkSize: Autoencoder.rowChunk) { local in
+                        var sums = RatingErrorSums(scale: scale)
+                        let entries = query.rowStart[first + local.upperBound] - query.rowStart[first + local.lowerBound]
+                        guard entries > 0 else { return sums }
+                        var predicted = [Float](repeating: 0, count: entries)
+                        try predicted.withUnsafeMutableBufferPointer { out in
+                            var at = 0
+                            for r in local {
+                                let q = query.row(first + r)
+                                Kernels.gatherDot(out: out.baseAddress! + at, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
+                                                  bias: bL, index: columns.at(q.lowerBound), count: q.count)
+                                for k in 0..<q.count { try sums.add(prediction: out[at + k], truth: query.values[q.lowerBound + k]) }
+                                at += q.count
+                            }
+                        }
+                        return sums
+                    }
+                }
+                for s in partial { totals[qi].merge(s) }
+            }
+        }
+        return totals
     }
 
     /// Scores of every item for `rows` (a users × items block, row-major), from their rows of

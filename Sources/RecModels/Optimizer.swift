@@ -89,12 +89,59 @@ final class Optimizer {
     func prepareRows() { growCorrections(upTo: step) }
 
     /// A lazy update of one row: `count` parameters at `offset`, whose gradient is `grad`
-    /// (a scratch row, consumed). Advances `rowSteps[row]`. Rows are independent: distinct
-    /// rows may be updated concurrently.
+    /// (a scratch row, consumed). Advances `rowSteps[row]`.
     func updateRow(_ row: Int, _ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, offset: Int, count: Int, decayed: Bool) {
-        let t = Int(rowSteps.pointer[row]) + 1
-        rowSteps.pointer[row] = Int32(t)
-        update(p, grad: grad - offset, offset: offset, count: count, t: t, decayed: decayed)
+        withRowUpdater { $0.update(row, p, grad: grad, offset: offset, count: count, decayed: decayed) }
+    }
+
+    /// Runs `body` with a `RowUpdater`: lazy row updates through raw pointers, which distinct
+    /// workers may call concurrently for distinct rows. Call `prepareRows` first in each step.
+    func withRowUpdater<T>(_ body: (RowUpdater) throws -> T) rethrows -> T {
+        try bias1.withUnsafeBufferPointer { b1 in
+            try sqrtBias2.withUnsafeBufferPointer { b2 in
+                try body(RowUpdater(kind: kind, learningRate: learningRate, weightDecay: weightDecay, first: first.pointer,
+                                    second: second.pointer, steps: rowSteps.pointer, bias1: b1.baseAddress ?? UnsafePointer(bitPattern: 8)!,
+                                    sqrtBias2: b2.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+            }
+        }
+    }
+
+    /// The lazy update, as raw pointers and constants: no reference is retained or released in
+    /// it, so two workers never queue on a shared reference count.
+    struct RowUpdater: @unchecked Sendable {
+        let kind: Kind
+        let learningRate: Float
+        let weightDecay: Float
+        let first: UnsafeMutablePointer<Float>
+        let second: UnsafeMutablePointer<Float>
+        let steps: UnsafeMutablePointer<Int32>
+        let bias1: UnsafePointer<Float>
+        let sqrtBias2: UnsafePointer<Float>
+
+        /// Updates row `row` (`count` parameters at `offset` of `p`, gradient in the scratch
+        /// `grad`, consumed) as its next step.
+        @inline(__always)
+        func update(_ row: Int, _ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, offset o: Int, count: Int, decayed: Bool) {
+            let t = Int(steps[row]) + 1
+            steps[row] = Int32(t)
+            let wd = decayed ? weightDecay : 0
+            switch kind {
+            case .adam:
+                Kernels.adam(count, p: p + o, g: grad, m: first + o, v: second + o, stepSize: learningRate / bias1[t - 1],
+                             beta1: Optimizer.beta1, beta2: Optimizer.beta2, sqrtBias2: sqrtBias2[t - 1], eps: Optimizer.eps, weightDecay: wd)
+            case .rmsprop:
+                Kernels.rmsprop(count, p: p + o, g: grad, s: second + o, lr: learningRate, alpha: Optimizer.alpha, eps: Optimizer.eps,
+                                weightDecay: wd)
+            }
+        }
+
+        /// Asks the cache for a row's parameters and moments ahead of its update.
+        @inline(__always)
+        func prefetch(_ p: UnsafeMutablePointer<Float>, offset o: Int, count: Int) {
+            Kernels.prefetch(p + o, bytes: count * 4, forWriting: true)
+            if kind == .adam { Kernels.prefetch(first + o, bytes: count * 4, forWriting: true) }
+            Kernels.prefetch(second + o, bytes: count * 4, forWriting: true)
+        }
     }
 
     /// Updates `count` elements at `offset` (of `p`, of the moments and of `grad`) as step t.
