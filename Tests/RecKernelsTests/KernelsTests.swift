@@ -46,7 +46,9 @@ import Testing
     @Test(arguments: widths)
     func gatherDot_matchesReference(d: Int) {
         var rng = Seeded(UInt64(2000 + d))
-        for count in [0, 1, 5, 8, 17, 50, Int.random(in: 0...50, using: &rng)] {
+        // 29 and 31: eight-row blocks, a four-row block and single rows; 50: past the
+        // prefetch distance.
+        for count in [0, 1, 5, 8, 17, 29, 31, 50, Int.random(in: 0...50, using: &rng)] {
             let stride = d + Int.random(in: 0...5, using: &rng)
             let rowCount = 1 + Int.random(in: 0...60, using: &rng)
             let rows = rng.floats(rowCount * stride)
