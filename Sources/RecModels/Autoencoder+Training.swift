@@ -22,7 +22,7 @@ public struct TrainSettings: Sendable, Equatable {
 
     public init() {}
 
-    public init(_ m: PipelineConfig.Model) {
+    public init(_ m: AutoencoderSettings) {
         epochs = m.epochs
         batchSize = m.batchSize
         learningRate = m.learningRate
@@ -54,9 +54,16 @@ extension Autoencoder {
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
-        BLAS.setThreads(1)
-        let optimizer = Optimizer(kind: Optimizer.Kind(rawValue: s.optimizer) ?? .adam, count: layout.parameterCount,
-                                  learningRate: s.learningRate, weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
+        // One BLAS thread per call while Dispatch runs the workers, restored afterwards.
+        try BLAS.withThreads(1) { try trainInScope(train, validation: validation, settings: s, scale: scale, parallel: parallel, dense: dense, log: log) }
+    }
+
+    private func trainInScope(
+        _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
+        parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
+    ) throws -> [EpochRecord] {
+        let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate,
+                                  weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
         let lazy = s.lazyUpdates && !dense
         let pieces = allPieces
         let grad = FloatBuffer(layout.parameterCount)

@@ -49,6 +49,26 @@ final class Optimizer {
         rowSteps = Int32Buffer(lazyRows)
     }
 
+    /// `kind` by name (`adam`, `rmsprop`; anything else is Adam, which settings validation
+    /// never lets through).
+    convenience init(kind: String, count: Int, learningRate: Double, weightDecay: Double, lazyRows: Int = 0) {
+        self.init(kind: Kind(rawValue: kind) ?? .adam, count: count, learningRate: learningRate, weightDecay: weightDecay, lazyRows: lazyRows)
+    }
+
+    /// A dense step over `0..<count`, the ranges in `decayed` with weight decay and the rest
+    /// without.
+    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, decayed: [Range<Int>], count: Int, parallel: Parallel) {
+        var pieces: [Piece] = []
+        var position = 0
+        for d in decayed.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if position < d.lowerBound { pieces.append(Piece(range: position..<d.lowerBound, decayed: false)) }
+            pieces.append(Piece(range: d, decayed: true))
+            position = d.upperBound
+        }
+        if position < count { pieces.append(Piece(range: position..<count, decayed: false)) }
+        step(p, grad: grad, pieces: pieces, parallel: parallel)
+    }
+
     /// A contiguous range of the parameter buffer, decayed (weights) or not (biases).
     struct Piece {
         let range: Range<Int>

@@ -24,7 +24,7 @@ public struct SyntheticBenchmark {
     public func run() throws -> String {
         guard epochs >= 1 else { throw RecError(.config, "--synthetic-epochs must be 1 or more") }
         let parallel = Parallel.resolve(config.workers)
-        let s = config.ratingModel
+        let s = config.ratingModel.settings
         guard let activation = Activation(rawValue: s.activation) else {
             throw RecError(.config, "ratingModel.activation '\(s.activation)' is not one of sigmoid, tanh, relu, identity")
         }

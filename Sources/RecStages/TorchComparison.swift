@@ -32,7 +32,7 @@ public struct TorchComparison: Sendable {
     }
 
     /// Trains the PyTorch model on `train` for the settings' epochs with `threads` threads.
-    public func run(train: CSRMatrix, test: CSRMatrix, settings s: PipelineConfig.Model, scale: [Double], threads: Int,
+    public func run(train: CSRMatrix, test: CSRMatrix, settings s: AutoencoderSettings, scale: [Double], threads: Int,
                     scratch: String) throws -> Result {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try write(train, name: "train", to: scratch)
