@@ -4,59 +4,106 @@ import RecKit
 /// The entries of a batch regrouped by item: for item i, `start[i] ..< start[i+1]` index the
 /// batch rows that hold it (`row`, ascending) and their coefficients (`coeff`).
 struct ItemGroups {
-    var start: [Int]
-    var row: [Int32]
+    var start: [Int] = []
+    var row: [Int32] = []
     /// Position of each regrouped entry in the batch's entry order.
-    var position: [Int]
+    var position: [Int] = []
+
+    init() {}
+
+    init(_ e: BatchEntries, items: Int) { rebuild(e, items: items) }
 
     /// Counting sort by item; within an item, batch rows stay in ascending order, so sums over
-    /// them always run in the same order.
-    init(_ e: BatchEntries, items: Int) {
+    /// them always run in the same order. Reuses the arrays' storage from batch to batch.
+    mutating func rebuild(_ e: BatchEntries, items: Int) {
         let n = e.start[e.rows]
-        var start = [Int](repeating: 0, count: items + 1)
-        for k in 0..<n { start[Int(e.columns[k]) + 1] += 1 }
-        for i in 0..<items { start[i + 1] += start[i] }
-        var fill = start
-        var row = [Int32](repeating: 0, count: n)
-        var position = [Int](repeating: 0, count: n)
-        for r in 0..<e.rows {
-            for k in e.range(r) {
-                let i = Int(e.columns[k])
-                row[fill[i]] = Int32(r)
-                position[fill[i]] = k
-                fill[i] += 1
+        start.removeAll(keepingCapacity: true)
+        start.append(contentsOf: repeatElement(0, count: items + 1))
+        row.removeAll(keepingCapacity: true)
+        row.append(contentsOf: repeatElement(0, count: n))
+        position.removeAll(keepingCapacity: true)
+        position.append(contentsOf: repeatElement(0, count: n))
+        start.withUnsafeMutableBufferPointer { start in
+            row.withUnsafeMutableBufferPointer { row in
+                position.withUnsafeMutableBufferPointer { position in
+                    for k in 0..<n { start[Int(e.columns[k]) + 1] += 1 }
+                    for i in 0..<items { start[i + 1] += start[i] }
+                    // Fill from the front, then shift the starts back: no second array.
+                    for r in 0..<e.rows {
+                        for k in e.range(r) {
+                            let i = Int(e.columns[k])
+                            let at = start[i]
+                            row[at] = Int32(r)
+                            position[at] = k
+                            start[i] = at + 1
+                        }
+                    }
+                    for i in stride(from: items, to: 0, by: -1) { start[i] = start[i - 1] }
+                    start[0] = 0
+                }
             }
         }
-        self.start = start
-        self.row = row
-        self.position = position
+    }
+
+    /// `values` (in batch entry order) permuted into item order, into `out`.
+    func gather(_ values: UnsafePointer<Float>, into out: inout [Float]) {
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(0, count: position.count))
+        out.withUnsafeMutableBufferPointer { o in
+            position.withUnsafeBufferPointer { p in for k in 0..<p.count { o[k] = values[p[k]] } }
+        }
     }
 
     /// `values` (in batch entry order) permuted into item order.
-    func gather(_ values: UnsafePointer<Float>) -> [Float] { position.map { values[$0] } }
+    func gather(_ values: UnsafePointer<Float>) -> [Float] {
+        var out: [Float] = []
+        gather(values, into: &out)
+        return out
+    }
 }
 
 /// What the backward pass leaves for the sparse ends of a batch (the first layer's weight
 /// rows and the output layer's weight rows and biases, one of each per item): the batch's
-/// entries regrouped by item with their coefficients, and which items they touch.
-struct SparseEnds {
-    /// Target entries by item, with their output errors `2·(ŷ − t)/N` in item order.
-    let target: ItemGroups
-    let targetCoeff: [Float]
+/// entries regrouped by item with their coefficients, and which items they touch. One per
+/// workspace, refilled batch after batch (no allocation once the largest batch has been seen).
+final class SparseEnds {
+    /// The output errors `2·(ŷ − t)/N` at the target entries, in entry order.
+    var errors: [Float] = []
+    /// Target entries by item, with their output errors in item order.
+    var target = ItemGroups()
+    var targetCoeff: [Float] = []
     /// Input entries by item (the target entries themselves without input dropout), with
     /// their input values in item order.
-    let input: ItemGroups
-    let inputCoeff: [Float]
+    var input = ItemGroups()
+    var inputCoeff: [Float] = []
+    /// Input entries are the target entries (no dropout): `input` is not filled.
+    var sameEntries = false
     /// Items with a target or an input entry, ascending.
-    let touched: [Int32]
+    var touched: [Int32] = []
+
+    /// Regroups a batch whose output errors are in `errors`.
+    func rebuild(input inp: BatchEntries, target tgt: BatchEntries, items: Int) {
+        target.rebuild(tgt, items: items)
+        errors.withUnsafeBufferPointer { target.gather($0.baseAddress!, into: &targetCoeff) }
+        // Without input dropout the input entries are the target entries (the same buffers).
+        sameEntries = inp.start == tgt.start && inp.columns == tgt.columns
+        if !sameEntries { input.rebuild(inp, items: items) }
+        (sameEntries ? target : input).gather(inp.values, into: &inputCoeff)
+        touched.removeAll(keepingCapacity: true)
+        let inputStart = sameEntries ? target.start : input.start
+        for i in 0..<items where target.start[i + 1] > target.start[i] || inputStart[i + 1] > inputStart[i] {
+            touched.append(Int32(i))
+        }
+    }
 
     /// Runs `body` with raw pointers into these arrays, for the per-item loops: inside them
     /// nothing may retain or release a shared object, or both workers queue on its reference
     /// count (measured at MovieLens-25M's shape: 2 workers were no faster than 1).
     func withView<T>(_ body: (SparseEndsView) throws -> T) rethrows -> T {
-        try target.start.withUnsafeBufferPointer { ts in try target.row.withUnsafeBufferPointer { tr in
-            try targetCoeff.withUnsafeBufferPointer { tc in try input.start.withUnsafeBufferPointer { iS in
-                try input.row.withUnsafeBufferPointer { ir in try inputCoeff.withUnsafeBufferPointer { ic in
+        let inputGroups = sameEntries ? target : input
+        return try target.start.withUnsafeBufferPointer { ts in try target.row.withUnsafeBufferPointer { tr in
+            try targetCoeff.withUnsafeBufferPointer { tc in try inputGroups.start.withUnsafeBufferPointer { iS in
+                try inputGroups.row.withUnsafeBufferPointer { ir in try inputCoeff.withUnsafeBufferPointer { ic in
                     try touched.withUnsafeBufferPointer { t in
                         let none = UnsafePointer<Int32>(bitPattern: 8)!, noCoeff = UnsafePointer<Float>(bitPattern: 8)!
                         return try body(SparseEndsView(
@@ -147,32 +194,37 @@ extension Autoencoder {
         guard targetCount > 0 else { return (0, 0, nil) }
         let scale = 2 / Float(targetCount)
         let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
-        let coeff = FloatBuffer(targetCount)
+        let ends = ws.ends
+        ends.errors.removeAll(keepingCapacity: true)
+        ends.errors.append(contentsOf: repeatElement(0, count: targetCount))
         let chunkCount = Parallel.chunks(count: rows, chunkSize: Autoencoder.rowChunk).count
         let partial = FloatBufferD(chunkCount)
-        let (c, part, aL, gL) = (SharedPointer(coeff.pointer), SharedPointer(partial.pointer), SharedPointer(acts[H - 1]), SharedPointer(grads[H - 1]))
+        let (part, aL, gL) = (SharedPointer(partial.pointer), SharedPointer(acts[H - 1]), SharedPointer(grads[H - 1]))
         let act = activation
         // Output layer at the target entries, its error, and the gradient flowing back into
         // the last hidden layer; by row-chunk.
-        parallel.forEachChunk(count: rows, chunkSize: Autoencoder.rowChunk) { chunk, rs in
-            var sum = 0.0
-            for r in rs {
-                let range = target.range(r)
-                let out = c.base + range.lowerBound
-                Kernels.gatherDot(out: out, x: aL.base + r * hL, d: hL, rows: wL, stride: hL, bias: bL,
-                                  index: target.columns + range.lowerBound, count: range.count)
-                for k in 0..<range.count {
-                    let e = out[k] - target.values[range.lowerBound + k]
-                    sum += Double(e * e)
-                    out[k] = scale * e
+        ends.errors.withUnsafeMutableBufferPointer { errors in
+            let c = SharedPointer(errors.baseAddress!)
+            parallel.forEachChunk(count: rows, chunkSize: Autoencoder.rowChunk) { chunk, rs in
+                var sum = 0.0
+                for r in rs {
+                    let range = target.range(r)
+                    let out = c.base + range.lowerBound
+                    Kernels.gatherDot(out: out, x: aL.base + r * hL, d: hL, rows: wL, stride: hL, bias: bL,
+                                      index: target.columns + range.lowerBound, count: range.count)
+                    for k in 0..<range.count {
+                        let e = out[k] - target.values[range.lowerBound + k]
+                        sum += Double(e * e)
+                        out[k] = scale * e
+                    }
+                    let g = gL.base + r * hL
+                    g.update(repeating: 0, count: hL)
+                    Kernels.gatherAccumulate(out: g, d: hL, rows: wL, stride: hL, index: target.columns + range.lowerBound,
+                                             coeff: out, count: range.count)
+                    act.backward(g, activated: aL.base + r * hL, hL)
                 }
-                let g = gL.base + r * hL
-                g.update(repeating: 0, count: hL)
-                Kernels.gatherAccumulate(out: g, d: hL, rows: wL, stride: hL, index: target.columns + range.lowerBound,
-                                         coeff: out, count: range.count)
-                act.backward(g, activated: aL.base + r * hL, hL)
+                part[chunk] = sum
             }
-            part[chunk] = sum
         }
         var lossSum = 0.0
         for i in 0..<chunkCount { lossSum += partial.pointer[i] } // fixed order
@@ -203,16 +255,7 @@ extension Autoencoder {
             columnSums(g1.base + cols.lowerBound, stride: h1, rows: rows, cols: cols.count, into: gB0.base + cols.lowerBound)
         }
 
-        let targetGroups = ItemGroups(target, items: n)
-        // Without input dropout the input entries are the target entries: group them once.
-        let sameEntries = input.start == target.start && input.columns == target.columns
-        let inputGroups = sameEntries ? targetGroups : ItemGroups(input, items: n)
-        var touched: [Int32] = []
-        for i in 0..<n where targetGroups.start[i + 1] > targetGroups.start[i] || inputGroups.start[i + 1] > inputGroups.start[i] {
-            touched.append(Int32(i))
-        }
-        let ends = SparseEnds(target: targetGroups, targetCoeff: targetGroups.gather(coeff.pointer), input: inputGroups,
-                              inputCoeff: inputGroups.gather(input.values), touched: touched)
+        ends.rebuild(input: input, target: target, items: n)
         return (lossSum, targetCount, ends)
     }
 

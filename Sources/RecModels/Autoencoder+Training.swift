@@ -94,11 +94,13 @@ extension Autoencoder {
                 let rows = order[start..<min(start + s.batchSize, order.count)]
                 target.reset()
                 for r in rows { target.appendRow(train, r) }
-                if s.inputDropout > 0 {
+                // Without dropout the input is the target itself (the same buffers, which the
+                // backward pass recognises); no copy is kept, so the next batch refills the
+                // target's storage in place.
+                let dropout = s.inputDropout > 0
+                if dropout {
                     input.reset()
                     for r in rows { input.appendDropped(train, r, rate: Float(s.inputDropout), seed: s.seed, epoch: epoch) }
-                } else {
-                    input = target
                 }
                 // The batch's loss, checked before any parameter changes.
                 func account(_ sum: Double, _ n: Int) throws {
@@ -113,7 +115,7 @@ extension Autoencoder {
                 }
                 do {
                     let p = work.pointer
-                    try input.with { inp in
+                    try (dropout ? input : target).with { inp in
                         try target.with { tgt in
                             if lazy {
                                 try lazyStep(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, optimizer: optimizer,

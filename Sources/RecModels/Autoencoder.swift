@@ -245,6 +245,8 @@ final class LargeMapping: @unchecked Sendable {
 struct Workspace {
     let activations: [FloatBuffer]
     let gradients: [FloatBuffer]
+    /// The sparse ends of the last batch, refilled by each backward pass.
+    let ends = SparseEnds()
 
     init(layout: AutoencoderLayout, rows: Int) {
         let hidden = layout.sizes[1..<(layout.sizes.count - 1)]
