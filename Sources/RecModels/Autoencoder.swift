@@ -9,7 +9,7 @@ public enum Activation: String, Sendable, Codable {
     /// f(z), in place.
     @inlinable func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
-        case .sigmoid: for j in 0..<n { p[j] = 1 / (1 + expf(-p[j])) }
+        case .sigmoid: Kernels.sigmoid(p, n)
         case .tanh: for j in 0..<n { p[j] = tanhf(p[j]) }
         case .relu: for j in 0..<n where p[j] < 0 { p[j] = 0 }
         case .identity: break

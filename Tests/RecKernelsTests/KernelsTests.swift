@@ -230,3 +230,40 @@ import Testing
         #expect(pa != p0)
     }
 }
+
+@Suite struct SigmoidKernelTests {
+    @Test(arguments: [0, 1, 7, 8, 9, 200, 203])
+    func sigmoid_matchesLibmWithinThreeUlps(n: Int) {
+        var rng = Seeded(UInt64(9000 + n))
+        for spread: Float in [0.5, 8, 40, 120] {
+            let x = rng.floats(n).map { $0 * spread }
+            var fast = x + [KernelsTests.canary], slow = x
+            fast.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, n) }
+            slow.withUnsafeMutableBufferPointer { Reference.sigmoid($0.baseAddress!, n) }
+            for j in 0..<n {
+                // Relative to the value, and absolutely below 1e-30 where libm underflows to 0.
+                #expect(abs(fast[j] - slow[j]) <= 3 * slow[j].ulp + 1e-30, "x = \(x[j]): \(fast[j]) vs \(slow[j])")
+            }
+            #expect(fast[n] == KernelsTests.canary, "wrote past the end")
+        }
+    }
+
+    @Test func sigmoid_atTheEdges() {
+        var v: [Float] = [0, -0.0, .infinity, -.infinity, 88.3, 1000, -87.3, -1000, .nan]
+        v.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, $0.count) }
+        #expect(v[0] == 0.5 && v[1] == 0.5)
+        #expect(v[2] == 1 && v[4] == 1 && v[5] == 1)
+        #expect(v[3] >= 0 && v[3] < 1e-37 && v[7] >= 0 && v[7] < 1e-37)
+        #expect(v[6] > 0 && v[6] < 1e-37)
+        #expect(v[8].isNaN, "a diverged value must stay visible")
+    }
+
+    @Test func sigmoid_oneByOne_equalsOneCall() {
+        var rng = Seeded(9500)
+        let x = rng.floats(37).map { $0 * 20 }
+        var bulk = x, single = x
+        bulk.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, 37) }
+        single.withUnsafeMutableBufferPointer { p in for j in 0..<37 { Kernels.sigmoid(p.baseAddress! + j, 1) } }
+        #expect(bulk == single)
+    }
+}
