@@ -5,8 +5,9 @@ RELEASE := .build/release
 APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
 # The end-to-end tests also load the exports into sqlite3, PostgreSQL, DuckDB and pandas (the
 # last two from a virtual environment of requirements-test.txt), parse the monitoring file with
-# prometheus_client, check the systemd units with systemd-analyze, and render the report in Chromium.
-TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 python3-venv postgresql systemd
+# prometheus_client, check the systemd units with systemd-analyze, render the report in Chromium,
+# and run the pipeline on a throw-away one-node Slurm cluster (scripts/slurm-test-cluster.sh).
+TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 python3-venv postgresql systemd slurm-wlm munge
 VENV := .venv
 VENV_PYTHON ?= /usr/bin/python3
 # Where a checkout beside the project's shared folder finds MovieLens (see README: Data).

@@ -55,10 +55,19 @@ public struct StageOptions: ParsableArguments {
 
 /// Runs one stage as a command: load settings, run, log the duration; on failure print the
 /// message on stderr and exit with the documented code.
-public func runStage(_ stage: any Stage, _ options: StageOptions) throws {
+public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: ClusterOptions = ClusterOptions()) throws {
     let logger = makeLogger(stage.executable, quiet: options.quiet)
     do {
         let config = try options.load()
+        let (stage, merging) = try cluster.resolve(stage)
+        if let runId = cluster.runId {
+            let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
+            switch try ClusterJob.run(stage, merging: merging, runId: runId, ctx) {
+            case .skipped(let why): logger.info("\(stage.name): skipped, \(why)")
+            case .ran(let stats, let seconds): logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
+            }
+            return
+        }
         // The same lock as rec-pipeline: a stage rerun by hand never runs into a nightly run.
         let lock = try RunLock.acquire(directory: config.paths.output, wait: options.wait)
         defer { lock.release() }

@@ -98,12 +98,14 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var score = Score()
     public var qualityGate = QualityGate()
     public var monitoring = Monitoring()
+    /// How `rec-pipeline --engine slurm` submits the jobs (operational: in no fingerprint).
+    public var slurm = Slurm()
 
     /// The folder relative paths are taken from.
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring
+        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
     }
 
     public init() {}

@@ -53,10 +53,17 @@ public struct SplitStage: Stage {
         let (ratings, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
                                        testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
+        return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count, ctx)
+    }
+
+    /// Checks the parts against the settings and writes them (also after a sharded split).
+    static func write(train: Ratings, validation: Ratings, test: Ratings, of total: Int, _ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let parts = (train: train, validation: validation, test: test)
         // Settings that hold out nothing on these data are settings errors, named here rather
         // than as an empty slice failing a metric later.
         guard parts.test.count > 0 else {
-            throw RecError(.config, "'split.testRatio' \(c.split.testRatio) holds out no rating of these \(ratings.count) ratings (each user's share rounds to 0)",
+            throw RecError(.config, "'split.testRatio' \(c.split.testRatio) holds out no rating of these \(total) ratings (each user's share rounds to 0)",
                            hint: "raise split.testRatio")
         }
         guard c.split.validationRatio == 0 || parts.validation.count > 0 else {

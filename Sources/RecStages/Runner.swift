@@ -127,8 +127,10 @@ public struct Runner {
         let inputs = stage.inputs(c)
         for path in inputs where !FileManager.default.fileExists(atPath: path) {
             let producer = Pipeline.stages.first { $0.outputs(c).contains(path) }
-            throw RecError(producer == nil ? .input : .artefact, "not found", file: path,
-                           hint: producer.map { "run \($0.executable) first" } ?? "check the paths in the settings")
+            let part = path.contains(".part-")  // a shard's part (see Shard.part)
+            throw RecError(producer == nil && !part ? .input : .artefact, "not found", file: path,
+                           hint: producer.map { "run \($0.executable) first" }
+                               ?? (part ? "run that shard first (rec-pipeline --engine slurm resubmits it)" : "check the paths in the settings"))
         }
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now

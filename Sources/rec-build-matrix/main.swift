@@ -9,6 +9,7 @@ struct BuildMatrixCommand: ParsableCommand {
         abstract: "Build the sparse (CSR) user x movie matrices of the split parts: matrices.art.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup(visibility: .hidden) var cluster: ClusterOptions
 
-    func run() throws { try runStage(BuildMatrixStage(), options) }
+    func run() throws { try runStage(BuildMatrixStage(), options, cluster) }
 }

@@ -9,6 +9,7 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write output/recommendations.csv and output/recommendations.jsonl from topk.art.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var cluster: ClusterOptions
 
-    func run() throws { try runStage(ExportStage(), options) }
+    func run() throws { try runStage(ExportStage(), options, cluster) }
 }

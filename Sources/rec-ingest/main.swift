@@ -9,6 +9,7 @@ struct IngestCommand: ParsableCommand {
         abstract: "Read the ratings and movies files named in pipeline.json into ratings.art and catalogue.art.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup(visibility: .hidden) var cluster: ClusterOptions
 
-    func run() throws { try runStage(IngestStage(), options) }
+    func run() throws { try runStage(IngestStage(), options, cluster) }
 }

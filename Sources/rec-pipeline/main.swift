@@ -40,15 +40,29 @@ struct PipelineCommand: ParsableCommand {
     @Option(name: .customLong("only"), help: "Run only this stage.")
     var onlyStage: String?
 
-    @Flag(help: "Print the plan (which stages would run, and why) and do nothing.")
+    @Flag(help: "Print the plan (which stages would run, and why) and do nothing; with --engine slurm, print the sbatch commands.")
     var dryRun = false
+
+    @Option(help: "local: run the stages in this process; slurm: submit them as Slurm jobs (see --shards) over the shared artefact folder, print the job ids and return (--wait: follow them and exit with the pipeline's code).")
+    var engine: Engine = .local
+
+    @Option(help: "With --engine slurm: split, score and export run as job arrays of this many shards of the users.")
+    var shards = 1
+
+    enum Engine: String, ExpressibleByArgument {
+        case local, slurm
+    }
 
     func validate() throws {
         if startStage != nil && onlyStage != nil { throw ValidationError("--from and --only cannot be used together") }
+        if engine == .slurm && (startStage != nil || onlyStage != nil) { throw ValidationError("--from and --only are for --engine local") }
+        if shards < 1 || shards > Shard.maxCount { throw ValidationError("--shards must be between 1 and \(Shard.maxCount)") }
+        if engine == .local && shards != 1 { throw ValidationError("--shards is for --engine slurm") }
     }
 
     func run() throws {
         let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        if engine == .slurm { return try submit() }
         // The monitoring file (monitoring.textfile) describes every run but a dry one.
         let started = Date()
         var monitor: RunMonitor?
@@ -80,6 +94,29 @@ struct PipelineCommand: ParsableCommand {
         } catch {
             monitor?.finish(exitCode: ExitCodes.failure, logger: logger)
             throw error
+        }
+    }
+}
+
+extension PipelineCommand {
+    /// `--engine slurm`: submits the pipeline; exits with the pipeline's code under --wait.
+    func submit() throws {
+        let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        do {
+            var o = SlurmEngine.Options()
+            o.shards = shards
+            o.force = force
+            o.dryRun = dryRun
+            o.wait = options.wait
+            let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,
+                                     binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
+            let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            if code != 0 { throw ExitCode(code) }
+        } catch let e as RecError {
+            logger.error("\(e.description)")
+            throw ExitCode(ExitCodes.code(for: e.kind))
         }
     }
 }

@@ -9,6 +9,7 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Score every user's unseen movies: topk.art and output/metrics.json.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var cluster: ClusterOptions
 
-    func run() throws { try runStage(ScoreStage(), options) }
+    func run() throws { try runStage(ScoreStage(), options, cluster) }
 }

@@ -9,6 +9,7 @@ struct SplitCommand: ParsableCommand {
         abstract: "Split ratings.art into train.art, validation.art and test.art (seeded, per user).")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var cluster: ClusterOptions
 
-    func run() throws { try runStage(SplitStage(), options) }
+    func run() throws { try runStage(SplitStage(), options, cluster) }
 }

@@ -9,6 +9,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train the rating model (and the ranking model) on matrices.art: model.art.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup(visibility: .hidden) var cluster: ClusterOptions
 
-    func run() throws { try runStage(TrainStage(), options) }
+    func run() throws { try runStage(TrainStage(), options, cluster) }
 }
