@@ -64,8 +64,18 @@ data:
 	@$(MAKE) --no-print-directory -f $(MAKEFILE_DIR)Makefile install-packages PACKAGES="$(DATA_APT_PACKAGES)"
 	@$(MAKEFILE_DIR)scripts/movielens-data.sh --data data --shared $(SHARED_DATA) $(DATASET)
 
+# The PyTorch half of the speed comparison (scripts/bench_torch.py) runs in a venv made from a
+# local CPU wheel of torch, TORCH_WHEEL; with none, rec-bench says it skipped that half.
+TORCH_WHEEL ?= $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
+BENCH_VENV := .build/bench-venv
+
 bench: deps build data
-	$(RELEASE)/rec-bench --config configs/seed-75-25.json
+	@if [ ! -x $(BENCH_VENV)/bin/python ] && [ -n "$(TORCH_WHEEL)" ]; then \
+	  echo "installing $(TORCH_WHEEL) into $(BENCH_VENV)"; \
+	  python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q "$(TORCH_WHEEL)" || rm -rf $(BENCH_VENV); \
+	fi
+	$(RELEASE)/rec-bench --config configs/seed-75-25.json \
+	  --torch-python $$([ -x $(BENCH_VENV)/bin/python ] && echo $(BENCH_VENV)/bin/python || echo python3)
 
 fuzz: deps
 	scripts/fuzz.sh 60

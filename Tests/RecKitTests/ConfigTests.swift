@@ -143,6 +143,7 @@ import Testing
         (#"{"ratingModel": {"hidden": [10, 0]}}"#, "'ratingModel.hidden' must be 1 to 16 layer widths"),
         (#"{"ratingModel": {"activation": "gelu"}}"#, "'ratingModel.activation'"),
         (#"{"rankingModel": {"type": "user-autoencoder", "optimizer": "sgd"}}"#, "'rankingModel.optimizer' must be adam or rmsprop"),
+        (#"{"ratingModel": {"optimizerUpdates": "sparse"}}"#, "'ratingModel.optimizerUpdates' must be lazy or dense"),
         (#"{"ratingModel": {"learningRate": 0}}"#, "'ratingModel.learningRate' must be a number above 0"),
         (#"{"ratingModel": {"weightDecay": -1}}"#, "'ratingModel.weightDecay' must be a number, 0 or more"),
         (#"{"ratingModel": {"batchSize": 0}}"#, "'ratingModel.batchSize' must be 1 to"),

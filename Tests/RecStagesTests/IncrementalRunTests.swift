@@ -75,6 +75,7 @@ import Testing
         case "ratingModel.weightDecay", "rankingModel.weightDecay": return .double(0.001)
         case "ratingModel.activation", "rankingModel.activation": return .string(current.stringValue == "tanh" ? "sigmoid" : "tanh")
         case "ratingModel.optimizer", "rankingModel.optimizer": return .string(current.stringValue == "adam" ? "rmsprop" : "adam")
+        case "ratingModel.optimizerUpdates", "rankingModel.optimizerUpdates": return .string(current.stringValue == "lazy" ? "dense" : "lazy")
         case "rankingModel.weighting": return .string(current.stringValue == "rating" ? "binary" : "rating")
         case "rankingModel.lambdaGrid": return .array([.double(10), .double(40)])
         case "ratingModel.hidden", "rankingModel.hidden": return .array([.int(5)])
