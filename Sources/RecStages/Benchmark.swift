@@ -78,7 +78,7 @@ public struct Benchmark {
             rows.append(Row(name: torchName, value: "skipped: \(reason)"))
         } else if let torch {
             logger.info("training, PyTorch, \(ctx.parallel.workers) threads, \(s.epochs) epochs…")
-            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: c.input.ratingScale, threads: ctx.parallel.workers,
+            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: [Double(scale.lowerBound), Double(scale.upperBound)], threads: ctx.parallel.workers,
                                   scratch: scratch + "/torch")
             rows.append(Row(name: torchName, value: String(format: "%.2f s, %.3f s/epoch (median), test RMSE %.4f; torch %@, %d threads",
                                                            t.seconds, median(t.epochSeconds), t.testRMSE, t.version, t.threads)))
