@@ -58,6 +58,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var lambdaGrid: [Double] = []
         /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
         public var weighting = "binary"
+        /// How EASE solves for B: `auto` (`exact` up to 5,000 rated movies, else `blocked`),
+        /// `exact` (Double, every movie, one thread), `blocked` (Float tiles on every worker,
+        /// over the `maxItems` most-rated movies).
+        public var solver = "auto"
+        /// The most movies the blocked EASE solver covers (the most-rated ones); the others are
+        /// never recommended.
+        public var maxItems = 12_000
 
         public init() {}
     }
@@ -193,6 +200,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             guard m.earlyStoppingPatience >= 0, m.lambda >= 0 else { throw bad("'\(name)': earlyStoppingPatience and lambda must be >= 0") }
             guard ["binary", "rating"].contains(m.weighting) else { throw bad("'\(name).weighting' must be binary or rating") }
             guard m.lambdaGrid.allSatisfy({ $0 >= 0 }) else { throw bad("'\(name).lambdaGrid' values must be >= 0") }
+            guard ["auto", "exact", "blocked"].contains(m.solver) else { throw bad("'\(name).solver' must be auto, exact or blocked") }
+            guard m.maxItems >= 1 else { throw bad("'\(name).maxItems' must be at least 1") }
         }
         if ratingModel.earlyStoppingPatience > 0 || rankingModel.earlyStoppingPatience > 0 || !rankingModel.lambdaGrid.isEmpty,
            split.validationRatio == 0 {

@@ -65,7 +65,9 @@ public enum TopK {
     }
 
     /// Every user's top `k`: `items` and `scores` are users × k, row-major, padded with -1 and
-    /// -infinity where a user has fewer than `k` unseen items.
+    /// -infinity where a user has fewer than `k` unseen items. An item scored -infinity is how
+    /// a scorer says "not offered" (a movie nobody rated, or one a model does not cover): it
+    /// is never listed.
     ///
     /// Users are scored in chunks of `usersPerChunk` (one score buffer per chunk), chunks in
     /// parallel; each chunk writes only its own rows, so the result is the same bytes for any
@@ -89,9 +91,11 @@ public enum TopK {
                             let row = input.row(u)
                             let seen = UnsafeBufferPointer(rebasing: columns[row])
                             let best = select(scores: buffer + (u - chunk.lowerBound) * n, count: n, k: k, excluding: seen)
-                            for (r, pick) in best.enumerated() {
+                            var r = 0
+                            for pick in best where pick.score != -.infinity {
                                 outItems[u * k + r] = pick.item
                                 outScores[u * k + r] = pick.score
+                                r += 1
                             }
                         }
                     }

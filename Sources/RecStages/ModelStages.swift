@@ -55,6 +55,7 @@ public struct TrainStage: Stage {
         let r = c.rankingModel
         let weighting = EASE.Weighting(rawValue: r.weighting) ?? .binary
         let ratingMax = Float(c.input.ratingScale[1])
+        let solver = easeSolver(r)
         var lambda = r.lambda
         var meta: [String: JSONValue] = ["role": .string("ranking"), "settings": try .from(r)]
         if !r.lambdaGrid.isEmpty {
@@ -62,7 +63,8 @@ public struct TrainStage: Stage {
             var results: [String: JSONValue] = [:]
             var best = (ndcg: -1.0, lambda: r.lambda)
             for candidate in r.lambdaGrid {
-                let ease = try EASE.fit(m.train, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
+                let ease = try EASE.fit(m.train, lambda: candidate, weighting: weighting, ratingMax: ratingMax, solver: solver,
+                                        parallel: ctx.parallel)
                 BLASThreads.single()
                 let lists = rankedLists(ease, input: m.train, excluding: cold, k: c.score.k, ids: m.ids, parallel: ctx.parallel)
                 let ndcg = try RankingMetrics.measure(lists: lists, test: m.validation, trainItemCount: m.ids.itemCount - cold.count,
@@ -76,8 +78,10 @@ public struct TrainStage: Stage {
             meta["chosenLambda"] = .double(lambda)
         }
         let known = m.known
-        ctx.logger.info("fitting the ranking model (EASE, λ \(lambda), \(r.weighting) input, \(m.ids.itemCount) items, \(known.nonZeros) train + validation ratings)")
-        return (try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel), meta)
+        ctx.logger.info("fitting the ranking model (EASE, λ \(lambda), \(r.weighting) input, \(m.ids.itemCount) items, \(known.nonZeros) train + validation ratings, solver \(r.solver))")
+        let ease = try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
+        ctx.logger.info("EASE covers \(ease.covered.count) of \(ease.itemCount) movies")
+        return (ease, meta)
     }
 
     /// Trains one autoencoder (user- or item-based) and writes it; returns its header meta.
@@ -109,6 +113,15 @@ public struct TrainStage: Stage {
         if validation != nil, let best { meta["chosenEpoch"] = .int(best.element.epoch) }
         try model.write(to: path, meta: meta, parallel: ctx.parallel)
         return (meta, seconds)
+    }
+}
+
+/// EASE's solver from the ranking model's settings (`solver`, `maxItems`).
+func easeSolver(_ r: PipelineConfig.Model) -> EASE.Solver {
+    switch r.solver {
+    case "exact": .exact
+    case "blocked": .blocked(maxItems: r.maxItems)
+    default: .auto(maxItems: r.maxItems)
     }
 }
 
