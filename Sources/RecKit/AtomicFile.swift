@@ -13,6 +13,20 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
+        try write(to: path) { try $0(bytes) }
+    }
+
+    /// Writes a file from several buffers in order, without joining them first (an artefact of
+    /// a large model is written as its header and its compressed frames).
+    public static func write(parts: [[UInt8]], to path: String) throws {
+        try write(to: path) { append in
+            for part in parts { try part.withUnsafeBytes { try append($0) } }
+        }
+    }
+
+    /// The temporary file, flush and rename around `body`, which appends bytes with the
+    /// function it is given.
+    private static func write(to path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         do {
@@ -25,16 +39,21 @@ public enum AtomicFile {
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0 ... .max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd); unlink(temp)
-                throw RecError(.runtime, "cannot write: \(reason)", file: path)
+        do {
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw RecError(.runtime, "cannot write: \(String(cString: strerror(errno)))", file: path)
+                    }
+                    offset += n
+                }
             }
-            offset += n
+        } catch {
+            close(fd); unlink(temp)
+            throw error
         }
         if fsync(fd) != 0 || close(fd) != 0 {
             unlink(temp)
@@ -84,14 +103,49 @@ public enum AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Reads a whole file, with a clear error naming it.
+    /// Reads a whole file, with a clear error naming it. Straight into the array (no
+    /// intermediate `Data`), so reading a file takes its size in memory once, not twice.
     public static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
             if !FileManager.default.fileExists(atPath: path) {
                 throw RecError(.input, "file not found", file: path)
             }
-            throw RecError(.input, "cannot read file", file: path)
+            throw RecError(.input, "cannot read file: \(String(cString: strerror(errno)))", file: path)
         }
-        return [UInt8](data)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            // Not a regular file (a pipe, a device): read it in blocks.
+            var bytes: [UInt8] = []
+            var block = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = block.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; throw RecError(.input, "cannot read file: \(String(cString: strerror(errno)))", file: path) }
+                if n == 0 { return bytes }
+                bytes += block[0..<n]
+            }
+        }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var offset = 0
+            while offset < size {
+                let n = Foundation.read(fd, buffer.baseAddress! + offset, size - offset)
+                if n < 0 { if errno == EINTR { continue }; failure = errno; break }
+                if n == 0 { break } // the file shrank while being read
+                offset += n
+            }
+            count = offset
+        }
+        guard failure == 0 else { throw RecError(.input, "cannot read file: \(String(cString: strerror(failure)))", file: path) }
+        // The file grew while being read: take the rest too.
+        var tail = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = tail.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += tail[0..<n]
+        }
+        return bytes
     }
 }
