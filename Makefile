@@ -3,18 +3,23 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE := .build/release
 APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
-# The end-to-end tests also load the CSV into sqlite3 and render the report in Chromium.
-TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3
+# The end-to-end tests also load the exports into sqlite3, PostgreSQL, DuckDB and pandas (the
+# last two from a virtual environment of requirements-test.txt), parse the monitoring file with
+# prometheus_client, check the systemd units with systemd-analyze, and render the report in Chromium.
+TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 python3-venv postgresql systemd
+VENV := .venv
+VENV_PYTHON ?= /usr/bin/python3
 # Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
 SHARED_ML1M := ../shared/data/ml-1m
 SHARED_ML100K := ../shared/data/ml-100k
 
-.PHONY: run test build deps test-deps data bench fuzz clean
+.PHONY: run test build deps test-deps venv data bench fuzz clean
 
 run: deps build data
 	$(RELEASE)/rec-pipeline --config pipeline.json
 
 test: test-deps
+	@$(MAKE) --no-print-directory venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
@@ -27,6 +32,15 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_APT_PACKAGES)"
+
+# The tests' Python packages (pip from PyPI). Only reinstalled when requirements-test.txt changes:
+# an up-to-date venv costs a timestamp comparison.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-test.txt
+	$(VENV_PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
 
 install-packages:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

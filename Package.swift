@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "RecKernelsTests", dependencies: ["RecKernels"]),
         .testTarget(name: "RecModelsTests", dependencies: ["RecModels"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval"]),
-        .testTarget(name: "RecStagesTests", dependencies: ["RecStages"]),
+        .testTarget(name: "RecStagesTests", dependencies: ["RecStages", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["RecKit"]),
         .testTarget(name: "RecSynthTests", dependencies: ["RecSynth"]),
     ],

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Recomputes the ranking metrics of metrics.json from the exported recommendations and the
-test split alone, independently of the Swift code, and compares them.
+"""Recomputes the ranking metrics of metrics.json from the evaluation lists and the test split
+alone, independently of the Swift code, and compares them.
 
-    scripts/check_metrics.py OUTPUT_DIR [--test TEST_ART] [--inspect PATH_TO_rec-inspect]
+    scripts/check_metrics.py OUTPUT_DIR [--artefacts DIR] [--inspect PATH_TO_rec-inspect]
 
-Reads OUTPUT_DIR/recommendations.csv, OUTPUT_DIR/metrics.json, and the test split through
-`rec-inspect TEST_ART --csv` (user_id,movie_id,rating in MovieLens ids); TEST_ART defaults to
-OUTPUT_DIR/artefacts/test.art.
+Reads OUTPUT_DIR/metrics.json, the evaluation lists through `rec-inspect DIR/eval-topk.art --csv`
+(user_id,rank,movie_id,score,... in MovieLens ids) and the test split through
+`rec-inspect DIR/test.art --csv` (user_id,movie_id,rating); DIR defaults to
+OUTPUT_DIR/artefacts. (The published recommendations.csv holds the served lists, built from
+every rating including the test split, so they are not what the figures measure.)
 Protocol (README, "How the metrics are defined"): relevant = test movies rated >= 4; users with
 at least one relevant movie; Precision@k = hits/k, Recall@k = hits/relevant, NDCG@k with binary
 gain and log2 discount, ideal over min(k, relevant). Exit 0 when all agree to 1e-6.
@@ -21,7 +23,8 @@ def main():
     out = args[0]
     inspect = args[args.index("--inspect") + 1] if "--inspect" in args else os.path.join(
         os.path.dirname(__file__), "..", ".build", "release", "rec-inspect")
-    test_art = args[args.index("--test") + 1] if "--test" in args else os.path.join(out, "artefacts", "test.art")
+    artefacts = args[args.index("--artefacts") + 1] if "--artefacts" in args else os.path.join(out, "artefacts")
+    test_art = os.path.join(artefacts, "test.art")
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     k = metrics["ranking"]["k"]
     test = subprocess.run([inspect, test_art, "--csv"],
@@ -31,9 +34,10 @@ def main():
         if float(row["rating"]) >= 4:
             relevant.setdefault(row["user_id"], set()).add(row["movie_id"])
     lists = {}
-    with open(os.path.join(out, "recommendations.csv"), newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            lists.setdefault(row["user_id"], []).append((int(row["rank"]), row["movie_id"]))
+    evaluated = subprocess.run([inspect, os.path.join(artefacts, "eval-topk.art"), "--csv"],
+                               check=True, capture_output=True, text=True).stdout
+    for row in csv.DictReader(io.StringIO(evaluated)):
+        lists.setdefault(row["user_id"], []).append((int(row["rank"]), row["movie_id"]))
     precision = recall = ndcg = 0.0
     users = 0
     for user, rel in relevant.items():

@@ -13,11 +13,14 @@ public enum ExitCodes {
     public static let usage: Int32 = 2
     /// Another run holds the lock.
     public static let locked: Int32 = 3
+    /// The quality gate refused the run's results; the previous exports were kept.
+    public static let qualityGate: Int32 = 4
 
     public static func code(for kind: RecError.Kind) -> Int32 {
         switch kind {
         case .config: usage
         case .locked: locked
+        case .qualityGate: qualityGate
         case .input, .artefact, .runtime: failure
         }
     }

@@ -33,7 +33,11 @@ public struct Metrics: Codable, Sendable, Equatable {
     /// The rating model's training, one entry per epoch; empty for models without epochs.
     public var history: [EpochRecord]
     public var counts: Counts
-    /// The settings the run used, as given by the caller.
+    /// What the figures are: the configuration evaluated on a held-out split.
+    public var evaluation: String
+    /// What the published lists came from: models refitted on every rating.
+    public var served: Served?
+    /// The settings the figures depend on.
     public var settings: JSONValue
 
     public init(
@@ -47,8 +51,13 @@ public struct Metrics: Codable, Sendable, Equatable {
         self.baselines = baselines
         self.history = history
         self.counts = counts
+        self.evaluation = Metrics.protocolNote
+        self.served = nil
         self.settings = settings
     }
+
+    /// How the figures were made, in `metrics.json` and the report.
+    public static let protocolNote = "These figures are for this configuration evaluated on a held-out split: models fitted on the train slice (the validation slice made their choices), test slice read once here. The published recommendations come from the same configuration refitted on every rating (see 'served')."
 
     /// The model's own figures in a baseline's shape.
     public var model: ModelMetrics {
@@ -93,6 +102,38 @@ public struct ModelMetrics: Codable, Sendable, Equatable {
         self.mae = mae
         self.topKAccuracy = topKAccuracy
         self.ranking = ranking
+    }
+}
+
+/// The serving product: what the published lists were made from.
+public struct Served: Codable, Sendable, Equatable {
+    /// Ratings the served models were fitted on, and whose movies the lists exclude: every one.
+    public var ratings: Int
+    public var users: Int
+    public var items: Int
+    /// Rows in the published lists: users × k, less where a user has fewer unrated movies.
+    public var rows: Int
+    /// What the evaluation chose and the served fit reused.
+    public var choices: JSONValue
+
+    public init(ratings: Int, users: Int, items: Int, rows: Int, choices: JSONValue) {
+        self.ratings = ratings
+        self.users = users
+        self.items = items
+        self.rows = rows
+        self.choices = choices
+    }
+}
+
+/// `metrics.json` of a serving-only run (`evaluation.enabled` false): no figures.
+public struct ServingOnlyMetrics: Codable, Sendable, Equatable {
+    public var evaluation = "skipped: this run fitted the served models only ('evaluation.enabled' is false); no figures were measured and no quality gate applied"
+    public var served: Served
+    public var settings: JSONValue
+
+    public init(served: Served, settings: JSONValue) {
+        self.served = served
+        self.settings = settings
     }
 }
 

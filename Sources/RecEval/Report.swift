@@ -22,7 +22,36 @@ public enum Report {
     /// A plain-text table of the model against the baselines (rating accuracy, then ranking),
     /// followed by the data sizes. For stdout; ends with a newline.
     public static func summary(_ metrics: Metrics) -> String {
-        MetricsTable(metrics).text() + sizes(metrics.counts) + "\n"
+        MetricsTable(metrics).text() + sizes(metrics.counts) + "\n" + (metrics.served.map { served($0) + "\n" } ?? "")
+    }
+
+    /// "Published lists: models refitted on all 1000209 ratings (6040 users, 3706 movies), 60400 rows"
+    public static func served(_ s: Served) -> String {
+        "Published lists: models refitted on all \(s.ratings) ratings (\(s.users) users, \(s.items) movies), \(s.rows) rows, no movie a user rated"
+    }
+
+    /// The page of a serving-only run: what was served, and that nothing was measured.
+    public static func html(servingOnly m: ServingOnlyMetrics, title: String = "Movie recommender report") -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <title>\(HTML.escape(title))</title>
+        <style>\(style)</style>
+        </head>
+        <body>
+        <h1>\(HTML.escape(title))</h1>
+        <p class="evaluation">\(HTML.escape(m.evaluation)).</p>
+        <p class="served">\(HTML.escape(served(m.served))).</p>
+        <section id="settings">
+        <h2>Settings</h2>
+        <pre>\(HTML.escape((try? JSON.encodeString(m.settings, pretty: true)) ?? "null"))</pre>
+        </section>
+        </body>
+        </html>
+
+        """
     }
 
     /// The report page: learning curves, the metrics table, example users and the settings.
@@ -44,7 +73,12 @@ public enum Report {
             </head>
             <body>
             <h1>\(HTML.escape(title))</h1>
-            <p class="counts">\(sizes(metrics.counts)).</p>
+            <p class="evaluation">\(HTML.escape(metrics.evaluation))</p>
+            <p class="counts">Evaluation: \(sizes(metrics.counts)).</p>
+
+            """
+        if let s = metrics.served { out += "<p class=\"served\">\(HTML.escape(served(s))).</p>\n" }
+        out += """
 
             """
         out += "<section id=\"curves\">\n<h2>Learning curves</h2>\n" + learningCurves(metrics.history) + "</section>\n"

@@ -21,6 +21,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     }
 
     public struct Split: Codable, Sendable, Equatable {
+        /// `random`: a seeded random share of each user's ratings; `temporal`: each user's
+        /// latest ratings (needs timestamps).
+        public var method = "random"
         public var seed: UInt64 = 42
         /// Share of each user's ratings held out for the final test.
         public var testRatio = 0.25
@@ -28,50 +31,57 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var validationRatio = 0.0
     }
 
-    /// A model: which kind, and the settings of that kind (unused ones are ignored).
-    public struct Model: Codable, Sendable, Equatable {
-        /// `user-autoencoder` (the seed's), `item-autoencoder` (I-AutoRec), `mult-dae`, `ease`,
-        /// `popularity`; for the ranking model also `rating-model` (rank by predicted rating).
-        public var type = "user-autoencoder"
-        public var hidden = [200, 100, 200]
-        /// Hidden activation: `sigmoid`, `tanh`, `relu`, `identity`.
-        public var activation = "sigmoid"
-        /// `adam` or `rmsprop`.
-        public var optimizer = "adam"
-        public var learningRate = 0.001
-        /// The learning rate is multiplied by this after every epoch (1 = constant).
-        public var learningRateDecay = 1.0
-        /// L2 penalty added to the gradient of every weight, not of the biases (PyTorch's
-        /// `weight_decay` restricted to the weights, as AutoRec regularises).
-        public var weightDecay = 0.0
-        public var batchSize = 64
-        public var epochs = 50
-        public var seed: UInt64 = 1
-        /// Share of input entries dropped during training (denoising).
-        public var inputDropout = 0.0
-        /// Stop when validation has not improved for this many epochs (0 = never).
-        public var earlyStoppingPatience = 0
-        /// Ridge penalty of EASE.
-        public var lambda = 500.0
-        /// When not empty, EASE's λ is chosen from these by NDCG@k on the validation slice
-        /// (fitted on train), then refitted on train + validation.
-        public var lambdaGrid: [Double] = []
-        /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
-        public var weighting = "binary"
-        /// How EASE solves for B: `auto` (`exact` up to 5,000 rated movies, else `blocked`),
-        /// `exact` (Double, every movie, one thread), `blocked` (Float tiles on every worker,
-        /// over the `maxItems` most-rated movies).
-        public var solver = "auto"
-        /// The most movies the blocked EASE solver covers (the most-rated ones); the others are
-        /// never recommended.
-        public var maxItems = 12_000
+    /// What the run produces besides the served lists.
+    public struct Evaluation: Codable, Sendable, Equatable {
+        /// `false`: serving only (no evaluation fits, no figures, no quality gate); the served
+        /// models then use `epochs` and `lambda` as given.
+        public var enabled = true
+    }
+
+    /// The figures a run must reach before its exports replace the last published ones.
+    /// A bound that is `null` is not checked.
+    public struct QualityGate: Codable, Sendable, Equatable {
+        /// Lowest acceptable NDCG@k of the evaluated lists.
+        public var minNDCG: Double?
+        /// Highest acceptable test RMSE of the rating model.
+        public var maxRMSE: Double?
+        /// Largest relative fall of NDCG@k against the last published run's (0.1 = 10 %).
+        public var maxNDCGDrop: Double? = 0.1
+        /// Largest relative rise of the test RMSE against the last published run's.
+        public var maxRMSERise: Double? = 0.1
 
         public init() {}
+
+        enum CodingKeys: String, CodingKey { case minNDCG, maxRMSE, maxNDCGDrop, maxRMSERise }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            minNDCG = try c.decodeIfPresent(Double.self, forKey: .minNDCG)
+            maxRMSE = try c.decodeIfPresent(Double.self, forKey: .maxRMSE)
+            maxNDCGDrop = try c.decodeIfPresent(Double.self, forKey: .maxNDCGDrop)
+            maxRMSERise = try c.decodeIfPresent(Double.self, forKey: .maxRMSERise)
+        }
+
+        /// Every key is written, `null` included, so that the defaults list every setting.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(minNDCG, forKey: .minNDCG)
+            try c.encode(maxRMSE, forKey: .maxRMSE)
+            try c.encode(maxNDCGDrop, forKey: .maxNDCGDrop)
+            try c.encode(maxRMSERise, forKey: .maxRMSERise)
+        }
     }
 
     public struct Score: Codable, Sendable, Equatable {
         /// Recommendations per user.
         public var k = 10
+    }
+
+    /// What `rec-pipeline` tells a monitoring system about each run.
+    public struct Monitoring: Codable, Sendable, Equatable {
+        /// A Prometheus text-format file for node_exporter's textfile collector, rewritten at
+        /// the end of every run (empty = none). node_exporter reads only names ending in `.prom`.
+        public var textfile = ""
     }
 
     public var input = Input()
@@ -82,15 +92,18 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Dispatch workers; 0 = all cores. Results are identical for any value.
     public var workers = 0
     public var split = Split()
-    public var ratingModel = Model()
-    public var rankingModel: Model = { var m = Model(); m.type = "rating-model"; return m }()
+    public var evaluation = Evaluation()
+    public var ratingModel = RatingModelConfig.userAutoencoder(AutoencoderSettings())
+    public var rankingModel = RankingModelConfig.ratingModel
     public var score = Score()
+    public var qualityGate = QualityGate()
+    public var monitoring = Monitoring()
 
     /// The folder relative paths are taken from.
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, ratingModel, rankingModel, score
+        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring
     }
 
     public init() {}
@@ -110,6 +123,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     }
 
     /// Overlays `user` on the defaults and decodes; unknown keys and wrong types are errors.
+    ///
+    /// A model section is overlaid on the defaults of the type it names (or of the default
+    /// type), so only that type's keys are known there.
     public static func parse(_ user: JSONValue, file: String = "pipeline.json") throws -> PipelineConfig {
         let defaults = try JSONValue.from(PipelineConfig())
         let merged = try merge(defaults, user, path: "", file: file)
@@ -121,7 +137,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             // not valid JSON."): find the value that fails when overlaid alone.
             let bad = leaves(user).first { path, value in
                 let alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
-                return (try? JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(merge(defaults, alone, path: "", file: file)))) == nil
+                guard let m = try? merge(defaults, alone, path: "", file: file) else { return false }
+                return (try? JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(m))) == nil
             }
             throw RecError(.config, bad.map { "'\($0.path.joined(separator: "."))' does not fit its type (a fraction for a whole number, a negative seed, or too large)" }
                 ?? c.debugDescription, file: file)
@@ -132,6 +149,20 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         return config
     }
 
+    /// The defaults of a model section for the type that `over` names (nil: keep `base`).
+    private static func modelDefaults(_ key: String, base: JSONValue, over: JSONValue, file: String) throws -> JSONValue {
+        guard ["ratingModel", "rankingModel"].contains(key), case .object(let o) = over, let typeValue = o["type"] else { return base }
+        guard case .string(let type) = typeValue else { throw RecError(.config, "'\(key).type' must be a string", file: file) }
+        let types = key == "ratingModel" ? RatingModelConfig.types : RankingModelConfig.types
+        let encoded: JSONValue? = key == "ratingModel"
+            ? try RatingModelConfig.defaults(type: type).map { try JSONValue.from($0) }
+            : try RankingModelConfig.defaults(type: type).map { try JSONValue.from($0) }
+        guard let encoded else {
+            throw RecError(.config, "'\(key).type' must be one of " + types.joined(separator: ", "), file: file)
+        }
+        return encoded
+    }
+
     private static func merge(_ base: JSONValue, _ over: JSONValue, path: String, file: String) throws -> JSONValue {
         guard case .object(let b) = base else { return over }
         guard case .object(let o) = over else {
@@ -140,10 +171,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         var out = b
         for (key, value) in o {
             let keyPath = path.isEmpty ? key : path + "." + key
-            guard let defaultValue = b[key] else {
-                throw RecError(.config, "unknown setting '\(keyPath)'", file: file,
+            guard var defaultValue = b[key] else {
+                let owner = path.isEmpty ? "" : (b["type"]?.stringValue.map { " for type \($0)" } ?? "")
+                throw RecError(.config, "unknown setting '\(keyPath)'\(owner)", file: file,
                                hint: "known here: " + b.keys.sorted().joined(separator: ", "))
             }
+            if path.isEmpty { defaultValue = try modelDefaults(key, base: defaultValue, over: value, file: file) }
             out[key] = try merge(defaultValue, value, path: keyPath, file: file)
         }
         return .object(out)
@@ -166,46 +199,61 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// Range checks that JSON types cannot express.
+    /// Largest `score.k`: lists longer than this are no recommendation (and users × k must
+    /// fit in memory; the score stage checks that against the data).
+    public static let maxK = 10_000
+    /// Largest `workers`: Dispatch and BLAS take a 32-bit count.
+    public static let maxWorkers = 1024
+
+    /// Range checks that JSON types cannot express, and combinations that cannot work; all
+    /// made before any stage runs.
     public func validate(file: String = "pipeline.json") throws {
         func bad(_ what: String) -> RecError { RecError(.config, what, file: file) }
-        guard input.ratingScale.count == 2, input.ratingScale[0] < input.ratingScale[1] else {
+        guard input.ratingScale.count == 2, input.ratingScale.allSatisfy(\.isFinite), input.ratingScale[0] < input.ratingScale[1] else {
             throw bad("'input.ratingScale' must be [lowest, highest]")
         }
         guard ["error", "skip"].contains(input.invalidLines) else { throw bad("'input.invalidLines' must be \"error\" or \"skip\"") }
         guard ["auto", "latin1", "utf8"].contains(input.moviesEncoding) else {
             throw bad("'input.moviesEncoding' must be \"auto\", \"latin1\" or \"utf8\"")
         }
+        guard ["random", "temporal"].contains(split.method) else { throw bad("'split.method' must be \"random\" or \"temporal\"") }
         guard split.testRatio > 0, split.testRatio < 1 else { throw bad("'split.testRatio' must be between 0 and 1") }
         guard split.validationRatio >= 0, split.validationRatio < 1 else {
             throw bad("'split.validationRatio' must be at least 0 and below 1")
         }
-        guard workers >= 0 else { throw bad("'workers' must be 0 (all cores) or more") }
-        guard score.k >= 1 else { throw bad("'score.k' must be at least 1") }
-        for (name, m) in [("ratingModel", ratingModel), ("rankingModel", rankingModel)] {
-            let types = name == "ratingModel" ? Model.ratingTypes : Model.rankingTypes
-            guard types.contains(m.type) else {
-                throw bad("'\(name).type' must be one of " + types.joined(separator: ", "))
-            }
-            guard m.hidden.allSatisfy({ $0 >= 1 }), !m.hidden.isEmpty else { throw bad("'\(name).hidden' must be positive sizes") }
-            guard ["sigmoid", "tanh", "relu", "identity"].contains(m.activation) else {
-                throw bad("'\(name).activation' must be sigmoid, tanh, relu or identity")
-            }
-            guard ["adam", "rmsprop"].contains(m.optimizer) else { throw bad("'\(name).optimizer' must be adam or rmsprop") }
-            guard m.learningRateDecay > 0, m.learningRateDecay <= 1 else { throw bad("'\(name).learningRateDecay' must be in (0, 1]") }
-            guard m.learningRate > 0, m.weightDecay >= 0, m.batchSize >= 1, m.epochs >= 1 else {
-                throw bad("'\(name)': learningRate > 0, weightDecay >= 0, batchSize >= 1 and epochs >= 1")
-            }
-            guard m.inputDropout >= 0, m.inputDropout < 1 else { throw bad("'\(name).inputDropout' must be in [0, 1)") }
-            guard m.earlyStoppingPatience >= 0, m.lambda >= 0 else { throw bad("'\(name)': earlyStoppingPatience and lambda must be >= 0") }
-            guard ["binary", "rating"].contains(m.weighting) else { throw bad("'\(name).weighting' must be binary or rating") }
-            guard m.lambdaGrid.allSatisfy({ $0 >= 0 }) else { throw bad("'\(name).lambdaGrid' values must be >= 0") }
-            guard ["auto", "exact", "blocked"].contains(m.solver) else { throw bad("'\(name).solver' must be auto, exact or blocked") }
-            guard m.maxItems >= 1 else { throw bad("'\(name).maxItems' must be at least 1") }
+        guard (0...Self.maxWorkers).contains(workers) else { throw bad("'workers' must be 0 (all cores) to \(Self.maxWorkers)") }
+        guard (1...Self.maxK).contains(score.k) else { throw bad("'score.k' must be 1 to \(Self.maxK)") }
+        for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),
+                              ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {
+            if let bound, !(bound.isFinite && bound >= 0) { throw bad("'qualityGate.\(name)' must be null (off) or a number, 0 or more") }
         }
-        if ratingModel.earlyStoppingPatience > 0 || rankingModel.earlyStoppingPatience > 0 || !rankingModel.lambdaGrid.isEmpty,
-           split.validationRatio == 0 {
-            throw bad("early stopping and lambdaGrid need a validation slice: set 'split.validationRatio' above 0")
+        guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
+            throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
+        }
+        do {
+            try ratingModel.settings.validate("ratingModel")
+            switch rankingModel {
+            case .userAutoencoder(let s): try s.validate("rankingModel")
+            case .ease(let s): try s.validate("rankingModel")
+            case .ratingModel, .popularity: break
+            }
+        } catch let p as ConfigProblem {
+            throw bad(p.message)
+        }
+        if case .ratingModel = rankingModel, case .itemAutoencoder = ratingModel {
+            throw bad("'rankingModel.type' rating-model needs a user-based rating model: an item autoencoder cannot rank a user's movies by itself; set rankingModel.type to ease, popularity or user-autoencoder")
+        }
+        let needsValidation = [("ratingModel.earlyStoppingPatience", ratingModel.settings.earlyStoppingPatience > 0),
+                               ("rankingModel.earlyStoppingPatience", { if case .userAutoencoder(let s) = rankingModel { s.earlyStoppingPatience > 0 } else { false } }()),
+                               ("rankingModel.lambdaGrid", { if case .ease(let s) = rankingModel { !s.lambdaGrid.isEmpty } else { false } }())]
+            .filter(\.1).map(\.0)
+        if let first = needsValidation.first {
+            guard evaluation.enabled else {
+                throw bad("'\(first)' chooses on the validation slice, which a serving-only run ('evaluation.enabled': false) has not: remove it or enable evaluation")
+            }
+            guard split.validationRatio > 0 else {
+                throw bad("early stopping and lambdaGrid need a validation slice: set 'split.validationRatio' above 0 ('\(first)' is set)")
+            }
         }
     }
 
@@ -217,12 +265,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var paths: StagePaths { StagePaths(artefacts: resolve(artefactDir), output: resolve(outputDir)) }
 }
 
-extension PipelineConfig.Model {
-    public static let ratingTypes = ["user-autoencoder", "item-autoencoder"]
-    public static let rankingTypes = ["rating-model", "user-autoencoder", "ease", "popularity"]
-}
-
 /// Where each stage's files live.
+///
+/// One run makes two products: the evaluation (models fitted without the test split, their
+/// lists and figures) and the serving (models refitted on every rating, the published lists).
+/// Evaluation artefacts carry an `eval-` prefix; the served ones keep the plain names.
 public struct StagePaths: Sendable {
     public let artefacts: String
     public let output: String
@@ -233,8 +280,15 @@ public struct StagePaths: Sendable {
     public var validation: String { artefacts + "/validation.art" }
     public var test: String { artefacts + "/test.art" }
     public var matrices: String { artefacts + "/matrices.art" }
+    /// The rating model fitted for evaluation (train, validation for its choices).
+    public var evalModel: String { artefacts + "/eval-model.art" }
+    public var evalRankingModel: String { artefacts + "/eval-ranking-model.art" }
+    /// The served rating model, refitted on every rating.
     public var model: String { artefacts + "/model.art" }
     public var rankingModel: String { artefacts + "/ranking-model.art" }
+    /// The evaluation lists (built from train + validation, measured on test).
+    public var evalTopK: String { artefacts + "/eval-topk.art" }
+    /// The served lists (built from every rating, excluding every rated movie).
     public var topK: String { artefacts + "/topk.art" }
     /// `rec-score`'s metrics and report, kept beside the artefacts until `rec-export`
     /// publishes them with the recommendations.

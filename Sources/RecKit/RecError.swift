@@ -13,6 +13,8 @@ public struct RecError: Error, CustomStringConvertible, Sendable, Equatable {
         case locked
         /// Numerical trouble (non-finite loss) or an I/O failure.
         case runtime
+        /// The run's evaluation fell short of `qualityGate`: nothing was published.
+        case qualityGate
     }
 
     public var kind: Kind

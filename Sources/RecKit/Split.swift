@@ -5,14 +5,30 @@
 /// Per user: `round(n · testRatio)` go to test, then `round(rest · validationRatio)` to
 /// validation, always leaving at least one rating in train. Every user is in train; users with
 /// enough ratings are in test too (every ML-1M user: each has at least 20).
+///
+/// The temporal split holds out each user's latest ratings instead: sorted by timestamp (ties
+/// by movie index), the last `round(n · testRatio)` are the test, the `round(rest ·
+/// validationRatio)` before them the validation, the earlier ones train — trained on the past,
+/// judged on what came after.
 public enum Splitter {
+    public enum Method: String, Sendable {
+        case random, temporal
+    }
+
     public struct Parts: Sendable {
         public var train: Ratings
         public var validation: Ratings
         public var test: Ratings
     }
 
-    public static func split(_ r: Ratings, seed: UInt64, testRatio: Double, validationRatio: Double, parallel: Parallel) -> Parts {
+    /// - Throws: `RecError(.config)` for a temporal split of ratings without timestamps.
+    public static func split(
+        _ r: Ratings, method: Method = .random, seed: UInt64, testRatio: Double, validationRatio: Double, parallel: Parallel
+    ) throws -> Parts {
+        if method == .temporal, let missing = r.timestamps.firstIndex(where: { $0 < 0 }) {
+            throw RecError(.config, "'split.method' temporal needs a timestamp on every rating; user \(r.ids.userIds[Int(r.users[missing])]) rated movie \(r.ids.itemIds[Int(r.items[missing])]) without one (\(r.timestamps.reduce(0) { $0 + ($1 < 0 ? 1 : 0) }) of \(r.count) ratings have none)",
+                           hint: "use 'split.method': \"random\", or a ratings file with timestamps (4-field ML-1M, ML-100K u.data, the CSV releases)")
+        }
         let offsets = r.userOffsets()
         struct Chunk { var parts: [[Int]] = [[], [], []] }
         let chunks: [Chunk] = parallel.mapChunks(count: r.ids.userCount, chunkSize: 256) { users in
@@ -20,9 +36,15 @@ public enum Splitter {
             for u in users {
                 let entries = Array(offsets[u]..<offsets[u + 1])
                 let (test, validation) = counts(entries.count, testRatio, validationRatio)
-                var rng = SplitMix64(seed: seed, stream: UInt64(UInt32(bitPattern: r.ids.userIds[u])))
                 var shuffled = entries
-                rng.shuffle(&shuffled)
+                switch method {
+                case .random:
+                    var rng = SplitMix64(seed: seed, stream: UInt64(UInt32(bitPattern: r.ids.userIds[u])))
+                    rng.shuffle(&shuffled)
+                case .temporal:
+                    // Latest first, so that the same slicing as the random split takes them.
+                    shuffled.sort { r.timestamps[$0] != r.timestamps[$1] ? r.timestamps[$0] > r.timestamps[$1] : r.items[$0] > r.items[$1] }
+                }
                 c.parts[2] += shuffled[0..<test].sorted()
                 c.parts[1] += shuffled[test..<(test + validation)].sorted()
                 c.parts[0] += shuffled[(test + validation)...].sorted()

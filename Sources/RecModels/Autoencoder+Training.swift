@@ -18,7 +18,7 @@ public struct TrainSettings: Sendable, Equatable {
 
     public init() {}
 
-    public init(_ m: PipelineConfig.Model) {
+    public init(_ m: AutoencoderSettings) {
         epochs = m.epochs
         batchSize = m.batchSize
         learningRate = m.learningRate
@@ -100,7 +100,14 @@ extension Autoencoder {
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
-        BLAS.setThreads(1)
+        // One BLAS thread per call while Dispatch runs the workers, restored afterwards.
+        try BLAS.withThreads(1) { try trainInScope(train, validation: validation, settings: s, scale: scale, parallel: parallel, dense: dense, log: log) }
+    }
+
+    private func trainInScope(
+        _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
+        parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
+    ) throws -> [EpochRecord] {
         let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate, weightDecay: s.weightDecay)
         let grad = FloatBuffer(layout.parameterCount)
         let workspace = Workspace(layout: layout, rows: s.batchSize)

@@ -31,7 +31,6 @@ extension EASE {
         g.initialize(repeating: 0, count: m * m)
         try coveredGram(train, weights: weighting == .binary ? nil : train.values.map(shape.x), covered: covered, lambda: lambda,
                         into: g, parallel: parallel)
-        BLAS.setThreads(1)
         var b = [Float](repeating: 0, count: m * m)
         let ok = b.withUnsafeMutableBufferPointer { TiledInverse.invert(g, n: m, into: $0.baseAddress!, parallel: parallel) }
         guard ok else {

@@ -116,9 +116,7 @@ public struct EASE: ItemScorer {
         let shape = EASE(itemCount: 0, lambda: lambda, weights: [], weighting: weighting, ratingMax: ratingMax)
         var g = gram(train, weights: weighting == .binary ? nil : train.values.map(shape.x), parallel: parallel)
         for i in 0..<n { g[i * n + i] += lambda }
-        BLAS.setThreads(1)
-        let ok = n == 0 || g.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) }
-        BLAS.setThreads(parallel.workers)
+        let ok = n == 0 || BLAS.withThreads(1) { g.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
         guard ok else {
             throw RecError(.runtime, "EASE: XᵀX + λI is not positive definite (λ = \(lambda))", hint: "use a larger lambda")
         }

@@ -2,7 +2,7 @@ import RecKernels
 
 /// BLAS threading for code that runs its own Dispatch workers.
 public enum BLASThreads {
-    /// One BLAS thread per call: the Dispatch workers provide the parallelism (PLATFORM-NOTES:
-    /// nesting both oversubscribes the cores).
-    public static func single() { BLAS.setThreads(1) }
+    /// Runs `body` with one BLAS thread per call (the Dispatch workers provide the parallelism:
+    /// nesting both oversubscribes the cores), restoring the previous setting afterwards.
+    public static func single<T>(_ body: () throws -> T) rethrows -> T { try BLAS.withThreads(1, body) }
 }

@@ -30,6 +30,12 @@ public enum TiledInverse {
         _ g: UnsafeMutablePointer<Float>, n: Int, into p: UnsafeMutablePointer<Float>, tile: Int = defaultTile, parallel: Parallel
     ) -> Bool {
         guard n > 0 else { return true }
+        return BLAS.withThreads(1) { invertInScope(g, n: n, into: p, tile: tile, parallel: parallel) }
+    }
+
+    private static func invertInScope(
+        _ g: UnsafeMutablePointer<Float>, n: Int, into p: UnsafeMutablePointer<Float>, tile: Int, parallel: Parallel
+    ) -> Bool {
         let t = max(1, tile)
         let tiles = (n + t - 1) / t
         @inline(__always) func width(_ i: Int) -> Int { min(t, n - i * t) }

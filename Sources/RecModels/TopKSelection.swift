@@ -4,7 +4,7 @@ import RecKit
 ///
 /// `scores` may be called concurrently from several Dispatch workers (by `TopK.all`), each
 /// call with its own `users` range and buffer; an implementation that calls BLAS should run
-/// with `BLAS.setThreads(1)` while Dispatch has more than one worker (PLATFORM-NOTES).
+/// with one BLAS thread (`BLASThreads.single`) while Dispatch has more than one worker (PLATFORM-NOTES).
 public protocol ItemScorer: Sendable {
     var itemCount: Int { get }
     /// scores: users.count × itemCount, row-major. `input` is the train CSR (rows = users).

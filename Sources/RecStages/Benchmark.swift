@@ -48,7 +48,7 @@ public struct Benchmark {
         rows.append(Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)))
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
-        let s = c.ratingModel
+        let s = c.ratingModel.settings
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
         var settings = TrainSettings(s)
         settings.patience = 0
@@ -91,10 +91,9 @@ public struct Benchmark {
         }
 
         // Scoring: every user's top-k over every movie.
-        BLASThreads.single()
         let scorer = AutoencoderScorer(model: sparse)
         var lists: (items: [Int32], scores: [Float]) = ([], [])
-        let scoring = time { lists = TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) }
+        let scoring = time { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) } }
         precondition(lists.items.count == m.ids.userCount * c.score.k)
         let naiveUsers = min(500, m.ids.userCount)
         let naive = time { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)

@@ -9,7 +9,7 @@ public struct IngestStage: Stage {
     public var executable: String { "rec-ingest" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.resolve(c.input.ratings), c.resolve(c.input.movies)] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings, c.paths.catalogue] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.input) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["input"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -46,14 +46,24 @@ public struct SplitStage: Stage {
     public var executable: String { "rec-split" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { try JSONValue.from(c.split) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["split"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (ratings, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
-        let parts = Splitter.split(ratings, seed: c.split.seed, testRatio: c.split.testRatio,
-                                   validationRatio: c.split.validationRatio, parallel: ctx.parallel)
-        let settings = try settings(c)
+        let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
+                                       testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
+        // Settings that hold out nothing on these data are settings errors, named here rather
+        // than as an empty slice failing a metric later.
+        guard parts.test.count > 0 else {
+            throw RecError(.config, "'split.testRatio' \(c.split.testRatio) holds out no rating of these \(ratings.count) ratings (each user's share rounds to 0)",
+                           hint: "raise split.testRatio")
+        }
+        guard c.split.validationRatio == 0 || parts.validation.count > 0 else {
+            throw RecError(.config, "'split.validationRatio' \(c.split.validationRatio) holds out no rating for validation (each user's share rounds to 0)",
+                           hint: "raise split.validationRatio, or set it to 0")
+        }
+        let settings = try JSONValue.from(c.split)
         for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),
                                     ("test", c.paths.test, parts.test)] {
             try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings], parallel: ctx.parallel)
@@ -70,7 +80,7 @@ public struct BuildMatrixStage: Stage {
     public var executable: String { "rec-build-matrix" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
+    public func reads(_ c: PipelineConfig) -> [String] { [] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -106,6 +116,9 @@ public struct Matrices: Sendable {
     /// Every rating known before the test: train and validation. Final ranking models are
     /// fitted on it, and it is what lists are built from and what they exclude.
     public var known: CSRMatrix { validation.nonZeros == 0 ? train : train.union(validation) }
+
+    /// Every rating: what the served models are fitted on and what the served lists exclude.
+    public var all: CSRMatrix { known.union(test) }
 
     public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
         let a = try Artefact.read(path, expecting: .matrices)

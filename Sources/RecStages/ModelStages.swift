@@ -4,70 +4,111 @@ import RecEval
 import RecKit
 import RecModels
 
-/// `matrices.art` → `model.art` (the rating model) and, when the ranking model is a model of
-/// its own, `ranking-model.art`. Logs training loss, train and validation RMSE and seconds
-/// per epoch. The test matrix is not read.
+/// `matrices.art` → the models of both products of a run:
+/// - evaluation: `eval-model.art` (rating model) and, when the ranking model is a model of its
+///   own, `eval-ranking-model.art`, fitted without the test split; the validation slice makes
+///   their choices (λ from a grid, the best epoch);
+/// - serving: `model.art` and `ranking-model.art`, refitted on every rating with what the
+///   evaluation chose (the same λ, the chosen epoch count).
+/// Logs training loss, train and validation RMSE and seconds per epoch.
 public struct TrainStage: Stage {
     public init() {}
     public var name: String { "train" }
     public var executable: String { "rec-train" }
     public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
     public func outputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
+        let ranking = c.rankingModel.hasOwnModel
+        let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
+        guard c.evaluation.enabled else { return serving }
+        return [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) + serving
     }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue {
-        var s: [String: JSONValue] = ["ratingModel": try .from(c.ratingModel), "rankingModel": try .from(c.rankingModel),
-                                      "ratingScale": try .from(c.input.ratingScale)]
+    public func reads(_ c: PipelineConfig) -> [String] {
         // λ chosen by NDCG@k on validation depends on k.
-        if c.rankingModel.type == "ease", !c.rankingModel.lambdaGrid.isEmpty { s["k"] = .int(c.score.k) }
-        return .object(s)
+        if case .ease(let e) = c.rankingModel, !e.lambdaGrid.isEmpty { return ["evaluation", "ratingModel", "rankingModel", "score"] }
+        return ["evaluation", "ratingModel", "rankingModel"]
     }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
-        var stats: [String: JSONValue] = [:]
-        let (ratingMeta, ratingSeconds) = try trainAutoencoder(c.ratingModel, role: "rating", m, ctx, to: c.paths.model)
-        stats["ratingModel"] = .object(["type": .string(c.ratingModel.type), "seconds": .double(ratingSeconds),
-                                        "epochs": ratingMeta["epochsRun"] ?? .null])
-        switch c.rankingModel.type {
-        case "rating-model", "popularity":
-            break // nothing to fit
-        case "user-autoencoder":
-            let (meta, seconds) = try trainAutoencoder(c.rankingModel, role: "ranking", m, ctx, to: c.paths.rankingModel)
-            stats["rankingModel"] = .object(["type": .string(c.rankingModel.type), "seconds": .double(seconds), "epochs": meta["epochsRun"] ?? .null])
-        case "ease":
-            let clock = ContinuousClock.now
-            let (ease, meta) = try fitEASE(c, m, ctx)
-            try ease.write(to: c.paths.rankingModel, meta: meta, parallel: ctx.parallel)
-            stats["rankingModel"] = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
-                                             "seconds": .double(clock.duration(to: .now).seconds)])
-        default:
-            throw RecError(.config, "unknown ranking model '\(c.rankingModel.type)'")
+        let all = m.all
+        var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]
+
+        // Evaluation fits: on train (validation makes the choices), never on the test.
+        var choices = Choices(epochs: c.ratingModel.settings.epochs, rankingEpochs: nil, lambda: nil)
+        if c.evaluation.enabled {
+            let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "rating",
+                                              train: m.train, validation: m.validation, ctx, to: c.paths.evalModel, epochsOverride: nil)
+            choices.epochs = rating.epochs
+            stats["evaluation"] = .object(["ratingModel": rating.stats])
+            if let ranking = try fitRanking(c, m, input: m.train, validation: m.validation, ctx, to: c.paths.evalRankingModel, choices: nil) {
+                choices.lambda = ranking.lambda
+                choices.rankingEpochs = ranking.epochs
+                stats["evaluation"] = .object(["ratingModel": rating.stats, "rankingModel": ranking.stats])
+            }
         }
+
+        // Serving fits: every rating, with the evaluation's choices.
+        let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "served rating",
+                                          train: all, validation: nil, ctx, to: c.paths.model, epochsOverride: choices.epochs)
+        var serving: [String: JSONValue] = ["ratingModel": rating.stats, "ratings": .int(all.nonZeros)]
+        if let ranking = try fitRanking(c, m, input: all, validation: nil, ctx, to: c.paths.rankingModel, choices: choices) {
+            serving["rankingModel"] = ranking.stats
+        }
+        stats["serving"] = .object(serving)
         return stats
     }
 
-    /// EASE for the lists: λ from the settings, or the one of `lambdaGrid` with the best
-    /// NDCG@k on the validation slice (fitted on train); the final fit is on train +
-    /// validation. The test slice is not read.
-    func fitEASE(_ c: PipelineConfig, _ m: Matrices, _ ctx: StageContext) throws -> (EASE, [String: JSONValue]) {
-        let r = c.rankingModel
-        let weighting = EASE.Weighting(rawValue: r.weighting) ?? .binary
+    /// What the evaluation chose, for the serving fits.
+    struct Choices {
+        var epochs: Int
+        var rankingEpochs: Int?
+        var lambda: Double?
+    }
+
+    /// The ranking model's own fit, if it has one: on `input`, with `validation` for its
+    /// choices (evaluation), or with the evaluation's `choices` (serving).
+    func fitRanking(
+        _ c: PipelineConfig, _ m: Matrices, input: CSRMatrix, validation: CSRMatrix?, _ ctx: StageContext, to path: String, choices: Choices?
+    ) throws -> (stats: JSONValue, lambda: Double?, epochs: Int?)? {
+        switch c.rankingModel {
+        case .ratingModel, .popularity:
+            return nil
+        case .userAutoencoder(let s):
+            let role = choices == nil ? "ranking" : "served ranking"
+            let r = try trainAutoencoder(s, itemBased: false, role: role, train: input, validation: validation, ctx, to: path,
+                                         epochsOverride: choices.map { $0.rankingEpochs ?? s.epochs })
+            return (r.stats, nil, r.epochs)
+        case .ease(let s):
+            let clock = ContinuousClock.now
+            let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ctx,
+                                           lambda: choices.map { $0.lambda ?? s.lambda })
+            try ease.write(to: path, meta: meta, parallel: ctx.parallel)
+            let stats: JSONValue = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
+                                            "seconds": .double(clock.duration(to: .now).seconds)])
+            return (stats, ease.lambda, nil)
+        }
+    }
+
+    /// EASE for the lists. Evaluation (`lambda` nil): λ from the settings, or the one of
+    /// `lambdaGrid` with the best NDCG@k on `validation` (fitted on `input`), then refitted on
+    /// input + validation. Serving: `lambda` as chosen, on `input` (every rating).
+    func fitEASE(
+        _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, _ ctx: StageContext, lambda chosen: Double?
+    ) throws -> (EASE, [String: JSONValue]) {
+        let weighting = EASE.Weighting(rawValue: s.weighting) ?? .binary
         let ratingMax = Float(c.input.ratingScale[1])
-        let solver = easeSolver(r)
-        var lambda = r.lambda
-        var meta: [String: JSONValue] = ["role": .string("ranking"), "settings": try .from(r)]
-        if !r.lambdaGrid.isEmpty {
-            let cold = m.train.emptyColumns()
+        let solver = easeSolver(s)
+        var lambda = chosen ?? s.lambda
+        var meta: [String: JSONValue] = ["role": .string(chosen == nil ? "evaluation ranking" : "served ranking"), "settings": try .from(s)]
+        if chosen == nil, !s.lambdaGrid.isEmpty, let validation, validation.nonZeros > 0 {
+            let cold = input.emptyColumns()
             var results: [String: JSONValue] = [:]
-            var best = (ndcg: -1.0, lambda: r.lambda)
-            for candidate in r.lambdaGrid {
-                let ease = try EASE.fit(m.train, lambda: candidate, weighting: weighting, ratingMax: ratingMax, solver: solver,
-                                        parallel: ctx.parallel)
-                BLASThreads.single()
-                let lists = rankedLists(ease, input: m.train, excluding: cold, k: c.score.k, ids: m.ids, parallel: ctx.parallel)
-                let ndcg = try RankingMetrics.measure(lists: lists, test: m.validation, trainItemCount: m.ids.itemCount - cold.count,
+            var best = (ndcg: -1.0, lambda: s.lambda)
+            for candidate in s.lambdaGrid {
+                let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
+                let lists = BLASThreads.single { rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel) }
+                let ndcg = try RankingMetrics.measure(lists: lists, test: validation, trainItemCount: ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
                 ctx.logger.info("EASE λ \(candidate): validation NDCG@\(c.score.k) \(f4(ndcg))")
                 results[String(candidate)] = .double(ndcg)
@@ -77,51 +118,68 @@ public struct TrainStage: Stage {
             meta["validationNDCG"] = .object(results)
             meta["chosenLambda"] = .double(lambda)
         }
-        let known = m.known
-        ctx.logger.info("fitting the ranking model (EASE, λ \(lambda), \(r.weighting) input, \(m.ids.itemCount) items, \(known.nonZeros) train + validation ratings, solver \(r.solver))")
-        let ease = try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
-        ctx.logger.info("EASE covers \(ease.covered.count) of \(ease.itemCount) movies")
+        let fitOn = chosen == nil && (validation?.nonZeros ?? 0) > 0 ? input.union(validation!) : input
+        meta["ratings"] = .int(fitOn.nonZeros)
+        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings, solver \(s.solver))")
+        let ease = try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
+        if !ease.coversAll { ctx.logger.info("EASE covers the \(ease.covered.count) most-rated of \(ease.itemCount) movies") }
         return (ease, meta)
     }
 
-    /// Trains one autoencoder (user- or item-based) and writes it; returns its header meta.
+    /// Trains one autoencoder (user- or item-based) and writes it.
+    /// - Parameter epochsOverride: the serving fit's epoch count (what the evaluation chose);
+    ///   nil for the evaluation fit, which runs the settings' epochs with early stopping.
+    /// - Returns: stats for the log and manifest, and the epoch count to reuse: the best
+    ///   validation epoch when there is a validation slice, else the epochs run.
     func trainAutoencoder(
-        _ settings: PipelineConfig.Model, role: String, _ m: Matrices, _ ctx: StageContext, to path: String
-    ) throws -> ([String: JSONValue], Double) {
+        _ settings: AutoencoderSettings, itemBased: Bool, role: String, train rows: CSRMatrix, validation v: CSRMatrix?,
+        _ ctx: StageContext, to path: String, epochsOverride: Int?
+    ) throws -> (stats: JSONValue, epochs: Int) {
         let c = ctx.config
-        let itemBased = settings.type == "item-autoencoder"
-        let train = itemBased ? m.train.transposed() : m.train
-        let validation = m.validation.nonZeros == 0 ? nil : (itemBased ? m.validation.transposed() : m.validation)
+        let train = itemBased ? rows.transposed() : rows
+        let validation = (v?.nonZeros ?? 0) == 0 ? nil : (itemBased ? v!.transposed() : v!)
+        var s = TrainSettings(settings)
+        if let epochsOverride {
+            s.epochs = epochsOverride
+            s.patience = 0
+        }
         let model = Autoencoder(items: train.cols, hidden: settings.hidden,
                                 activation: Activation(rawValue: settings.activation) ?? .sigmoid, seed: settings.seed)
         let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
-        ctx.logger.info("training the \(role) model (\(settings.type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(settings.epochs) epochs, \(ctx.parallel.workers) workers)")
+        let type = itemBased ? "item-autoencoder" : "user-autoencoder"
+        ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now
-        let history = try model.train(train, validation: validation, settings: TrainSettings(settings), scale: scale,
-                                      parallel: ctx.parallel) { e in
-            ctx.progress("training the \(role) model", e.epoch, settings.epochs)
-            var line = "epoch \(e.epoch)/\(settings.epochs)  loss \(f4(e.loss))  train RMSE \(f4(e.trainRMSE ?? .nan))"
+        let history = try model.train(train, validation: validation, settings: s, scale: scale, parallel: ctx.parallel) { e in
+            ctx.progress("training the \(role) model", e.epoch, s.epochs)
+            var line = "epoch \(e.epoch)/\(s.epochs)  loss \(f4(e.loss))  train RMSE \(f4(e.trainRMSE ?? .nan))"
             if let v = e.validationRMSE { line += "  validation RMSE \(f4(v))" }
             ctx.logger.info("\(line)  \(String(format: "%.2f", e.seconds ?? 0)) s")
         }
         let seconds = clock.duration(to: .now).seconds
         let best = history.enumerated().min { ($0.element.validationRMSE ?? 0) < ($1.element.validationRMSE ?? 0) }
         var meta: [String: JSONValue] = [
-            "type": .string(settings.type), "role": .string(role), "settings": try .from(settings),
+            "type": .string(type), "role": .string(role), "settings": try .from(settings),
             "history": try .from(history.map { var e = $0; e.seconds = nil; return e }), "epochsRun": .int(history.count),
+            "ratings": .int(rows.nonZeros),
         ]
-        if validation != nil, let best { meta["chosenEpoch"] = .int(best.element.epoch) }
+        var chosen = history.count
+        if validation != nil, let best {
+            chosen = best.element.epoch
+            meta["chosenEpoch"] = .int(chosen)
+        }
         try model.write(to: path, meta: meta, parallel: ctx.parallel)
-        return (meta, seconds)
+        let stats: JSONValue = .object(["type": .string(type), "seconds": .double(seconds), "epochs": .int(history.count),
+                                        "chosenEpoch": .int(chosen), "ratings": .int(rows.nonZeros)])
+        return (stats, chosen)
     }
 }
 
-/// EASE's solver from the ranking model's settings (`solver`, `maxItems`).
-func easeSolver(_ r: PipelineConfig.Model) -> EASE.Solver {
-    switch r.solver {
+/// EASE's solver from its settings (`solver`, `maxItems`).
+func easeSolver(_ s: EASESettings) -> EASE.Solver {
+    switch s.solver {
     case "exact": .exact
-    case "blocked": .blocked(maxItems: r.maxItems)
-    default: .auto(maxItems: r.maxItems)
+    case "blocked": .blocked(maxItems: s.maxItems)
+    default: .auto(maxItems: s.maxItems)
     }
 }
 
@@ -162,6 +220,15 @@ struct LoadedRatingModel {
         let predictor: any RatingPredictor = type == "item-autoencoder" ? ItemAutoencoderRatings(model) : UserAutoencoderRatings(model)
         return LoadedRatingModel(predictor: predictor, autoencoder: model, artefact: a)
     }
+
+    /// Throws when the model was trained on other data than `m` (a stale artefact).
+    func check(matches m: Matrices, path: String, itemBased: Bool) throws {
+        let isItemBased = artefact.meta("type")?.stringValue == "item-autoencoder"
+        guard isItemBased == itemBased, autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
+            throw RecError(.artefact, "was trained on other data or settings than \(m.ids.userCount) users × \(m.ids.itemCount) movies", file: path,
+                           hint: "rerun rec-train")
+        }
+    }
 }
 
 /// The user-based autoencoder as a ranker: its predicted rating of every item.
@@ -176,9 +243,16 @@ struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    let (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    var (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    dropUnscored(&items, scores)
     return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
+}
+
+/// Empties the slots (item -1) that selection could fill only with an excluded item (score
+/// -infinity): a list is shorter than k rather than padded with movies nobody rated.
+func dropUnscored(_ items: inout [Int32], _ scores: [Float]) {
+    for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
 }
 
 /// Leaves out the given items (those nobody rated in the ratings the lists are built from): no

@@ -116,7 +116,7 @@ public struct Runner {
     func check(_ stage: any Stage) throws -> (Bool, String) {
         Manifest.upToDate(
             previous: Manifest.read(stage: stage.name, dir: config.paths.artefacts), inputs: stage.inputs(config),
-            outputs: stage.outputs(config), settings: try stage.settings(config), version: Pipeline.version)
+            outputs: stage.outputs(config), settings: try Pipeline.fingerprint(stage, config), version: Pipeline.version)
     }
 
     /// Runs one stage and records it: inputs are stamped before it runs, outputs after, and
@@ -130,7 +130,7 @@ public struct Runner {
             throw RecError(producer == nil ? .input : .artefact, "not found", file: path,
                            hint: producer.map { "run \($0.executable) first" } ?? "check the paths in the settings")
         }
-        var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try stage.settings(c), inputs: inputs)
+        var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now
         let stats = try stage.run(ctx)
         let seconds = clock.duration(to: .now).seconds
@@ -141,6 +141,8 @@ public struct Runner {
             }
         }
         try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != "summary" }), skipped: skipped)
+        // The record's own clock starts from a start time kept to the second; the stage's seconds are measured here.
+        record.seconds = seconds
         try Manifest.write(record, dir: c.paths.artefacts)
         return (stats, seconds)
     }

@@ -4,37 +4,100 @@ import RecKit
 import RecEval
 import RecModels
 
-/// Model(s) + matrices → every user's top-k (`topk.art`) and `metrics.json`.
-///
-/// Candidates for a user: every movie with at least one train or validation rating that the
-/// user did not rate in train or validation. Scores come from the ranking model; each list also carries the rating
-/// model's predicted rating, clipped to the scale.
+/// Models + matrices → the lists and figures of both products of a run:
+/// - evaluation: the evaluation models' lists, built from train + validation and measured on
+///   the test slice (`eval-topk.art`), and the figures (`metrics.json`, `report.html`, staged
+///   beside the artefacts until `rec-export` publishes them);
+/// - serving: the served models' lists (`topk.art`): built from every rating, offering every
+///   movie someone rated that the user did not, each with the served rating model's predicted
+///   rating clipped to the scale. A user with fewer than k such movies gets fewer rows.
 public struct ScoreStage: Stage {
     public init() {}
     public var name: String { "score" }
     public var executable: String { "rec-score" }
     public func inputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.matrices, c.paths.catalogue, c.paths.model] + (["rating-model", "popularity"].contains(c.rankingModel.type) ? [] : [c.paths.rankingModel])
+        let ranking = c.rankingModel.hasOwnModel
+        let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
+        let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
+        return [c.paths.matrices, c.paths.catalogue] + evaluation + serving
     }
-    public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.stagedMetrics, c.paths.stagedReport] }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue {
-        .object(["score": try .from(c.score), "ratingScale": try .from(c.input.ratingScale)])
+    public func outputs(_ c: PipelineConfig) -> [String] {
+        (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK, c.paths.stagedMetrics, c.paths.stagedReport]
     }
+    public func reads(_ c: PipelineConfig) -> [String] { ["score"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let k = c.score.k
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
-        let itemBased = rating.artefact.meta("type")?.stringValue == "item-autoencoder"
-        guard rating.autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
-            throw RecError(.artefact, "was trained on other data than \(c.paths.matrices)", file: c.paths.model, hint: "rerun rec-train")
-        }
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        try checkListMemory(users: m.ids.userCount, k: c.score.k)
+        let settings = try Pipeline.fingerprint(self, c)
 
-        // Rating accuracy on every slice, for the model and the rating baselines; the test
-        // slice is read here and nowhere earlier.
+        let clock = ContinuousClock.now
+        let (served, servedLists) = try serve(m, ctx)
+        try servedLists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("serving")],
+                              parallel: ctx.parallel)
+        let scoringSeconds = clock.duration(to: .now).seconds
+
+        let json: [UInt8], html: [UInt8], summary: String
+        if c.evaluation.enabled {
+            var (metrics, evalLists) = try evaluate(m, ctx, settings: settings)
+            metrics.served = served
+            try evalLists.write(to: c.paths.evalTopK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("evaluation")],
+                                parallel: ctx.parallel)
+            json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
+            html = Array(Report.html(metrics: metrics, examples: examples(servedLists, m.all, m.ids, catalogue)).utf8)
+            summary = Report.summary(metrics)
+        } else {
+            let metrics = ServingOnlyMetrics(served: served, settings: settings)
+            json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
+            html = Array(Report.html(servingOnly: metrics).utf8)
+            summary = Report.served(served) + " (evaluation skipped)\n"
+        }
+        try AtomicFile.write(json, to: c.paths.stagedMetrics)
+        try AtomicFile.write(html, to: c.paths.stagedReport)
+        // Published only by rec-export, with the lists they belong to: the four exports are
+        // always one set. Run by hand, rec-score prints the figures on stdout.
+        return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
+                "servedRows": .int(served.rows), "summary": .string(summary)]
+    }
+
+    /// users × k entries of an item, a score and a predicted rating must fit in memory.
+    func checkListMemory(users: Int, k: Int) throws {
+        let (bytes, overflow) = users.multipliedReportingOverflow(by: k * 12 * 3)
+        let limit = ProcessInfo.processInfo.physicalMemory / 2
+        guard !overflow, UInt64(bytes) <= limit else {
+            throw RecError(.config, "'score.k' \(k) for \(users) users needs about \(overflow ? "more than 9 EB" : "\(bytes >> 20) MiB") for the lists, more than half of this machine's \(limit >> 29) GiB",
+                           hint: "lower score.k")
+        }
+    }
+
+    /// The serving product: lists from the served models over every rating.
+    func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists) {
+        let c = ctx.config
+        let all = m.all
+        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
+        let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
+        let lists = try ranked(scorer, input: all, predictor: predictor, m, scale: scale, ctx, progress: "scoring the served lists")
+        var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
+        if case .ease = c.rankingModel, let (ease, _) = try? EASE.read(c.paths.rankingModel, parallel: ctx.parallel) {
+            choices["lambda"] = .double(ease.lambda)
+        }
+        let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
+    }
+
+    /// The evaluation product: rating accuracy on every slice for the model and the rating
+    /// baselines, and the evaluation lists measured on the test slice (read here and nowhere
+    /// earlier).
+    func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
+        let c = ctx.config
+        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
         let hasValidation = m.validation.nonZeros > 0
         let bias = UserItemBias.fit(m.train)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
@@ -59,50 +122,13 @@ public struct ScoreStage: Stage {
             baselines[name] = ModelMetrics(rmse: b.rmse, mae: b.mae)
         }
 
-        // Top-k lists over every movie with a train rating that the user did not rate in train.
-        BLASThreads.single()
-        let scorer: any ItemScorer
-        switch c.rankingModel.type {
-        case "rating-model":
-            guard !itemBased else {
-                throw RecError(.config, "an item-based rating model cannot rank by itself: set rankingModel.type")
-            }
-            scorer = AutoencoderScorer(model: rating.autoencoder)
-        case "user-autoencoder":
-            let a = try Artefact.read(c.paths.rankingModel, expecting: .model)
-            scorer = AutoencoderScorer(model: try Autoencoder.read(a, parallel: ctx.parallel))
-        case "ease":
-            let (ease, _) = try EASE.read(c.paths.rankingModel, parallel: ctx.parallel)
-            guard ease.itemCount == m.ids.itemCount else {
-                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: c.paths.rankingModel, hint: "rerun rec-train")
-            }
-            scorer = ease
-        case "popularity":
-            scorer = MostPopular.fit(m.train)
-        default:
-            throw RecError(.config, "unknown ranking model '\(c.rankingModel.type)'")
-        }
-        // Lists are built from, and exclude, every rating known before the test (train +
-        // validation); movies nobody rated there are left out.
-        let cold = known.emptyColumns()
-        let itemsInTrain = m.ids.itemCount - cold.count
-        let clock = ContinuousClock.now
-        // In ten blocks of users, for the progress bar; each user's list depends on that user only.
-        var items: [Int32] = [], scores: [Float] = []
-        let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
-        for (b, users) in blocks.enumerated() {
-            let part = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: known.rows(users), k: k, parallel: ctx.parallel)
-            items += part.items
-            scores += part.scores
-            ctx.progress("scoring", b + 1, blocks.count)
-        }
-        let scoringSeconds = clock.duration(to: .now).seconds
-        let predicted = predictedRatings(predictor, m, input: known, items: items, k: k, scale: scale, parallel: ctx.parallel)
-        let lists = TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
+        // Lists are built from, and exclude, every rating known before the test.
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.evalRankingModel, popularityFrom: m.train, m, ctx)
+        let lists = try ranked(scorer, input: known, predictor: predictor, m, scale: scale, ctx, progress: "scoring the evaluation lists")
+        let itemsInTrain = m.ids.itemCount - known.emptyColumns().count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
-
-        // The most-popular baseline's lists, measured the same way.
-        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: cold, k: k, ids: m.ids, parallel: ctx.parallel)
+        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: known.emptyColumns(), k: c.score.k, ids: m.ids,
+                                       parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
             lists: popularLists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel))
 
@@ -113,21 +139,58 @@ public struct ScoreStage: Stage {
             rmse: model.rmse, mae: model.mae, topKAccuracy: accuracy.values, ranking: ranking, baselines: baselines, history: history,
             counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
                           test: m.test.nonZeros),
-            settings: try JSONValue.from(c))
+            settings: settings)
+        return (metrics, lists)
+    }
 
-        try lists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
-        let json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
-        let html = Array(Report.html(metrics: metrics, examples: examples(lists, m, catalogue)).utf8)
-        try AtomicFile.write(json, to: c.paths.stagedMetrics)
-        try AtomicFile.write(html, to: c.paths.stagedReport)
-        if ctx.standalone {
-            // Run by hand: the person wants to see the metrics now. In a pipeline run,
-            // rec-export publishes them together with the recommendations.
-            try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
-            try AtomicFile.writeAll([(c.paths.metrics, json), (c.paths.report, html)])
+    /// The scorer that orders the lists, from the ranking model at `path` (or the rating model).
+    func rankingScorer(
+        _ c: PipelineConfig, rating: LoadedRatingModel, path: String, popularityFrom: CSRMatrix, _ m: Matrices, _ ctx: StageContext
+    ) throws -> any ItemScorer {
+        switch c.rankingModel {
+        case .ratingModel:
+            return AutoencoderScorer(model: rating.autoencoder)
+        case .userAutoencoder:
+            let a = try Artefact.read(path, expecting: .model)
+            let model = try Autoencoder.read(a, parallel: ctx.parallel)
+            guard model.layout.items == m.ids.itemCount else {
+                throw RecError(.artefact, "was trained on other data than \(c.paths.matrices)", file: path, hint: "rerun rec-train")
+            }
+            return AutoencoderScorer(model: model)
+        case .ease:
+            let (ease, _) = try EASE.read(path, parallel: ctx.parallel)
+            guard ease.itemCount == m.ids.itemCount else {
+                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: path, hint: "rerun rec-train")
+            }
+            return ease
+        case .popularity:
+            return MostPopular.fit(popularityFrom)
         }
-        return ["users": .int(m.ids.userCount), "k": .int(k), "scoringSeconds": .double(scoringSeconds),
-                "summary": .string(Report.summary(metrics))]
+    }
+
+    /// Every user's top k of `scorer` over the movies someone rated in `input` that the user
+    /// did not, with predicted ratings. Slots a user has no candidate for stay empty (item -1):
+    /// a list never pads with movies nobody rated.
+    func ranked(
+        _ scorer: any ItemScorer, input: CSRMatrix, predictor: any RatingPredictor, _ m: Matrices, scale: ClosedRange<Float>,
+        _ ctx: StageContext, progress: String
+    ) throws -> TopKLists {
+        let k = ctx.config.score.k
+        let cold = input.emptyColumns()
+        // In ten blocks of users, for the progress bar; each user's list depends on that user only.
+        var items: [Int32] = [], scores: [Float] = []
+        let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
+        for (b, users) in blocks.enumerated() {
+            let part = BLASThreads.single {
+                TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input.rows(users), k: k, parallel: ctx.parallel)
+            }
+            items += part.items
+            scores += part.scores
+            ctx.progress(progress, b + 1, blocks.count)
+        }
+        dropUnscored(&items, scores)
+        let predicted = predictedRatings(predictor, m, input: input, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
     }
 
     /// The rating model's predicted rating for every listed item, clipped to the scale,
@@ -154,20 +217,20 @@ public struct ScoreStage: Stage {
         return out
     }
 
-    /// The first few users: their favourite train movies beside their recommendations.
-    func examples(_ lists: TopKLists, _ m: Matrices, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
+    /// The first few users: their favourite movies beside their (served) recommendations.
+    func examples(_ lists: TopKLists, _ rated: CSRMatrix, _ ids: IdMaps, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
         func title(_ item: Int) -> String {
-            catalogue.index(of: m.ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(m.ids.itemIds[item])"
+            catalogue.index(of: ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(ids.itemIds[item])"
         }
-        return (0..<min(count, m.ids.userCount)).map { u in
-            let favourites = m.train.row(u).sorted { m.train.values[$0] != m.train.values[$1] ? m.train.values[$0] > m.train.values[$1] : $0 < $1 }
-                .prefix(lists.k).map { (title: title(Int(m.train.columns[$0])), rating: m.train.values[$0]) }
+        return (0..<min(count, ids.userCount)).map { u in
+            let favourites = rated.row(u).sorted { rated.values[$0] != rated.values[$1] ? rated.values[$0] > rated.values[$1] : $0 < $1 }
+                .prefix(lists.k).map { (title: title(Int(rated.columns[$0])), rating: rated.values[$0]) }
             let recs = (0..<lists.k).compactMap { r -> (title: String, score: Float, predictedRating: Float)? in
                 let t = u * lists.k + r
                 guard lists.items[t] >= 0 else { return nil }
                 return (title(Int(lists.items[t])), lists.scores[t], lists.predictedRatings[t])
             }
-            return ExampleUser(userId: Int(m.ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
+            return ExampleUser(userId: Int(ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
         }
     }
 
@@ -175,7 +238,8 @@ public struct ScoreStage: Stage {
 
 /// `topk.art` + `catalogue.art` → `recommendations.csv` and `recommendations.jsonl`, published
 /// into the output folder together with `rec-score`'s metrics and report, as one step at the
-/// end of the run: the exports are only ever replaced by a complete new set.
+/// end of the run: the exports are only ever replaced by a complete new set, and only when
+/// the run's evaluation passes the quality gate.
 public struct ExportStage: Stage {
     public init() {}
     public var name: String { "export" }
@@ -184,7 +248,7 @@ public struct ExportStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] {
         [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report]
     }
-    public func settings(_ c: PipelineConfig) throws -> JSONValue { .object([:]) }
+    public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -195,10 +259,64 @@ public struct ExportStage: Stage {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
+        let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
+                                              published: FileManager.default.contents(atPath: c.paths.metrics).map { [UInt8]($0) })
+        ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
                                  (c.paths.metrics, metrics), (c.paths.report, report)])
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        return ["users": .int(lists.ids.userCount), "rows": .int(rows), "csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count)]
+        return ["users": .int(lists.ids.userCount), "rows": .int(rows), "csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count),
+                "qualityGate": .string(gate)]
+    }
+}
+
+/// The quality gate: the lowest acceptable evaluation figures, absolute and against the last
+/// published run's.
+public enum QualityGateCheck {
+    /// - Returns: what was checked, for the log.
+    /// - Throws: `RecError(.qualityGate)` naming every figure that failed and by how much.
+    public static func check(_ gate: PipelineConfig.QualityGate, staged: [UInt8], stagedPath: String, published: [UInt8]?) throws -> String {
+        guard let now = try? JSONDecoder().decode(Metrics.self, from: Data(staged)) else {
+            return "not applied (no evaluation figures: serving-only run)"
+        }
+        let previous = published.flatMap { try? JSONDecoder().decode(Metrics.self, from: Data($0)) }
+        var failures: [String] = [], checked: [String] = []
+        let ndcg = now.ranking.ndcg, rmse = now.rmse.test, k = now.ranking.k
+        if let floor = gate.minNDCG {
+            checked.append("NDCG@\(k) ≥ \(floor)")
+            if ndcg < floor { failures.append("NDCG@\(k) \(f4(ndcg)) is below qualityGate.minNDCG \(floor) by \(f4(floor - ndcg))") }
+        }
+        if let ceiling = gate.maxRMSE {
+            checked.append("test RMSE ≤ \(ceiling)")
+            if rmse > ceiling { failures.append("test RMSE \(f4(rmse)) is above qualityGate.maxRMSE \(ceiling) by \(f4(rmse - ceiling))") }
+        }
+        if let previous {
+            if let drop = gate.maxNDCGDrop {
+                if previous.ranking.k == k, previous.ranking.ndcg > 0 {
+                    let fall = (previous.ranking.ndcg - ndcg) / previous.ranking.ndcg
+                    checked.append("NDCG@\(k) within \(f4(drop * 100)) % of the published \(f4(previous.ranking.ndcg))")
+                    if fall > drop {
+                        failures.append("NDCG@\(k) \(f4(ndcg)) is \(String(format: "%.1f", fall * 100)) % below the published run's \(f4(previous.ranking.ndcg)); qualityGate.maxNDCGDrop allows \(String(format: "%.1f", drop * 100)) %")
+                    }
+                } else {
+                    checked.append("NDCG drop not checked (the published run has another k)")
+                }
+            }
+            if let rise = gate.maxRMSERise, previous.rmse.test > 0 {
+                let up = (rmse - previous.rmse.test) / previous.rmse.test
+                checked.append("test RMSE within \(f4(rise * 100)) % of the published \(f4(previous.rmse.test))")
+                if up > rise {
+                    failures.append("test RMSE \(f4(rmse)) is \(String(format: "%.1f", up * 100)) % above the published run's \(f4(previous.rmse.test)); qualityGate.maxRMSERise allows \(String(format: "%.1f", rise * 100)) %")
+                }
+            }
+        } else if gate.maxNDCGDrop != nil || gate.maxRMSERise != nil {
+            checked.append("no published run to compare with")
+        }
+        guard failures.isEmpty else {
+            throw RecError(.qualityGate, "the run's evaluation fails the quality gate: " + failures.joined(separator: "; "), file: stagedPath,
+                           hint: "the previous exports were kept; fix the cause, or change qualityGate in the settings to accept these figures")
+        }
+        return checked.isEmpty ? "off" : "passed (" + checked.joined(separator: ", ") + ")"
     }
 }

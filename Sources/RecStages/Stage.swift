@@ -36,8 +36,9 @@ public protocol Stage: Sendable {
     var executable: String { get }
     func inputs(_ c: PipelineConfig) -> [String]
     func outputs(_ c: PipelineConfig) -> [String]
-    /// The settings the stage's outputs depend on (a change reruns it).
-    func settings(_ c: PipelineConfig) throws -> JSONValue
+    /// The top-level settings sections this stage reads itself (`input`, `split`, …). Its
+    /// fingerprint adds those of every stage before it: see `Pipeline.fingerprint`.
+    func reads(_ c: PipelineConfig) -> [String]
     /// Does the work; returns row counts and other facts for the log and the manifest.
     func run(_ ctx: StageContext) throws -> [String: JSONValue]
 }
@@ -53,5 +54,24 @@ public enum Pipeline {
     }
 
     /// The program's version: part of every manifest, so a new build reruns the stages.
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
+
+    /// Settings that say where or how fast, never what: changing them changes no byte of any
+    /// output, so they are in no fingerprint (a new folder simply has no manifests yet).
+    /// `monitoring` only names the file rec-pipeline reports each run in.
+    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "monitoring"]
+
+    /// The settings a stage's outputs depend on, as recorded in its manifest: every section
+    /// that it or any stage before it reads, so a change reruns the first stage that reads it
+    /// and every stage after it, whatever bytes the reruns write. A section that no stage
+    /// declares (a setting added without an owner) is in every stage's fingerprint: a new
+    /// setting can rerun too much, never too little.
+    public static func fingerprint(_ stage: any Stage, _ c: PipelineConfig) throws -> JSONValue {
+        guard case .object(let all) = try JSONValue.from(c) else { return .object([:]) }
+        let position = stages.firstIndex { $0.name == stage.name } ?? stages.count - 1
+        let declared = Set(stages.flatMap { $0.reads(c) })
+        var sections = Set(stages[...position].flatMap { $0.reads(c) })
+        sections.formUnion(all.keys.filter { !declared.contains($0) && !operationalSettings.contains($0) })
+        return .object(all.filter { sections.contains($0.key) && !operationalSettings.contains($0.key) })
+    }
 }

@@ -21,6 +21,10 @@ struct PipelineCommand: ParsableCommand {
 
             Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
 
+            With monitoring.textfile set, every run but a dry one ends by rewriting that file for \
+            node_exporter's textfile collector: last run's exit code and duration, last success time, \
+            each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
+
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
             settings error, 3 another run holds the lock.
             """)
@@ -45,7 +49,12 @@ struct PipelineCommand: ParsableCommand {
 
     func run() throws {
         let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        // The monitoring file (monitoring.textfile) describes every run but a dry one.
+        let started = Date()
+        var monitor: RunMonitor?
         do {
+            let config = try options.load()
+            if !dryRun { monitor = RunMonitor(config: config, configPath: options.config, started: started) }
             var runOptions = Runner.Options()
             runOptions.force = force
             runOptions.from = startStage
@@ -53,15 +62,24 @@ struct PipelineCommand: ParsableCommand {
             runOptions.dryRun = dryRun
             runOptions.wait = options.wait
             let clock = ContinuousClock.now
-            let outcomes = try Runner(config: try options.load(), options: runOptions, logger: logger,
+            let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
             for o in outcomes { printSummary(o.stats) }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")
+            monitor?.finish(exitCode: ExitCodes.ok, logger: logger)
         } catch let e as RecError {
             logger.error("\(e.description)")
-            throw ExitCode(ExitCodes.code(for: e.kind))
+            let code = ExitCodes.code(for: e.kind)
+            if !dryRun {
+                (monitor ?? RunMonitor(unloadableConfigAt: options.config, started: started))?
+                    .finish(exitCode: code, lockTaken: e.kind == .locked, logger: logger)
+            }
+            throw ExitCode(code)
+        } catch {
+            monitor?.finish(exitCode: ExitCodes.failure, logger: logger)
+            throw error
         }
     }
 }

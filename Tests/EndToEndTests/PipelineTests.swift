@@ -103,9 +103,9 @@ struct PipelineTests {
             ("rec-ingest", ["output/artefacts/ratings.art", "output/artefacts/catalogue.art"]),
             ("rec-split", ["output/artefacts/train.art", "output/artefacts/validation.art", "output/artefacts/test.art"]),
             ("rec-build-matrix", ["output/artefacts/matrices.art"]),
-            ("rec-train", ["output/artefacts/model.art"]),
-            ("rec-score", ["output/artefacts/topk.art", "output/metrics.json"]),
-            ("rec-export", ["output/recommendations.csv", "output/recommendations.jsonl"]),
+            ("rec-train", ["output/artefacts/eval-model.art", "output/artefacts/model.art"]),
+            ("rec-score", ["output/artefacts/eval-topk.art", "output/artefacts/topk.art", "output/artefacts/metrics.json"]),
+            ("rec-export", ["output/recommendations.csv", "output/recommendations.jsonl", "output/metrics.json", "output/report.html"]),
         ]
         for (stage, files) in outputs {
             let before = try files.map { try bytes(f.path($0)) }

@@ -31,6 +31,7 @@ struct Fixture {
         case 5: "Quote \"Unquote\" (1999)"
         case 7: "Comma, Semicolon; and Pipe (2000)"
         case 9: "Café Crème à la Française (1987)"
+        case 11: "Comma, and \"Quotes\" (2001)"
         default: "Movie \(m) (19\(50 + m % 50))"
         }
     }
@@ -87,6 +88,9 @@ struct Fixture {
             "split": ["seed": 3, "testRatio": 0.25, "validationRatio": 0.1],
             "ratingModel": ["hidden": [16, 8, 16], "epochs": 4, "batchSize": 16, "learningRate": 0.01],
             "score": ["k": 5],
+            // Off unless a test is about it: tests switch between configurations whose tiny
+            // fixtures' figures differ by more than a nightly run's would.
+            "qualityGate": ["maxNDCGDrop": NSNull(), "maxRMSERise": NSNull()],
         ]
         for (k, v) in extraConfig { config[k] = v }
         try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: dir.appendingPathComponent("pipeline.json"))
@@ -199,3 +203,31 @@ func parseCSV(_ text: String) -> [[String]] {
 
 func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
 func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+/// The checkout's root folder (this file is `Tests/EndToEndTests/Support.swift`).
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The Python of the tests' virtual environment, which `make test` (`make venv`) fills from
+/// requirements-test.txt.
+let venvPython: String = repositoryRoot.appendingPathComponent(".venv/bin/python3").path
+
+/// Runs a Python script with the virtual environment's interpreter; a missing environment is a
+/// failure that says how to make it, never a skipped check.
+func runPython(_ script: String, _ arguments: [String]) throws -> Run {
+    guard FileManager.default.isExecutableFile(atPath: venvPython) else {
+        return Run(status: 127, stdout: "", stderr: "\(venvPython) is missing: run `make venv` (make test does)")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: venvPython)
+    p.arguments = ["-c", script] + arguments
+    return try capture(p)
+}
+
+/// Runs a program by absolute path.
+func runProgram(_ path: String, _ arguments: [String], in dir: URL? = nil, stdin: String? = nil) throws -> Run {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    if let dir { p.currentDirectoryURL = dir }
+    return try capture(p, stdin: stdin)
+}

@@ -28,8 +28,9 @@ import Testing
         #expect(c.input.ratings == "data/ml-1m/ratings.dat")
         #expect(c.input.moviesEncoding == "auto" && c.input.invalidLines == "error" && c.input.ratingScale == [1, 5])
         #expect(c.split.seed == 42 && c.split.testRatio == 0.25 && c.split.validationRatio == 0)
-        #expect(c.ratingModel.type == "user-autoencoder" && c.ratingModel.hidden == [200, 100, 200])
-        #expect(c.rankingModel.type == "rating-model")
+        #expect(c.ratingModel.type == "user-autoencoder" && c.ratingModel.settings.hidden == [200, 100, 200])
+        #expect(c.rankingModel == .ratingModel)
+        #expect(c.split.method == "random" && c.evaluation.enabled && c.qualityGate.maxNDCGDrop == 0.1 && c.qualityGate.minNDCG == nil)
         #expect(c.score.k == 10 && c.workers == 0)
     }
 
@@ -45,17 +46,23 @@ import Testing
         #expect(c.input.invalidLines == "skip" && c.input.ratingScale == [0.5, 10])
         #expect(c.input.ratings == PipelineConfig().input.ratings)
         #expect(c.split.seed == 7 && c.split.validationRatio == 0.1 && c.split.testRatio == 0.25)
-        #expect(c.ratingModel.hidden == [64] && c.ratingModel.learningRate == 0.01 && c.ratingModel.epochs == 3)
-        #expect(c.ratingModel.activation == "sigmoid" && c.ratingModel.batchSize == 64)
-        #expect(c.rankingModel.type == "ease" && c.rankingModel.lambda == 250)
-        #expect(c.rankingModel.hidden == [200, 100, 200])
+        let s = c.ratingModel.settings
+        #expect(s.hidden == [64] && s.learningRate == 0.01 && s.epochs == 3)
+        #expect(s.activation == "sigmoid" && s.batchSize == 64)
+        guard case .ease(let e) = c.rankingModel else { Issue.record("not EASE: \(c.rankingModel)"); return }
+        #expect(e.lambda == 250 && e.weighting == "binary" && e.lambdaGrid.isEmpty)
         #expect(c.score.k == 20 && c.workers == 2)
     }
 
     @Test(arguments: [
         (#"{"inputs": {}}"#, "unknown setting 'inputs'"),
         (#"{"input": {"ratingz": "x"}}"#, "unknown setting 'input.ratingz'"),
-        (#"{"ratingModel": {"hiddenLayers": [1]}}"#, "unknown setting 'ratingModel.hiddenLayers'"),
+        (#"{"ratingModel": {"hiddenLayers": [1]}}"#, "unknown setting 'ratingModel.hiddenLayers' for type user-autoencoder"),
+        // A key of another model type is an error, not silently ignored.
+        (#"{"rankingModel": {"type": "popularity", "lambda": 300}}"#, "unknown setting 'rankingModel.lambda' for type popularity"),
+        (#"{"rankingModel": {"type": "ease", "hidden": [10]}}"#, "unknown setting 'rankingModel.hidden' for type ease"),
+        (#"{"ratingModel": {"lambda": 10}}"#, "unknown setting 'ratingModel.lambda' for type user-autoencoder"),
+        (#"{"rankingModel": {"lambda": 10}}"#, "unknown setting 'rankingModel.lambda' for type rating-model"),
         (#"{"baseDirectory": "/"}"#, "unknown setting 'baseDirectory'"),
     ])
     func load_unknownKey_throwsNamingTheKeyPath(c: (json: String, message: String)) throws {
@@ -66,7 +73,7 @@ import Testing
 
     @Test func load_unknownKey_hintListsTheKnownKeysOfThatObject() throws {
         let e = try Self.error(#"{"split": {"sead": 1}}"#)
-        #expect(e.hint == "known here: seed, testRatio, validationRatio")
+        #expect(e.hint == "known here: method, seed, testRatio, validationRatio")
     }
 
     @Test(arguments: [
@@ -110,20 +117,35 @@ import Testing
         (#"{"split": {"testRatio": 1}}"#, "'split.testRatio' must be between 0 and 1"),
         (#"{"split": {"validationRatio": 1}}"#, "'split.validationRatio' must be at least 0 and below 1"),
         (#"{"split": {"validationRatio": -0.1}}"#, "'split.validationRatio'"),
-        (#"{"workers": -1}"#, "'workers' must be 0 (all cores) or more"),
-        (#"{"score": {"k": 0}}"#, "'score.k' must be at least 1"),
+        (#"{"workers": -1}"#, "'workers' must be 0 (all cores) to 1024"),
+        (#"{"workers": 3000000000}"#, "'workers' must be 0 (all cores) to 1024"),
+        (#"{"score": {"k": 0}}"#, "'score.k' must be 1 to 10000"),
+        (#"{"score": {"k": 4611686018427387904}}"#, "'score.k' must be 1 to 10000"),
+        (#"{"score": {"k": 1e9}}"#, "'score.k' must be 1 to 10000"),
+        (#"{"ratingModel": {"batchSize": 9223372036854775807}}"#, "'ratingModel.batchSize' must be 1 to"),
+        (#"{"ratingModel": {"hidden": [4611686018427387904]}}"#, "'ratingModel.hidden' must be 1 to 16 layer widths"),
+        (#"{"ratingModel": {"hidden": [1e9]}}"#, "'ratingModel.hidden' must be 1 to 16 layer widths"),
+        (#"{"ratingModel": {"epochs": 5, "earlyStoppingPatience": 6}, "split": {"validationRatio": 0.1}}"#, "'ratingModel.earlyStoppingPatience' must be 0"),
+        (#"{"ratingModel": {"learningRate": 1e400}}"#, "not valid JSON"),
+        (#"{"split": {"method": "latest"}}"#, "'split.method' must be"),
+        (#"{"qualityGate": {"minNDCG": -1}}"#, "'qualityGate.minNDCG' must be null"),
+        (#"{"rankingModel": {"type": "ease", "lambda": 0}}"#, "'rankingModel.lambda' must be a number above 0"),
+        (#"{"rankingModel": {"type": "ease", "lambdaGrid": [100, -1]}}"#, "'rankingModel.lambdaGrid' must hold"),
+        (#"{"rankingModel": {"type": "ease", "weighting": "log"}}"#, "'rankingModel.weighting' must be binary or rating"),
+        (#"{"ratingModel": {"type": "item-autoencoder"}}"#, "'rankingModel.type' rating-model needs a user-based rating model"),
+        (#"{"evaluation": {"enabled": false}, "split": {"validationRatio": 0.1}, "rankingModel": {"type": "ease", "lambdaGrid": [1, 2]}}"#, "'rankingModel.lambdaGrid' chooses on the validation slice"),
         (#"{"ratingModel": {"type": "ease"}}"#, "'ratingModel.type' must be one of user-autoencoder, item-autoencoder"),
         (#"{"rankingModel": {"type": "svd"}}"#, "'rankingModel.type' must be one of"),
-        (#"{"ratingModel": {"hidden": []}}"#, "'ratingModel.hidden' must be positive sizes"),
-        (#"{"ratingModel": {"hidden": [10, 0]}}"#, "'ratingModel.hidden' must be positive sizes"),
+        (#"{"ratingModel": {"hidden": []}}"#, "'ratingModel.hidden' must be 1 to 16 layer widths"),
+        (#"{"ratingModel": {"hidden": [10, 0]}}"#, "'ratingModel.hidden' must be 1 to 16 layer widths"),
         (#"{"ratingModel": {"activation": "gelu"}}"#, "'ratingModel.activation'"),
-        (#"{"rankingModel": {"optimizer": "sgd"}}"#, "'rankingModel.optimizer' must be adam or rmsprop"),
-        (#"{"ratingModel": {"learningRate": 0}}"#, "'ratingModel': learningRate > 0"),
-        (#"{"ratingModel": {"weightDecay": -1}}"#, "'ratingModel': learningRate > 0"),
-        (#"{"ratingModel": {"batchSize": 0}}"#, "'ratingModel': learningRate > 0"),
-        (#"{"ratingModel": {"epochs": 0}}"#, "'ratingModel': learningRate > 0"),
+        (#"{"rankingModel": {"type": "user-autoencoder", "optimizer": "sgd"}}"#, "'rankingModel.optimizer' must be adam or rmsprop"),
+        (#"{"ratingModel": {"learningRate": 0}}"#, "'ratingModel.learningRate' must be a number above 0"),
+        (#"{"ratingModel": {"weightDecay": -1}}"#, "'ratingModel.weightDecay' must be a number, 0 or more"),
+        (#"{"ratingModel": {"batchSize": 0}}"#, "'ratingModel.batchSize' must be 1 to"),
+        (#"{"ratingModel": {"epochs": 0}}"#, "'ratingModel.epochs' must be 1 to"),
         (#"{"ratingModel": {"inputDropout": 1}}"#, "'ratingModel.inputDropout' must be in [0, 1)"),
-        (#"{"rankingModel": {"lambda": -5}}"#, "'rankingModel': earlyStoppingPatience and lambda must be >= 0"),
+        (#"{"rankingModel": {"type": "ease", "lambda": -5}}"#, "'rankingModel.lambda' must be a number above 0"),
         (#"{"ratingModel": {"earlyStoppingPatience": 3}}"#, "early stopping and lambdaGrid need a validation slice"),
     ])
     func load_valueOutOfRange_throws(c: (json: String, message: String)) throws {
@@ -153,7 +175,14 @@ import Testing
     @Test func parse_roundTripsThroughJSON() throws {
         var original = PipelineConfig()
         original.split.seed = 99
-        original.ratingModel.hidden = [7, 5]
+        var s = AutoencoderSettings()
+        s.hidden = [7, 5]
+        original.ratingModel = .itemAutoencoder(s)
+        var e = EASESettings()
+        e.lambdaGrid = [1, 2]
+        original.rankingModel = .ease(e)
+        original.qualityGate.minNDCG = 0.2
+        original.split.validationRatio = 0.1
         original.input.ratingScale = [0.5, 5]
         let json = try JSONValue.from(original)
         #expect(try PipelineConfig.parse(json) == original)

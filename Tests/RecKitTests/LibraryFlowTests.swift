@@ -32,7 +32,7 @@ import Testing
             let (ratings, _) = try Ratings.read(dir.file("\(tag)/ratings.art"), kind: .ratings, parallel: p)
             #expect(ratings == built.ratings)
             #expect(try Catalogue.read(dir.file("\(tag)/catalogue.art"), parallel: p) == catalogue)
-            let parts = Splitter.split(ratings, seed: 42, testRatio: 0.25, validationRatio: 0, parallel: p)
+            let parts = try Splitter.split(ratings, seed: 42, testRatio: 0.25, validationRatio: 0, parallel: p)
             try parts.test.write(to: dir.file("\(tag)/test.art"), kind: .split, meta: [:], parallel: p)
             // Recommend every user the movies in their test part, best rating first.
             let k = 3

@@ -32,7 +32,7 @@ import Testing
     }
 
     static func split(_ r: Ratings, seed: UInt64 = 42, test: Double = 0.25, validation: Double = 0.1, workers: Int = 1) -> Splitter.Parts {
-        Splitter.split(r, seed: seed, testRatio: test, validationRatio: validation, parallel: Parallel(workers: workers))
+        try! Splitter.split(r, seed: seed, testRatio: test, validationRatio: validation, parallel: Parallel(workers: workers))
     }
 
     @Test func split_sameSeed_givesTheSameParts() {

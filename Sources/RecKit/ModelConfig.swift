@@ -1,0 +1,210 @@
+import Foundation
+
+/// How to build and train an autoencoder (`user-autoencoder`, `item-autoencoder`).
+public struct AutoencoderSettings: Codable, Sendable, Equatable {
+    public var hidden = [200, 100, 200]
+    /// Hidden activation: `sigmoid`, `tanh`, `relu`, `identity`.
+    public var activation = "sigmoid"
+    /// `adam` or `rmsprop`.
+    public var optimizer = "adam"
+    public var learningRate = 0.001
+    /// The learning rate is multiplied by this after every epoch (1 = constant).
+    public var learningRateDecay = 1.0
+    /// L2 penalty added to the gradient of every weight, not of the biases (PyTorch's
+    /// `weight_decay` restricted to the weights, as AutoRec regularises).
+    public var weightDecay = 0.0
+    public var batchSize = 64
+    public var epochs = 50
+    public var seed: UInt64 = 1
+    /// Share of input entries dropped during training (denoising).
+    public var inputDropout = 0.0
+    /// Stop when validation has not improved for this many epochs (0 = never).
+    public var earlyStoppingPatience = 0
+
+    public init() {}
+
+    /// Largest accepted values: far beyond any useful model, small enough that no product of
+    /// them with a real catalogue's size overflows before the memory check sees it.
+    public static let maxLayerWidth = 65_536
+    public static let maxLayers = 16
+    public static let maxBatchSize = 1 << 20
+    public static let maxEpochs = 100_000
+
+    func validate(_ name: String) throws -> Void {
+        func bad(_ what: String) -> String { "'\(name).\(what)" }
+        guard !hidden.isEmpty, hidden.count <= Self.maxLayers, hidden.allSatisfy({ (1...Self.maxLayerWidth).contains($0) }) else {
+            throw ConfigProblem(bad("hidden' must be 1 to \(Self.maxLayers) layer widths, each 1 to \(Self.maxLayerWidth)"))
+        }
+        guard ["sigmoid", "tanh", "relu", "identity"].contains(activation) else {
+            throw ConfigProblem(bad("activation' must be sigmoid, tanh, relu or identity"))
+        }
+        guard ["adam", "rmsprop"].contains(optimizer) else { throw ConfigProblem(bad("optimizer' must be adam or rmsprop")) }
+        guard learningRate.isFinite, learningRate > 0 else { throw ConfigProblem(bad("learningRate' must be a number above 0")) }
+        guard learningRateDecay > 0, learningRateDecay <= 1 else { throw ConfigProblem(bad("learningRateDecay' must be in (0, 1]")) }
+        guard weightDecay.isFinite, weightDecay >= 0 else { throw ConfigProblem(bad("weightDecay' must be a number, 0 or more")) }
+        guard (1...Self.maxBatchSize).contains(batchSize) else { throw ConfigProblem(bad("batchSize' must be 1 to \(Self.maxBatchSize)")) }
+        guard (1...Self.maxEpochs).contains(epochs) else { throw ConfigProblem(bad("epochs' must be 1 to \(Self.maxEpochs)")) }
+        guard inputDropout >= 0, inputDropout < 1 else { throw ConfigProblem(bad("inputDropout' must be in [0, 1)")) }
+        guard (0...epochs).contains(earlyStoppingPatience) else {
+            throw ConfigProblem(bad("earlyStoppingPatience' must be 0 (never) to epochs"))
+        }
+    }
+}
+
+/// EASE (Steck, 2019): a closed-form item-item model for the lists.
+public struct EASESettings: Codable, Sendable, Equatable {
+    /// Ridge penalty.
+    public var lambda = 500.0
+    /// When not empty, λ is chosen from these by NDCG@k on the validation slice (fitted on
+    /// train), then refitted on train + validation.
+    public var lambdaGrid: [Double] = []
+    /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
+    public var weighting = "binary"
+    /// How B is solved for: `auto` (`exact` up to 5,000 rated movies, else `blocked`), `exact`
+    /// (Double, every movie, one thread), `blocked` (Float tiles on every worker, over the
+    /// `maxItems` most-rated movies; the others are never recommended).
+    public var solver = "auto"
+    /// The most movies the blocked solver covers (the most-rated ones).
+    public var maxItems = 12_000
+
+    public init() {}
+
+    /// Largest accepted `maxItems`: B alone would be 64 GB.
+    public static let maxMaxItems = 1 << 17
+
+    func validate(_ name: String) throws {
+        guard ["auto", "exact", "blocked"].contains(solver) else { throw ConfigProblem("'\(name).solver' must be auto, exact or blocked") }
+        guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
+        guard lambda.isFinite, lambda > 0 else { throw ConfigProblem("'\(name).lambda' must be a number above 0") }
+        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0")
+        }
+        guard ["binary", "rating"].contains(weighting) else { throw ConfigProblem("'\(name).weighting' must be binary or rating") }
+    }
+}
+
+/// The model that predicts ratings: one case per type, each with its own settings, so a key
+/// that does not belong to the chosen type is an error rather than silently ignored.
+public enum RatingModelConfig: Sendable, Equatable {
+    /// The seed's model: one user's row in, the same row out.
+    case userAutoencoder(AutoencoderSettings)
+    /// I-AutoRec: one movie's column in and out.
+    case itemAutoencoder(AutoencoderSettings)
+
+    public static let types = ["user-autoencoder", "item-autoencoder"]
+
+    public var type: String {
+        switch self {
+        case .userAutoencoder: "user-autoencoder"
+        case .itemAutoencoder: "item-autoencoder"
+        }
+    }
+
+    public var settings: AutoencoderSettings {
+        switch self {
+        case .userAutoencoder(let s), .itemAutoencoder(let s): s
+        }
+    }
+
+    /// The default settings of a type, nil for an unknown type.
+    public static func defaults(type: String) -> RatingModelConfig? {
+        switch type {
+        case "user-autoencoder": .userAutoencoder(AutoencoderSettings())
+        case "item-autoencoder": .itemAutoencoder(AutoencoderSettings())
+        default: nil
+        }
+    }
+}
+
+/// The model that orders the lists.
+public enum RankingModelConfig: Sendable, Equatable {
+    /// The rating model's predicted rating (as the seed did); needs a user-based rating model.
+    case ratingModel
+    /// A second user autoencoder, trained for the lists.
+    case userAutoencoder(AutoencoderSettings)
+    case ease(EASESettings)
+    /// How many users rated each movie.
+    case popularity
+
+    public static let types = ["rating-model", "user-autoencoder", "ease", "popularity"]
+
+    public var type: String {
+        switch self {
+        case .ratingModel: "rating-model"
+        case .userAutoencoder: "user-autoencoder"
+        case .ease: "ease"
+        case .popularity: "popularity"
+        }
+    }
+
+    /// Whether `rec-train` fits a model of its own for the lists (`ranking-model.art`).
+    public var hasOwnModel: Bool {
+        switch self {
+        case .userAutoencoder, .ease: true
+        case .ratingModel, .popularity: false
+        }
+    }
+
+    public static func defaults(type: String) -> RankingModelConfig? {
+        switch type {
+        case "rating-model": .ratingModel
+        case "user-autoencoder": .userAutoencoder(AutoencoderSettings())
+        case "ease": .ease(EASESettings())
+        case "popularity": .popularity
+        default: nil
+        }
+    }
+}
+
+private enum TypeKey: String, CodingKey { case type }
+
+extension RatingModelConfig: Codable {
+    public init(from decoder: Decoder) throws {
+        let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
+        switch type {
+        case "user-autoencoder": self = .userAutoencoder(try AutoencoderSettings(from: decoder))
+        case "item-autoencoder": self = .itemAutoencoder(try AutoencoderSettings(from: decoder))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
+                                                   debugDescription: "unknown rating model type '\(type)'")
+        }
+    }
+
+    /// `{"type": …, …the type's settings}`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        try c.encode(type, forKey: .type)
+        try settings.encode(to: encoder)
+    }
+}
+
+extension RankingModelConfig: Codable {
+    public init(from decoder: Decoder) throws {
+        let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
+        switch type {
+        case "rating-model": self = .ratingModel
+        case "user-autoencoder": self = .userAutoencoder(try AutoencoderSettings(from: decoder))
+        case "ease": self = .ease(try EASESettings(from: decoder))
+        case "popularity": self = .popularity
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
+                                                   debugDescription: "unknown ranking model type '\(type)'")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        try c.encode(type, forKey: .type)
+        switch self {
+        case .userAutoencoder(let s): try s.encode(to: encoder)
+        case .ease(let s): try s.encode(to: encoder)
+        case .ratingModel, .popularity: break
+        }
+    }
+}
+
+/// A settings check that failed; `PipelineConfig.validate` adds the file.
+struct ConfigProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
