@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(name: "rec-export", dependencies: ["RecCLI"]),
         .executableTarget(name: "rec-pipeline", dependencies: ["RecCLI"]),
         .executableTarget(name: "rec-inspect", dependencies: ["RecCLI"]),
-        .executableTarget(name: "rec-bench", dependencies: ["RecCLI"]),
+        .executableTarget(name: "rec-bench", dependencies: ["RecCLI", "RecModels"]),
         // Synthetic MovieLens-shaped data for the scale benchmark (`make bench-scale`).
         .target(name: "RecSynth", dependencies: ["RecKit"]),
         .executableTarget(

@@ -241,6 +241,41 @@ public struct Artefact: Sendable {
         return Artefact(path: path, kind: kind, header: header, bytes: bytes, payloadStart: payloadStart)
     }
 
+    /// Reads and verifies an artefact's header alone (magic, version, kind, header checksum),
+    /// without reading its payload: for the counts in its meta.
+    public static func readHeader(_ path: String, expecting expected: ArtefactKind) throws -> ArtefactHeader {
+        let fail = { (what: String) -> RecError in
+            RecError(.artefact, what, file: path, hint: "rerun \(expected.producer) to write it again")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RecError(.artefact, "artefact not found", file: path, hint: "run \(expected.producer) first")
+        }
+        defer { try? handle.close() }
+        let p = ArtefactFormat.prefixBytes
+        let prefix = [UInt8]((try? handle.read(upToCount: p)) ?? Data())
+        guard prefix.count == p, Array(prefix[0..<8]) == ArtefactFormat.magic else {
+            throw fail("not an artefact of this program (bad magic number or too short)")
+        }
+        let version = readLE(prefix, at: 8, as: UInt16.self)
+        guard version == ArtefactFormat.version else {
+            throw fail("artefact format version \(version), this program reads version \(ArtefactFormat.version)")
+        }
+        guard readLE(prefix, at: 10, as: UInt16.self) == expected.rawValue else { throw fail("is not a \(expected.name) artefact") }
+        let headerLength = Int(readLE(prefix, at: 12, as: UInt32.self))
+        let rest = [UInt8]((try? handle.read(upToCount: headerLength + 8)) ?? Data())
+        guard rest.count == headerLength + 8 else { throw fail("truncated: header runs past the end of the file") }
+        let bytes = prefix + rest
+        let stored = readLE(bytes, at: p + headerLength, as: UInt64.self)
+        guard stored == bytes.withUnsafeBytes({ Hash.xxh3(UnsafeRawBufferPointer(rebasing: $0[0..<(p + headerLength)])) }) else {
+            throw fail("header checksum mismatch: the file is corrupted")
+        }
+        do {
+            return try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + headerLength)]))
+        } catch {
+            throw fail("header is not valid: \(error)")
+        }
+    }
+
     public func has(_ name: String) -> Bool { header.sections.contains { $0.name == name } }
 
     /// Decompresses one section (frames in parallel) and checks its type and size.

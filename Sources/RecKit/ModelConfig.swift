@@ -65,7 +65,7 @@ public struct EASESettings: Codable, Sendable, Equatable {
     /// `maxItems` most-rated movies; the others are never recommended).
     public var solver = "auto"
     /// The most movies the blocked solver covers (the most-rated ones).
-    public var maxItems = 12_000
+    public var maxItems = 10_000
 
     public init() {}
 

@@ -1,3 +1,4 @@
+import Foundation
 import RecKernels
 import RecKit
 
@@ -101,14 +102,14 @@ public struct EASE: ItemScorer {
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
     ///   in Double.
     public static func fit(_ train: CSRMatrix, lambda: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
-                           solver: Solver = .exact, parallel: Parallel) throws -> EASE {
+                           solver: Solver = .exact, parallel: Parallel, log: ((String) -> Void)? = nil) throws -> EASE {
         guard lambda.isFinite, lambda >= 0 else {
             throw RecError(.config, "EASE lambda must be a finite number >= 0, got \(lambda)")
         }
         switch solver.resolved(ratedItems: train.cols - train.emptyColumns().count) {
         case .blocked(let maxItems), .auto(let maxItems):
             return try fitBlocked(train, lambda: lambda, weighting: weighting, ratingMax: ratingMax, maxItems: maxItems,
-                                  parallel: parallel)
+                                  parallel: parallel, log: log)
         case .exact:
             break
         }
@@ -195,9 +196,15 @@ public struct EASE: ItemScorer {
         return b
     }
 
-    /// Columns of B visited per pass by `scores`: a 128-column panel of B (1.9 MB for ML-1M)
-    /// stays in cache while every user of the chunk gathers from it.
-    static let scoreColumnsPerPass = 128
+    /// Columns of B visited per pass by `scores`: a panel of B of about 4 MB stays in cache
+    /// while every user of the chunk gathers from it; 128 columns (1.9 MB for ML-1M) at most,
+    /// a multiple of 32 (the kernel's widest step), at least 32. On the synthetic 25M data over
+    /// 12,000 items, panels of 64 columns (3 MB) took 41 s of CPU for every user's scores, 128
+    /// columns (6 MB) as long, 32 columns 45 s.
+    static func scoreColumnsPerPass(rows: Int) -> Int {
+        let fit = (4 << 20) / max(1, rows * MemoryLayout<Float>.stride) / 32 * 32
+        return min(128, max(32, fit))
+    }
 
     /// Scores = X_chunk · B as a sum of B's rows at each user's rated items
     /// (`Kernels.gatherAccumulate`), one column panel of B at a time; a user's own items score
@@ -213,6 +220,28 @@ public struct EASE: ItemScorer {
     public func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         let n = itemCount, m = covered.count
         guard n > 0, !users.isEmpty else { return }
+        if coversAll { return scoresOfCovered(users: users, input: input, into: scores) }
+        let compact = UnsafeMutablePointer<Float>.allocate(capacity: max(1, users.count * m))
+        defer { compact.deallocate() }
+        scoresOfCovered(users: users, input: input, into: compact)
+        scores.initialize(repeating: -.infinity, count: users.count * n)
+        for r in 0..<users.count {
+            for (k, i) in covered.enumerated() { scores[r * n + Int(i)] = compact[r * m + k] }
+        }
+    }
+
+    /// The covered items, when B does not cover every item (`TopK.lists` then scores and
+    /// selects over them alone).
+    public var scoredItems: [Int32]? { coversAll ? nil : covered }
+
+    public func scoresOfScoredItems(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
+        scoresOfCovered(users: users, input: input, into: scores)
+    }
+
+    /// Scores of the covered items, users.count × covered.count.
+    func scoresOfCovered(users: Range<Int>, input: CSRMatrix, into target: UnsafeMutablePointer<Float>) {
+        let m = covered.count
+        guard !users.isEmpty else { return }
         // Each user's covered entries, as covered indices and coefficients.
         var start = [0], index: [Int32] = [], coefficient: [Float] = []
         for u in users {
@@ -222,29 +251,22 @@ public struct EASE: ItemScorer {
             }
             start.append(index.count)
         }
-        let target = coversAll ? scores : UnsafeMutablePointer<Float>.allocate(capacity: users.count * m)
-        defer { if !coversAll { target.deallocate() } }
         target.initialize(repeating: 0, count: users.count * m)
-        if m > 0, !index.isEmpty {
-            weights.withUnsafeBufferPointer { b in
-                index.withUnsafeBufferPointer { columns in
-                    coefficient.withUnsafeBufferPointer { c in
-                        for j in stride(from: 0, to: m, by: EASE.scoreColumnsPerPass) {
-                            let width = min(EASE.scoreColumnsPerPass, m - j)
-                            for r in 0..<users.count where start[r + 1] > start[r] {
-                                Kernels.gatherAccumulate(
-                                    out: target + r * m + j, d: width, rows: b.baseAddress! + j, stride: m,
-                                    index: columns.baseAddress! + start[r], coeff: c.baseAddress! + start[r], count: start[r + 1] - start[r])
-                            }
+        guard m > 0, !index.isEmpty else { return }
+        weights.withUnsafeBufferPointer { b in
+            index.withUnsafeBufferPointer { columns in
+                coefficient.withUnsafeBufferPointer { c in
+                    let panel = EASE.scoreColumnsPerPass(rows: m)
+                    for j in stride(from: 0, to: m, by: panel) {
+                        let width = min(panel, m - j)
+                        for r in 0..<users.count where start[r + 1] > start[r] {
+                            Kernels.gatherAccumulate(
+                                out: target + r * m + j, d: width, rows: b.baseAddress! + j, stride: m,
+                                index: columns.baseAddress! + start[r], coeff: c.baseAddress! + start[r], count: start[r + 1] - start[r])
                         }
                     }
                 }
             }
-        }
-        guard !coversAll else { return }
-        scores.initialize(repeating: -.infinity, count: users.count * n)
-        for r in 0..<users.count {
-            for (k, i) in covered.enumerated() { scores[r * n + Int(i)] = target[r * m + k] }
         }
     }
 

@@ -31,6 +31,9 @@ public struct TrainStage: Stage {
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
+        // rating model trains, not trap after it.
+        try MemoryChecks.check(c, step: "rec-train", .init(m))
         let all = m.all
         var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]
 
@@ -243,7 +246,7 @@ struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    var (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    var (items, scores) = TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: parallel)
     dropUnscored(&items, scores)
     return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
@@ -253,18 +256,4 @@ func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [In
 /// -infinity): a list is shorter than k rather than padded with movies nobody rated.
 func dropUnscored(_ items: inout [Int32], _ scores: [Float]) {
     for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
-}
-
-/// Leaves out the given items (those nobody rated in the ratings the lists are built from): no
-/// model knows anything about them.
-struct ExcludingColdItems: ItemScorer {
-    let base: any ItemScorer
-    let cold: [Int]
-    var itemCount: Int { base.itemCount }
-    func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
-        base.scores(users: users, input: input, into: scores)
-        for r in 0..<users.count {
-            for i in cold { scores[r * itemCount + i] = -.infinity }
-        }
-    }
 }

@@ -31,6 +31,7 @@ public struct ScoreStage: Stage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         try checkListMemory(users: m.ids.userCount, k: c.score.k)
+        try MemoryChecks.check(c, step: "rec-score", .init(m))
         let settings = try Pipeline.fingerprint(self, c)
 
         let clock = ContinuousClock.now
@@ -83,8 +84,8 @@ public struct ScoreStage: Stage {
         let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
         let lists = try ranked(scorer, input: all, predictor: predictor, m, scale: scale, ctx, progress: "scoring the served lists")
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
-        if case .ease = c.rankingModel, let (ease, _) = try? EASE.read(c.paths.rankingModel, parallel: ctx.parallel) {
-            choices["lambda"] = .double(ease.lambda)
+        if case .ease = c.rankingModel, let lambda = try? Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
+            choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
@@ -177,16 +178,10 @@ public struct ScoreStage: Stage {
     ) throws -> TopKLists {
         let k = ctx.config.score.k
         let cold = input.emptyColumns()
-        // In ten blocks of users, for the progress bar; each user's list depends on that user only.
-        var items: [Int32] = [], scores: [Float] = []
-        let blocks = Parallel.chunks(count: m.ids.userCount, chunkSize: max(1, (m.ids.userCount + 9) / 10))
-        for (b, users) in blocks.enumerated() {
-            let part = BLASThreads.single {
-                TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input.rows(users), k: k, parallel: ctx.parallel)
-            }
-            items += part.items
-            scores += part.scores
-            ctx.progress(progress, b + 1, blocks.count)
+        // Memory: one score block per worker (TopK.lists), never users × movies.
+        let report = ctx.progress
+        var (items, scores) = BLASThreads.single {
+            TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: ctx.parallel) { report(progress, $0, $1) }
         }
         dropUnscored(&items, scores)
         let predicted = predictedRatings(predictor, m, input: input, items: items, k: k, scale: scale, parallel: ctx.parallel)
