@@ -14,7 +14,7 @@
 //   rec-*       thin executables, one per stage, plus the runner, the inspector, the benchmark
 //               and the data generator
 //   C*          system libraries: libzstd, OpenBLAS, xxHash (apt: libzstd-dev libopenblas-dev
-//               libxxhash-dev)
+//               libxxhash-dev); CKernelSupport: a prefetch hint for the kernels
 import PackageDescription
 
 // Swift on x86_64 targets baseline SSE2 unless told otherwise: SIMD8 multiply-add then becomes a
@@ -52,7 +52,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "RecKernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "RecKernels", dependencies: ["COpenBLAS", "CKernelSupport"], swiftSettings: kernelFlags),
+        // Software prefetch for the kernels (a static inline C builtin Swift has no word for).
+        .target(name: "CKernelSupport"),
         .target(name: "RecModels", dependencies: ["RecKit", "RecKernels"]),
         .target(name: "RecEval", dependencies: ["RecKit"]),
         .target(name: "RecStages", dependencies: ["RecKit", "RecModels", "RecEval"]),

@@ -4,8 +4,8 @@ ratings through the default pipeline, one size after the other.
 
 For each size: rec-synth writes the data (ratings.csv in the ML-25M format with half stars and
 timestamps, and the movies file) under data/synth/SIZE/ (never committed); the settings are the
-repository's pipeline.json with only the input paths changed (plus the half-star rating scale,
-and artefact and output folders of their own so the real outputs are left alone);
+repository's pipeline.json with only the input paths changed (and artefact and output folders
+of their own, so the real outputs are left alone; its rating scale "auto" finds the half stars);
 rec-pipeline runs every stage (--force). Printed per size: seconds per stage and for the two
 model fits of each kind (evaluation and serving), peak resident memory of the pipeline
 process, ratings per second, NDCG@10 of the evaluated lists and of the most-popular baseline
@@ -23,10 +23,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# movies.csv (RFC 4180) is read by the ingest stage only once CSV-family movie files are
-# supported; until then the benchmark writes the movies as ML-1M's movies.dat (the ratings stay
-# in ML-25M's ratings.csv format either way).
-MOVIES_FORMAT = os.environ.get("BENCH_MOVIES_FORMAT", "dat")
+# ML-25M's movies.csv by default; BENCH_MOVIES_FORMAT=dat writes ML-1M's movies.dat instead
+# (the ratings are ML-25M's ratings.csv either way).
+MOVIES_FORMAT = os.environ.get("BENCH_MOVIES_FORMAT", "csv")
 
 
 def run_measured(cmd, log_path):
@@ -65,7 +64,7 @@ def main():
         base = json.load(f)
     nproc = os.cpu_count()
     print(f"bench-scale  {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}  {nproc} cores, load {os.getloadavg()[0]:.1f}")
-    print("settings: pipeline.json with the inputs (and half-star scale, artefact and output folders) changed")
+    print("settings: pipeline.json with the inputs (and the artefact and output folders) changed")
     results = {}
     for size in sizes:
         data = os.path.join(args.data, size)
@@ -85,7 +84,6 @@ def main():
         c = json.loads(json.dumps(base))
         c["input"]["ratings"] = os.path.join(data, "ratings.csv")
         c["input"]["movies"] = os.path.join(data, "movies." + MOVIES_FORMAT)
-        c["input"]["ratingScale"] = [0.5, 5]
         c["artefactDir"] = os.path.join(work, "artefacts")
         c["outputDir"] = os.path.join(work, "output")
         if args.workers:

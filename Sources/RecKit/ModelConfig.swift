@@ -20,6 +20,10 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
     public var inputDropout = 0.0
     /// Stop when validation has not improved for this many epochs (0 = never).
     public var earlyStoppingPatience = 0
+    /// `lazy`: an item's weights at the autoencoder's sparse ends are updated only in the
+    /// steps whose batch holds the item (Adam's bias correction counted per row; weight decay
+    /// applied in those steps); `dense`: every parameter every step, as PyTorch does.
+    public var optimizerUpdates = "lazy"
 
     public init() {}
 
@@ -39,6 +43,7 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
             throw ConfigProblem(bad("activation' must be sigmoid, tanh, relu or identity"))
         }
         guard ["adam", "rmsprop"].contains(optimizer) else { throw ConfigProblem(bad("optimizer' must be adam or rmsprop")) }
+        guard ["lazy", "dense"].contains(optimizerUpdates) else { throw ConfigProblem(bad("optimizerUpdates' must be lazy or dense")) }
         guard learningRate.isFinite, learningRate > 0 else { throw ConfigProblem(bad("learningRate' must be a number above 0")) }
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw ConfigProblem(bad("learningRateDecay' must be in (0, 1]")) }
         guard weightDecay.isFinite, weightDecay >= 0 else { throw ConfigProblem(bad("weightDecay' must be a number, 0 or more")) }

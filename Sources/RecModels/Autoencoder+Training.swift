@@ -15,6 +15,14 @@ public struct TrainSettings: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Stop after this many epochs without a better validation RMSE (0 = never).
     public var patience = 0
+    /// Update an item's rows at the sparse ends only in the steps whose batch holds the item
+    /// (lazy Adam / RMSprop with per-row bias correction, see `Optimizer`); false updates every
+    /// parameter every step, as PyTorch's optimisers do.
+    public var lazyUpdates = true
+    /// Measure the train RMSE after every epoch (a forward pass over all rows, logged and kept
+    /// in the history); false leaves `trainRMSE` nil and saves that pass when there is no
+    /// validation slice (the serving fit), or its train half when there is one.
+    public var trainRMSEEachEpoch = true
 
     public init() {}
 
@@ -28,58 +36,7 @@ public struct TrainSettings: Sendable, Equatable {
         inputDropout = m.inputDropout
         seed = m.seed
         patience = m.earlyStoppingPatience
-    }
-}
-
-/// Adam or RMSprop over the whole parameter buffer, PyTorch's definitions (L2 `weight_decay`
-/// added to the gradient). Elementwise, in parallel by fixed ranges: the same bits for any
-/// number of workers.
-final class Optimizer {
-    let kind: String
-    var learningRate: Float
-    let weightDecay: Float
-    let first: FloatBuffer
-    let second: FloatBuffer
-    var step = 0
-    static let (beta1, beta2, eps, alpha): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.99)
-
-    init(kind: String, count: Int, learningRate: Double, weightDecay: Double) {
-        self.kind = kind
-        self.learningRate = Float(learningRate)
-        self.weightDecay = Float(weightDecay)
-        first = FloatBuffer(kind == "adam" ? count : 0)
-        second = FloatBuffer(count)
-    }
-
-    /// One step over the whole buffer. `decayed` says which ranges get the L2 penalty (the
-    /// weights; biases are left alone, as in AutoRec: shrinking a per-user output bias
-    /// towards 0 only hurts).
-    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, decayed: [Range<Int>], count: Int, parallel: Parallel) {
-        step += 1
-        let (pp, gg, m, v) = (SharedPointer(p), SharedPointer(grad), SharedPointer(first.pointer), SharedPointer(second.pointer))
-        let (lr, t) = (learningRate, Float(step))
-        let adam = kind == "adam"
-        let stepSize = lr / (1 - powf(Optimizer.beta1, t))
-        let sqrtBias2 = (1 - powf(Optimizer.beta2, t)).squareRoot()
-        // Fixed pieces of at most 64K elements, each entirely decayed or not.
-        var pieces: [(Range<Int>, Float)] = []
-        var position = 0
-        for d in decayed.sorted(by: { $0.lowerBound < $1.lowerBound }) + [count..<count] {
-            for start in stride(from: position, to: d.lowerBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.lowerBound), 0)) }
-            for start in stride(from: d.lowerBound, to: d.upperBound, by: 1 << 16) { pieces.append((start..<min(start + (1 << 16), d.upperBound), weightDecay)) }
-            position = d.upperBound
-        }
-        parallel.forEachChunk(count: pieces.count, chunkSize: 1) { i, _ in
-            let (r, wd) = pieces[i]
-            let o = r.lowerBound
-            if adam {
-                Kernels.adam(r.count, p: pp.base + o, g: gg.base + o, m: m.base + o, v: v.base + o, stepSize: stepSize,
-                             beta1: Optimizer.beta1, beta2: Optimizer.beta2, sqrtBias2: sqrtBias2, eps: Optimizer.eps, weightDecay: wd)
-            } else {
-                Kernels.rmsprop(r.count, p: pp.base + o, g: gg.base + o, s: v.base + o, lr: lr, alpha: Optimizer.alpha,
-                                eps: Optimizer.eps, weightDecay: wd)
-            }
-        }
+        lazyUpdates = m.optimizerUpdates != "dense"
     }
 }
 
@@ -94,7 +51,8 @@ extension Autoencoder {
     /// - Parameter log: called after each epoch.
     /// - Throws: `RecError(.runtime)` when the loss stops being finite.
     /// - Parameter dense: compute each batch by the straightforward dense formulation instead
-    ///   of the sparse one (same result up to rounding; for benchmarks and tests).
+    ///   of the sparse one, with dense optimiser steps (the same result as the sparse
+    ///   formulation with `lazyUpdates` off, up to rounding; for benchmarks and tests).
     @discardableResult
     public func train(
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
@@ -108,13 +66,21 @@ extension Autoencoder {
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
     ) throws -> [EpochRecord] {
-        let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate, weightDecay: s.weightDecay)
+        let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate,
+                                  weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
+        let lazy = s.lazyUpdates && !dense
+        let pieces = allPieces
         let grad = FloatBuffer(layout.parameterCount)
         let workspace = Workspace(layout: layout, rows: s.batchSize)
+        // The parameters live in a mapped buffer while training (huge pages, see FloatBuffer)
+        // and go back into `parameters` at the end.
+        let work = FloatBuffer(layout.parameterCount)
+        var best: (rmse: Double, parameters: [Float])?
+        parameters.withUnsafeBufferPointer { work.pointer.update(from: $0.baseAddress!, count: layout.parameterCount) }
+        defer { parameters = best?.parameters ?? Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)) }
         // The optimiser leaves the gradient zeroed after each update: no separate pass.
         var order = (0..<train.rows).filter { !train.row($0).isEmpty }
         var history: [EpochRecord] = []
-        var best: (rmse: Double, parameters: [Float])?
         var sinceBest = 0
         var input = BatchBuffer(), target = BatchBuffer()
         for epoch in 1...s.epochs {
@@ -128,44 +94,59 @@ extension Autoencoder {
                 let rows = order[start..<min(start + s.batchSize, order.count)]
                 target.reset()
                 for r in rows { target.appendRow(train, r) }
-                if s.inputDropout > 0 {
+                // Without dropout the input is the target itself (the same buffers, which the
+                // backward pass recognises); no copy is kept, so the next batch refills the
+                // target's storage in place.
+                let dropout = s.inputDropout > 0
+                if dropout {
                     input.reset()
                     for r in rows { input.appendDropped(train, r, rate: Float(s.inputDropout), seed: s.seed, epoch: epoch) }
-                } else {
-                    input = target
                 }
-                let (sum, n) = parameters.withUnsafeBufferPointer { p in
-                    input.with { inp in
-                        target.with { tgt in
-                            dense ? denseLossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
-                                : lossAndGradient(p.baseAddress!, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                // The batch's loss, checked before any parameter changes.
+                func account(_ sum: Double, _ n: Int) throws {
+                    guard n > 0 else { return }
+                    let loss = sum / Double(n)
+                    guard loss.isFinite else {
+                        throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
+                                       hint: "lower the learning rate or raise the weight decay")
+                    }
+                    lossTotal += loss
+                    batches += 1
+                }
+                do {
+                    let p = work.pointer
+                    try (dropout ? input : target).with { inp in
+                        try target.with { tgt in
+                            if lazy {
+                                try lazyStep(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, optimizer: optimizer,
+                                             parallel: parallel, check: account)
+                                return
+                            }
+                            let (sum, n) = dense ? denseLossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
+                                : lossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                            try account(sum, n)
+                            guard n > 0 else { return }
+                            optimizer.step(p, grad: grad.pointer, pieces: pieces, parallel: parallel)
                         }
                     }
                 }
-                guard n > 0 else { continue }
-                let loss = sum / Double(n)
-                guard loss.isFinite else {
-                    throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
-                                   hint: "lower the learning rate or raise the weight decay")
-                }
-                lossTotal += loss
-                batches += 1
-                parameters.withUnsafeMutableBufferPointer { p in
-                    optimizer.update(p.baseAddress!, grad: grad.pointer, decayed: layout.weightRanges, count: layout.parameterCount, parallel: parallel)
-                }
             }
-            let evaluated = predict(input: train, queries: [train] + (validation.map { [$0] } ?? []), parallel: parallel)
-            let trainRMSE = try RatingMetrics.measure(predictions: evaluated[0], truths: train.values, scale: scale).rmse
-            let validationRMSE = try validation.flatMap { v in
-                v.nonZeros == 0 ? nil : try RatingMetrics.measure(predictions: evaluated[1], truths: v.values, scale: scale).rmse
-            }
+            // The epoch's figures: one forward pass over every row, the errors at the queried
+            // entries summed (the train pass is a fifth of an epoch at MovieLens-25M's shape;
+            // without it and without validation there is no pass at all).
+            let validating = validation.map { $0.nonZeros > 0 } ?? false
+            let queries = (s.trainRMSEEachEpoch ? [train] : []) + (validating ? [validation!] : [])
+            let sums = queries.isEmpty ? []
+                : try errorSums(work.pointer, input: train, queries: queries, scale: scale, parallel: parallel)
+            let trainRMSE = s.trainRMSEEachEpoch ? try sums[0].metrics().rmse : nil
+            let validationRMSE = validating ? try sums[sums.count - 1].metrics().rmse : nil
             let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
             log(record)
             if let v = validationRMSE, v.isFinite {
                 if best == nil || v < best!.rmse {
-                    best = (v, parameters)
+                    best = (v, Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)))
                     sinceBest = 0
                 } else {
                     sinceBest += 1
@@ -173,7 +154,6 @@ extension Autoencoder {
                 }
             }
         }
-        if let best { parameters = best.parameters }
         return history
     }
 
@@ -185,14 +165,18 @@ extension Autoencoder {
 
     /// Predictions at the entries of several query matrices, with one forward pass.
     public func predict(input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
+        parameters.withUnsafeBufferPointer { predict($0.baseAddress!, input: input, queries: queries, parallel: parallel) }
+    }
+
+    /// `predict` with the parameters at `p`.
+    func predict(_ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
         let block = 1024
         let workspace = Workspace(layout: layout, rows: block)
         let H = layout.layerCount - 1, hL = layout.lastHidden
         let outputs = queries.map { FloatBuffer($0.nonZeros) }
         var batch = BatchBuffer()
-        parameters.withUnsafeBufferPointer { pp in
-            let p = pp.baseAddress!
+        do {
             let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
             let aL = SharedPointer(workspace.a[H - 1])
             for first in stride(from: 0, to: input.rows, by: block) {
@@ -217,6 +201,60 @@ extension Autoencoder {
             }
         }
         return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+    }
+
+    /// `errorSums` with the model's parameters: the rating errors of its predictions at every
+    /// entry of each query matrix, each row fed its row of `input`.
+    public func errorSums(input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel) throws -> [RatingErrorSums] {
+        try parameters.withUnsafeBufferPointer { try errorSums($0.baseAddress!, input: input, queries: queries, scale: scale, parallel: parallel) }
+    }
+
+    /// The rating errors (clipped to `scale`) of the predictions at the entries of each query
+    /// matrix, each row fed its row of `input`: one forward pass, the predictions never kept
+    /// (at MovieLens-25M's shape they would be 100 MB a query, every epoch). Sums are taken per
+    /// fixed chunk of rows and merged in chunk order: the same bits for any number of workers.
+    /// - Throws: `RecError(.runtime)` when a prediction is not finite.
+    func errorSums(
+        _ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel
+    ) throws -> [RatingErrorSums] {
+        precondition(queries.allSatisfy { $0.rows == input.rows })
+        let block = 1024
+        let workspace = Workspace(layout: layout, rows: block)
+        let H = layout.layerCount - 1, hL = layout.lastHidden
+        var totals = queries.map { _ in RatingErrorSums(scale: scale) }
+        var batch = BatchBuffer()
+        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
+        let aL = SharedPointer(workspace.a[H - 1])
+        for first in stride(from: 0, to: input.rows, by: block) {
+            let rows = first..<min(first + block, input.rows)
+            batch.reset()
+            for r in rows { batch.appendRow(input, r) }
+            batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
+            for (qi, query) in queries.enumerated() {
+                let partial = try query.columns.withUnsafeBufferPointer { qc in
+                    let columns = UncheckedPointer(qc)
+                    return try parallel.mapChunks(count: rows.count, chunkSize: Autoencoder.rowChunk) { local in
+                        var sums = RatingErrorSums(scale: scale)
+                        let entries = query.rowStart[first + local.upperBound] - query.rowStart[first + local.lowerBound]
+                        guard entries > 0 else { return sums }
+                        var predicted = [Float](repeating: 0, count: entries)
+                        try predicted.withUnsafeMutableBufferPointer { out in
+                            var at = 0
+                            for r in local {
+                                let q = query.row(first + r)
+                                Kernels.gatherDot(out: out.baseAddress! + at, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
+                                                  bias: bL, index: columns.at(q.lowerBound), count: q.count)
+                                for k in 0..<q.count { try sums.add(prediction: out[at + k], truth: query.values[q.lowerBound + k]) }
+                                at += q.count
+                            }
+                        }
+                        return sums
+                    }
+                }
+                for s in partial { totals[qi].merge(s) }
+            }
+        }
+        return totals
     }
 
     /// Scores of every item for `rows` (a users × items block, row-major), from their rows of

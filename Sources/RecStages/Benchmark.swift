@@ -11,6 +11,9 @@ public struct Benchmark {
     /// configured epochs, to compare test RMSE with).
     public var denseEpochs: Int
     public var logger: Logger
+    /// The PyTorch rewrite to compare training time with (skipped, saying why, when nil or
+    /// when torch cannot be imported).
+    public var torch: TorchComparison?
 
     public init(config: PipelineConfig, denseEpochs: Int, logger: Logger) {
         self.config = config
@@ -49,7 +52,7 @@ public struct Benchmark {
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         let s = c.ratingModel.settings
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         var settings = TrainSettings(s)
         settings.patience = 0
 
@@ -63,9 +66,27 @@ public struct Benchmark {
         let epochTimes = history.compactMap(\.seconds)
         let sparseTest = try RatingMetrics.measure(
             predictions: sparse.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse
-        rows.append(Row(name: "train \(s.epochs) epochs, sparse (\(s.hidden.map(String.init).joined(separator: "-")), batch \(s.batchSize))",
-                        value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", sparseSeconds,
+        let architecture = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation), \(s.optimizer) lr \(s.learningRate), batch \(s.batchSize)"
+        rows.append(Row(name: "train \(s.epochs) epochs, this project (\(architecture), \(ctx.parallel.workers) workers)",
+                        value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", epochTimes.reduce(0, +),
                                       median(epochTimes), Double(m.train.nonZeros * history.count) / sparseSeconds / 1e6, sparseTest)))
+
+        // The same model, settings and split in PyTorch (CPU), right after: both epochs count
+        // the steps and the train RMSE pass that follows them.
+        let torchName = "train \(s.epochs) epochs, PyTorch CPU rewrite (scripts/bench_torch.py)"
+        if let torch, let reason = torch.unavailable() {
+            rows.append(Row(name: torchName, value: "skipped: \(reason)"))
+        } else if let torch {
+            logger.info("training, PyTorch, \(ctx.parallel.workers) threads, \(s.epochs) epochs…")
+            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: [Double(scale.lowerBound), Double(scale.upperBound)], threads: ctx.parallel.workers,
+                                  scratch: scratch + "/torch")
+            rows.append(Row(name: torchName, value: String(format: "%.2f s, %.3f s/epoch (median), test RMSE %.4f; torch %@, %d threads",
+                                                           t.seconds, median(t.epochSeconds), t.testRMSE, t.version, t.threads)))
+            rows.append(Row(name: "this project vs PyTorch, \(s.epochs) epochs", value: String(format: "%.1f× faster (%.2f s vs %.2f s)",
+                                                                                              t.seconds / epochTimes.reduce(0, +), epochTimes.reduce(0, +), t.seconds)))
+        } else {
+            rows.append(Row(name: torchName, value: "skipped: no --torch-python"))
+        }
 
         // The same on one worker, a few epochs: the parallel speed-up.
         let fewEpochs = min(5, s.epochs)
@@ -115,11 +136,13 @@ public struct Benchmark {
         }
     }
 
-    func render(_ rows: [Row]) -> String {
+    func render(_ rows: [Row]) -> String { Benchmark.render(rows, data: config.input.ratings) }
+
+    static func render(_ rows: [Row], data: String) -> String {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         var out = "rec-bench  \(ISO8601DateFormatter().string(from: Date()))  \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)\n"
-        out += "data: \(config.input.ratings)\n\n"
+        out += "data: \(data)\n\n"
         let width = rows.map(\.name.count).max() ?? 0
         for r in rows { out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + r.value + "\n" }
         return out

@@ -12,16 +12,14 @@ public struct EASEBenchmark {
     public var solvers: [EASE.Solver]
     public var lambda: Double
     public var weighting: EASE.Weighting
-    public var ratingMax: Float
     public var k = 10
     public var workers: Int
 
-    public init(matricesPath: String, solvers: [EASE.Solver], lambda: Double, weighting: EASE.Weighting, ratingMax: Float, workers: Int) {
+    public init(matricesPath: String, solvers: [EASE.Solver], lambda: Double, weighting: EASE.Weighting, workers: Int) {
         self.matricesPath = matricesPath
         self.solvers = solvers
         self.lambda = lambda
         self.weighting = weighting
-        self.ratingMax = ratingMax
         self.workers = workers
     }
 
@@ -39,7 +37,7 @@ public struct EASEBenchmark {
         for solver in solvers {
             let cpu0 = processCPUSeconds()
             let clock = ContinuousClock.now
-            let ease = try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: parallel) {
+            let ease = try EASE.fit(known, lambda: lambda, weighting: weighting, ratingMax: m.scale.upperBound, solver: solver, parallel: parallel) {
                 print("  " + $0)
             }
             let fit = clock.duration(to: .now).seconds

@@ -41,7 +41,7 @@ public struct TrainStage: Stage {
         var choices = Choices(epochs: c.ratingModel.settings.epochs, rankingEpochs: nil, lambda: nil)
         if c.evaluation.enabled {
             let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "rating",
-                                              train: m.train, validation: m.validation, ctx, to: c.paths.evalModel, epochsOverride: nil)
+                                              train: m.train, validation: m.validation, scale: m.scale, ctx, to: c.paths.evalModel, epochsOverride: nil)
             choices.epochs = rating.epochs
             stats["evaluation"] = .object(["ratingModel": rating.stats])
             if let ranking = try fitRanking(c, m, input: m.train, validation: m.validation, ctx, to: c.paths.evalRankingModel, choices: nil) {
@@ -53,7 +53,7 @@ public struct TrainStage: Stage {
 
         // Serving fits: every rating, with the evaluation's choices.
         let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "served rating",
-                                          train: all, validation: nil, ctx, to: c.paths.model, epochsOverride: choices.epochs)
+                                          train: all, validation: nil, scale: m.scale, ctx, to: c.paths.model, epochsOverride: choices.epochs)
         var serving: [String: JSONValue] = ["ratingModel": rating.stats, "ratings": .int(all.nonZeros)]
         if let ranking = try fitRanking(c, m, input: all, validation: nil, ctx, to: c.paths.rankingModel, choices: choices) {
             serving["rankingModel"] = ranking.stats
@@ -79,12 +79,12 @@ public struct TrainStage: Stage {
             return nil
         case .userAutoencoder(let s):
             let role = choices == nil ? "ranking" : "served ranking"
-            let r = try trainAutoencoder(s, itemBased: false, role: role, train: input, validation: validation, ctx, to: path,
+            let r = try trainAutoencoder(s, itemBased: false, role: role, train: input, validation: validation, scale: m.scale, ctx, to: path,
                                          epochsOverride: choices.map { $0.rankingEpochs ?? s.epochs })
             return (r.stats, nil, r.epochs)
         case .ease(let s):
             let clock = ContinuousClock.now
-            let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ctx,
+            let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ratingMax: m.scale.upperBound, ctx,
                                            lambda: choices.map { $0.lambda ?? s.lambda })
             try ease.write(to: path, meta: meta, parallel: ctx.parallel)
             let stats: JSONValue = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
@@ -97,10 +97,10 @@ public struct TrainStage: Stage {
     /// `lambdaGrid` with the best NDCG@k on `validation` (fitted on `input`), then refitted on
     /// input + validation. Serving: `lambda` as chosen, on `input` (every rating).
     func fitEASE(
-        _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, _ ctx: StageContext, lambda chosen: Double?
+        _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, ratingMax: Float, _ ctx: StageContext,
+        lambda chosen: Double?
     ) throws -> (EASE, [String: JSONValue]) {
         let weighting = EASE.Weighting(rawValue: s.weighting) ?? .binary
-        let ratingMax = Float(c.input.ratingScale[1])
         let solver = easeSolver(s)
         var lambda = chosen ?? s.lambda
         var meta: [String: JSONValue] = ["role": .string(chosen == nil ? "evaluation ranking" : "served ranking"), "settings": try .from(s)]
@@ -136,9 +136,8 @@ public struct TrainStage: Stage {
     ///   validation epoch when there is a validation slice, else the epochs run.
     func trainAutoencoder(
         _ settings: AutoencoderSettings, itemBased: Bool, role: String, train rows: CSRMatrix, validation v: CSRMatrix?,
-        _ ctx: StageContext, to path: String, epochsOverride: Int?
+        scale: ClosedRange<Float>, _ ctx: StageContext, to path: String, epochsOverride: Int?
     ) throws -> (stats: JSONValue, epochs: Int) {
-        let c = ctx.config
         let train = itemBased ? rows.transposed() : rows
         let validation = (v?.nonZeros ?? 0) == 0 ? nil : (itemBased ? v!.transposed() : v!)
         var s = TrainSettings(settings)
@@ -148,7 +147,6 @@ public struct TrainStage: Stage {
         }
         let model = Autoencoder(items: train.cols, hidden: settings.hidden,
                                 activation: Activation(rawValue: settings.activation) ?? .sigmoid, seed: settings.seed)
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
         let type = itemBased ? "item-autoencoder" : "user-autoencoder"
         ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now

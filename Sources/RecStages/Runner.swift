@@ -10,7 +10,8 @@ import RecKit
 /// skipped; otherwise it runs and a new record is written after its outputs. Since stages are
 /// deterministic, a rerun that writes the same bytes lets the stages after it skip too.
 ///
-/// One run at a time: the runner holds the lock of the output folder for the whole run.
+/// One run at a time: the runner holds the locks of the output and artefact folders for the
+/// whole run.
 public struct Runner {
     public struct Options: Sendable {
         /// Run every selected stage even when it is up to date.
@@ -68,9 +69,9 @@ public struct Runner {
     @discardableResult
     public func run() throws -> [Outcome] {
         let stages = try plan()
-        let lock = options.dryRun ? nil : try RunLock.acquire(directory: config.paths.output, wait: options.wait)
-        defer { lock?.release() }
-        if lock != nil { Runner.removeLeftovers(config) }
+        let locks = options.dryRun ? [] : try Runner.lock(config, wait: options.wait)
+        defer { for lock in locks.reversed() { lock.release() } }
+        if !locks.isEmpty { Runner.removeLeftovers(config, logger: logger) }
         let ctx = StageContext(config: config, logger: logger, progress: progress)
         var outcomes: [Outcome] = []
         var upstreamWillRun: String?
@@ -111,12 +112,23 @@ public struct Runner {
         return outcomes
     }
 
+    /// Takes the locks a run needs: its output folder's and its artefact folder's, so that
+    /// neither two runs of one configuration nor two configurations sharing either folder
+    /// (the default `artefactDir` when only `outputDir` was changed) ever run at once. Taken
+    /// in one fixed order (`RunLock.acquire(directories:wait:)`), so two runs cannot deadlock.
+    /// `rec-pipeline` and every stage executable take the same two.
+    public static func lock(_ c: PipelineConfig, wait: Bool) throws -> [RunLock] {
+        try RunLock.acquire(directories: [c.paths.output, c.paths.artefacts], wait: wait)
+    }
+
     /// Temporary files of a run that was killed before it could rename them (its own renames
-    /// never leave any). Only called under the lock, so no live run owns them.
-    static func removeLeftovers(_ c: PipelineConfig) {
+    /// never leave any): only files named as `AtomicFile` names them, whose writer is gone.
+    /// Only called under the locks, so no live run of ours is writing there.
+    static func removeLeftovers(_ c: PipelineConfig, logger: Logger? = nil) {
         for dir in [c.paths.output, c.paths.artefacts, Manifest.directory(c.paths.artefacts)] {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-            for name in names where AtomicFile.isTemporary(name) { unlink(dir + "/" + name) }
+            for name in AtomicFile.removeLeftovers(in: dir) {
+                logger?.info("removed \(dir)/\(name), left by a run that was killed")
+            }
         }
     }
 
@@ -135,8 +147,10 @@ public struct Runner {
         let inputs = stage.inputs(c)
         for path in inputs where !FileManager.default.fileExists(atPath: path) {
             let producer = Pipeline.stages.first { $0.outputs(c).contains(path) }
-            throw RecError(producer == nil ? .input : .artefact, "not found", file: path,
-                           hint: producer.map { "run \($0.executable) first" } ?? "check the paths in the settings")
+            let part = path.contains(".part-")  // a shard's part (see Shard.part)
+            throw RecError(producer == nil && !part ? .input : .artefact, "not found", file: path,
+                           hint: producer.map { "run \($0.executable) first" }
+                               ?? (part ? "run that shard first (rec-pipeline --engine slurm resubmits it)" : "check the paths in the settings"))
         }
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now

@@ -11,24 +11,44 @@ import RecModels
 /// - serving: the served models' lists (`topk.art`): built from every rating, offering every
 ///   movie someone rated that the user did not, each with the served rating model's predicted
 ///   rating clipped to the scale. A user with fewer than k such movies gets fewer rows.
-public struct ScoreStage: Stage {
-    public init() {}
-    public var name: String { "score" }
+public struct ScoreStage: ShardableStage {
+    /// Where the lists come from: computed here (the local run), one shard's users only
+    /// (`rec-score --shard I/N`), or the parts the shards wrote (`rec-score --merge-shards N`).
+    public var lists: ListSource
+    public enum ListSource: Sendable, Equatable {
+        case compute
+        case shard(Shard)
+        case parts(Int)
+    }
+
+    public init(lists: ListSource = .compute) { self.lists = lists }
+    public func shard(_ shard: Shard) -> any Stage { ScoreStage(lists: .shard(shard)) }
+    public func merge(_ count: Int) -> any Stage { ScoreStage(lists: .parts(count)) }
+    public var name: String {
+        if case .shard(let s) = lists { return s.manifestName("score") }
+        return "score"
+    }
     public var executable: String { "rec-score" }
     public func inputs(_ c: PipelineConfig) -> [String] {
         let ranking = c.rankingModel.hasOwnModel
         let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
         let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
-        return [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        guard case .parts(let n) = lists, let shards = try? Shard.all(n) else { return own }
+        return own + shards.flatMap { s in listArtefacts(c).map { s.part($0) } }
     }
     public func outputs(_ c: PipelineConfig) -> [String] {
-        (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK, c.paths.stagedMetrics, c.paths.stagedReport]
+        if case .shard(let s) = lists { return listArtefacts(c).map { s.part($0) } }
+        return listArtefacts(c) + [c.paths.stagedMetrics, c.paths.stagedReport]
     }
+    /// The list artefacts: evaluation (when on) and serving.
+    func listArtefacts(_ c: PipelineConfig) -> [String] { (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK] }
     public func reads(_ c: PipelineConfig) -> [String] { ["score"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         try checkListMemory(users: m.ids.userCount, k: c.score.k)
         try MemoryChecks.check(c, step: "rec-score", .init(m))
@@ -77,12 +97,8 @@ public struct ScoreStage: Stage {
     func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists) {
         let c = ctx.config
         let all = m.all
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
-        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
-        let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
-        let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
-        let lists = try ranked(scorer, input: all, predictor: predictor, m, scale: scale, ctx, progress: "scoring the served lists")
+        let (rating, job) = try servingJob(m, ctx)
+        let lists = try ranked(job, m, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
         if case .ease = c.rankingModel, let lambda = try? Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
@@ -91,17 +107,55 @@ public struct ScoreStage: Stage {
         return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
     }
 
+    /// The served models and what their lists are built from.
+    func servingJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, ListJob) {
+        let c = ctx.config
+        let all = m.all
+        let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
+        let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
+        return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
+    }
+
+    /// The evaluation models, their rating baseline and what their lists are built from.
+    func evaluationJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, UserItemBias, ListJob) {
+        let c = ctx.config
+        let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
+        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
+        let bias = UserItemBias.fit(m.train)
+        let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        // Lists are built from, and exclude, every rating known before the test.
+        let scorer = try rankingScorer(c, rating: rating, path: c.paths.evalRankingModel, popularityFrom: m.train, m, ctx)
+        return (rating, bias, ListJob(output: c.paths.evalTopK, scorer: scorer, input: m.known, predictor: predictor,
+                                      progress: "scoring the evaluation lists"))
+    }
+
+    /// One shard's share of the lists of both products, written as parts beside the
+    /// artefacts (`topk.art.part-I-of-N`); `rec-score --merge-shards N` reads them.
+    func runShard(_ shard: Shard, _ m: Matrices, _ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
+        let users = shard.users(of: m.ids.userCount)
+        try checkListMemory(users: users.count, k: c.score.k)
+        var jobs = [try servingJob(m, ctx).1]
+        if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }
+        for job in jobs {
+            let part = try rankedRows(job, users: users, m, ctx)
+            try ListPart(shard: shard, users: users, k: c.score.k, items: part.items, scores: part.scores,
+                         predictedRatings: part.predictedRatings).write(to: shard.part(job.output), parallel: ctx.parallel)
+        }
+        return ["users": .int(users.count), "firstUser": .int(users.lowerBound), "k": .int(c.score.k)]
+    }
+
     /// The evaluation product: rating accuracy on every slice for the model and the rating
     /// baselines, and the evaluation lists measured on the test slice (read here and nowhere
     /// earlier).
     func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
         let c = ctx.config
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
-        let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
+        let scale = m.scale
+        let (rating, bias, job) = try evaluationJob(m, ctx)
         let hasValidation = m.validation.nonZeros > 0
-        let bias = UserItemBias.fit(m.train)
-        let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        let predictor = job.predictor
         // Inputs: train rows for the train and validation figures (validation must not see
         // itself), every rating known before the test (train + validation) for the test.
         let known = m.known
@@ -123,9 +177,7 @@ public struct ScoreStage: Stage {
             baselines[name] = ModelMetrics(rmse: b.rmse, mae: b.mae)
         }
 
-        // Lists are built from, and exclude, every rating known before the test.
-        let scorer = try rankingScorer(c, rating: rating, path: c.paths.evalRankingModel, popularityFrom: m.train, m, ctx)
-        let lists = try ranked(scorer, input: known, predictor: predictor, m, scale: scale, ctx, progress: "scoring the evaluation lists")
+        let lists = try ranked(job, m, ctx)
         let itemsInTrain = m.ids.itemCount - known.emptyColumns().count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
         let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: known.emptyColumns(), k: c.score.k, ids: m.ids,
@@ -169,44 +221,75 @@ public struct ScoreStage: Stage {
         }
     }
 
-    /// Every user's top k of `scorer` over the movies someone rated in `input` that the user
-    /// did not, with predicted ratings. Slots a user has no candidate for stay empty (item -1):
-    /// a list never pads with movies nobody rated.
-    func ranked(
-        _ scorer: any ItemScorer, input: CSRMatrix, predictor: any RatingPredictor, _ m: Matrices, scale: ClosedRange<Float>,
-        _ ctx: StageContext, progress: String
-    ) throws -> TopKLists {
-        let k = ctx.config.score.k
-        let cold = input.emptyColumns()
-        // Memory: one score block per worker (TopK.lists), never users × movies.
-        let report = ctx.progress
-        var (items, scores) = BLASThreads.single {
-            TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: ctx.parallel) { report(progress, $0, $1) }
-        }
-        dropUnscored(&items, scores)
-        let predicted = predictedRatings(predictor, m, input: input, items: items, k: k, scale: scale, parallel: ctx.parallel)
-        return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 }, predictedRatings: predicted, ids: m.ids)
+    /// What one product's lists are built from.
+    struct ListJob {
+        /// The artefact the lists go to (a shard writes its part beside it).
+        let output: String
+        let scorer: any ItemScorer
+        let input: CSRMatrix
+        let predictor: any RatingPredictor
+        let progress: String
     }
 
-    /// The rating model's predicted rating for every listed item, clipped to the scale,
-    /// aligned with `items` (users × k).
+    /// Every user's list of `job`: computed, or, after sharded scoring, the shards' parts
+    /// joined in shard order.
+    func ranked(_ job: ListJob, _ m: Matrices, _ ctx: StageContext) throws -> TopKLists {
+        let rows: (items: [Int32], scores: [Float], predictedRatings: [Float])
+        if case .parts(let count) = lists {
+            rows = try ListPart.join(job.output, count: count, users: m.ids.userCount, k: ctx.config.score.k, parallel: ctx.parallel)
+        } else {
+            rows = try rankedRows(job, users: 0..<m.ids.userCount, m, ctx)
+        }
+        return TopKLists(k: ctx.config.score.k, items: rows.items, scores: rows.scores, predictedRatings: rows.predictedRatings, ids: m.ids)
+    }
+
+    /// The top k of `job.scorer` of the users in `users`, over the movies someone rated in
+    /// `job.input` that the user did not, with predicted ratings. Slots a user has no
+    /// candidate for stay empty (item -1): a list never pads with movies nobody rated. Each
+    /// user's list depends on that user only, so any split of the users into ranges gives
+    /// the same rows.
+    func rankedRows(
+        _ job: ListJob, users: Range<Int>, _ m: Matrices, _ ctx: StageContext
+    ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
+        let c = ctx.config, k = c.score.k
+        let scale = m.scale
+        let cold = job.input.emptyColumns()
+        // Memory: one score block per worker (TopK.lists), never users × movies.
+        let input = users == 0..<m.ids.userCount ? job.input : job.input.rows(users)
+        let report = ctx.progress, what = job.progress
+        var (items, scores) = BLASThreads.single {
+            TopK.lists(scorer: job.scorer, input: input, k: k, excluding: cold, parallel: ctx.parallel) { report(what, $0, $1) }
+        }
+        dropUnscored(&items, scores)
+        let predicted = predictedRatings(job.predictor, m, input: job.input, users: users, items: items, k: k, scale: scale, parallel: ctx.parallel)
+        return (items, scores.map { $0.isFinite ? $0 : 0 }, predicted)
+    }
+
+    /// The rating model's predicted rating for every listed item of the users in `users`
+    /// (nil: every user), clipped to the scale, aligned with `items` (users.count × k).
     func predictedRatings(
-        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, items: [Int32], k: Int, scale: ClosedRange<Float>, parallel: Parallel
+        _ predictor: any RatingPredictor, _ m: Matrices, input: CSRMatrix, users: Range<Int>? = nil, items: [Int32], k: Int,
+        scale: ClosedRange<Float>, parallel: Parallel
     ) -> [Float] {
-        // The lists as a sparse query matrix: each user's listed items, sorted.
-        var start = [0], columns: [Int32] = []
-        for u in 0..<m.ids.userCount {
-            columns += items[(u * k)..<((u + 1) * k)].filter { $0 >= 0 }.sorted()
+        let users = users ?? 0..<m.ids.userCount
+        // The lists as a sparse query matrix: each user's listed items, sorted; no queries
+        // for users outside the range.
+        var start = [Int](repeating: 0, count: users.lowerBound + 1), columns: [Int32] = []
+        for u in users {
+            let o = u - users.lowerBound
+            columns += items[(o * k)..<((o + 1) * k)].filter { $0 >= 0 }.sorted()
             start.append(columns.count)
         }
+        start += [Int](repeating: columns.count, count: m.ids.userCount - users.upperBound)
         let queries = CSRMatrix(rows: m.ids.userCount, cols: m.ids.itemCount, rowStart: start, columns: columns,
                                 values: [Float](repeating: 0, count: columns.count))
         let p = predictor.predict(train: input, queries: queries, parallel: parallel)
         var out = [Float](repeating: 0, count: items.count)
-        for u in 0..<m.ids.userCount {
+        for u in users {
+            let o = u - users.lowerBound
             for t in queries.row(u) {
-                guard let r = (0..<k).first(where: { items[u * k + $0] == columns[t] }) else { continue }
-                out[u * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
+                guard let r = (0..<k).first(where: { items[o * k + $0] == columns[t] }) else { continue }
+                out[o * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
             }
         }
         return out
@@ -250,19 +333,27 @@ public struct ExportStage: Stage {
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel)
+        var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, ctx)
+        stats["users"] = .int(lists.ids.userCount)
+        stats["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+        return stats
+    }
+
+    /// Publishes the rendered exports with the staged metrics and report, as one set, when
+    /// the quality gate lets them through (also after a sharded export).
+    static func publish(csv: [UInt8], jsonl: [UInt8], _ ctx: StageContext) throws -> [String: JSONValue] {
+        let c = ctx.config
         for staged in [c.paths.stagedMetrics, c.paths.stagedReport] where !FileManager.default.fileExists(atPath: staged) {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
         let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
-                                              published: FileManager.default.contents(atPath: c.paths.metrics).map { [UInt8]($0) })
+                                              published: try? PlainFile.read(c.paths.metrics))
         ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
                                  (c.paths.metrics, metrics), (c.paths.report, report)])
-        let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        return ["users": .int(lists.ids.userCount), "rows": .int(rows), "csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count),
-                "qualityGate": .string(gate)]
+        return ["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)]
     }
 }
 

@@ -54,12 +54,13 @@ public enum Pipeline {
     }
 
     /// The program's version: part of every manifest, so a new build reruns the stages.
-    public static let version = "0.2.0"
+    /// 0.3.0: data artefacts record the rating scale (`ratingScale`), which train and score read.
+    public static let version = "0.3.0"
 
     /// Settings that say where or how fast, never what: changing them changes no byte of any
     /// output, so they are in no fingerprint (a new folder simply has no manifests yet).
     /// `monitoring` only names the file rec-pipeline reports each run in.
-    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "memoryLimitGB", "monitoring"]
+    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "memoryLimitGB", "monitoring", "slurm"]
 
     /// The settings a stage's outputs depend on, as recorded in its manifest: every section
     /// that it or any stage before it reads, so a change reruns the first stage that reads it
@@ -68,7 +69,8 @@ public enum Pipeline {
     /// setting can rerun too much, never too little.
     public static func fingerprint(_ stage: any Stage, _ c: PipelineConfig) throws -> JSONValue {
         guard case .object(let all) = try JSONValue.from(c) else { return .object([:]) }
-        let position = stages.firstIndex { $0.name == stage.name } ?? stages.count - 1
+        let base = baseName(stage.name)
+        let position = stages.firstIndex { $0.name == base } ?? stages.count - 1
         let declared = Set(stages.flatMap { $0.reads(c) })
         var sections = Set(stages[...position].flatMap { $0.reads(c) })
         sections.formUnion(all.keys.filter { !declared.contains($0) && !operationalSettings.contains($0) })

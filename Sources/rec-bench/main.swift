@@ -6,7 +6,7 @@ import RecModels
 import RecStages
 
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-bench",
         abstract: "Measure ingest, training, scoring and the whole pipeline on the data pipeline.json names.",
@@ -23,6 +23,21 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --ease-matrices: the solvers to compare, comma-separated: exact, or a number of movies for the blocked solver (e.g. exact,8000,12000).")
     var easeSolvers = "12000"
 
+    @Option(help: "Instead of the data: time epochs on a generated heavy-tailed matrix of this shape, USERSxITEMSxRATINGS (e.g. 162541x59047x25000000, MovieLens-25M's), with the configured rating model.")
+    var synthetic: String?
+
+    @Option(help: "Epochs to time with --synthetic.")
+    var syntheticEpochs = 2
+
+    @Option(help: "Seed of the --synthetic matrix.")
+    var syntheticSeed: UInt64 = 25
+
+    @Option(help: "The Python that runs the PyTorch comparison (skipped, saying so, when it cannot import torch).")
+    var torchPython = "python3"
+
+    @Option(help: "The PyTorch rewrite of the seed's model.")
+    var torchScript = "scripts/bench_torch.py"
+
     func run() throws {
         let logger = makeLogger("rec-bench", quiet: options.quiet)
         do {
@@ -35,10 +50,20 @@ struct BenchCommand: ParsableCommand {
                     return .blocked(maxItems: n)
                 }
                 try EASEBenchmark(matricesPath: easeMatrices, solvers: solvers, lambda: s.lambda, weighting: EASE.Weighting(rawValue: s.weighting) ?? .binary,
-                                  ratingMax: Float(c.input.ratingScale[1]), workers: c.workers).run { print($0) }
+                                  workers: c.workers).run { print($0) }
                 return
             }
-            let report = try Benchmark(config: try options.load(), denseEpochs: denseEpochs, logger: logger).run()
+            let config = try options.load()
+            let report = if let synthetic {
+                try SyntheticBenchmark(config: config, shape: try SyntheticRatings.Shape(parsing: synthetic), epochs: syntheticEpochs,
+                                       seed: syntheticSeed, logger: logger).run()
+            } else {
+                try {
+                    var b = Benchmark(config: config, denseEpochs: denseEpochs, logger: logger)
+                    b.torch = TorchComparison(python: torchPython, script: torchScript)
+                    return try b.run()
+                }()
+            }
             FileHandle.standardOutput.write(Data(report.utf8))
         } catch let e as RecError {
             logger.error("\(e.description)")

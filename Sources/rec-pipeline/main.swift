@@ -5,7 +5,7 @@ import RecKit
 import RecStages
 
 @main
-struct PipelineCommand: ParsableCommand {
+struct PipelineCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-pipeline",
         abstract: "Run the whole recommender pipeline: ingest → split → build-matrix → train → score → export.",
@@ -16,17 +16,23 @@ struct PipelineCommand: ParsableCommand {
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
             rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
 
-            One run at a time: a lock in outputDir. The exports are replaced only at the end of a \
-            successful run, all together; a run killed at any moment leaves the previous ones whole.
+            One run at a time: locks in outputDir and artefactDir, so two configurations sharing \
+            either folder wait for each other (--wait) or exit with code 3. The exports are replaced \
+            only at the end of a successful run, all together; a run killed at any moment leaves the \
+            previous ones whole.
 
             Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
+
+            With --quiet a successful run prints nothing at all (no metrics table, no log lines); \
+            warnings (input lines skipped under "invalidLines": "skip") and errors still go to stderr.
 
             With monitoring.textfile set, every run but a dry one ends by rewriting that file for \
             node_exporter's textfile collector: last run's exit code and duration, last success time, \
             each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
-            settings error, 3 another run holds the lock.
+            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
+            4 the quality gate refused the run's figures (the previous exports were kept).
             """)
 
     @OptionGroup var options: StageOptions
@@ -40,15 +46,29 @@ struct PipelineCommand: ParsableCommand {
     @Option(name: .customLong("only"), help: "Run only this stage.")
     var onlyStage: String?
 
-    @Flag(help: "Print the plan (which stages would run, and why) and do nothing.")
+    @Flag(help: "Print the plan (which stages would run, and why) and do nothing; with --engine slurm, print the sbatch commands.")
     var dryRun = false
+
+    @Option(help: "local: run the stages in this process; slurm: submit them as Slurm jobs (see --shards) over the shared artefact folder, print the job ids and return (--wait: follow them and exit with the pipeline's code).")
+    var engine: Engine = .local
+
+    @Option(help: "With --engine slurm: split, score and export run as job arrays of this many shards of the users.")
+    var shards = 1
+
+    enum Engine: String, ExpressibleByArgument {
+        case local, slurm
+    }
 
     func validate() throws {
         if startStage != nil && onlyStage != nil { throw ValidationError("--from and --only cannot be used together") }
+        if engine == .slurm && (startStage != nil || onlyStage != nil) { throw ValidationError("--from and --only are for --engine local") }
+        if shards < 1 || shards > Shard.maxCount { throw ValidationError("--shards must be between 1 and \(Shard.maxCount)") }
+        if engine == .local && shards != 1 { throw ValidationError("--shards is for --engine slurm") }
     }
 
     func run() throws {
         let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        if engine == .slurm { return try submit() }
         // The monitoring file (monitoring.textfile) describes every run but a dry one.
         let started = Date()
         var monitor: RunMonitor?
@@ -64,7 +84,7 @@ struct PipelineCommand: ParsableCommand {
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
-            for o in outcomes { printSummary(o.stats) }
+            if !options.quiet { for o in outcomes { printSummary(o.stats) } }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")
@@ -80,6 +100,29 @@ struct PipelineCommand: ParsableCommand {
         } catch {
             monitor?.finish(exitCode: ExitCodes.failure, logger: logger)
             throw error
+        }
+    }
+}
+
+extension PipelineCommand {
+    /// `--engine slurm`: submits the pipeline; exits with the pipeline's code under --wait.
+    func submit() throws {
+        let logger = makeLogger("rec-pipeline", quiet: options.quiet)
+        do {
+            var o = SlurmEngine.Options()
+            o.shards = shards
+            o.force = force
+            o.dryRun = dryRun
+            o.wait = options.wait
+            let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,
+                                     binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
+            let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            if code != 0 { throw ExitCode(code) }
+        } catch let e as RecError {
+            logger.error("\(e.description)")
+            throw ExitCode(ExitCodes.code(for: e.kind))
         }
     }
 }

@@ -3,12 +3,13 @@ import RecCLI
 import RecStages
 
 @main
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-train",
         abstract: "Train the rating model (and the ranking model) on matrices.art: model.art.")
 
     @OptionGroup var options: StageOptions
+    @OptionGroup(visibility: .hidden) var cluster: ClusterOptions
 
-    func run() throws { try runStage(TrainStage(), options) }
+    func run() throws { try runStage(TrainStage(), options, cluster) }
 }

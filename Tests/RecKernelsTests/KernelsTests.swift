@@ -10,7 +10,8 @@ import Testing
     static let canary: Float = 12345.5
     static let canaries = 9
 
-    @Test(arguments: widths)
+    /// 96 and 127: one 64-block then a 32-block and tails; 200 and 203: the seed's width.
+    @Test(arguments: widths + [96, 127, 200, 203])
     func gatherAccumulate_matchesReference(d: Int) {
         var rng = Seeded(UInt64(1000 + d))
         for count in [0, 1, 2, 7, 8, 9, 31, 33, 50, Int.random(in: 0...50, using: &rng)] {
@@ -45,7 +46,9 @@ import Testing
     @Test(arguments: widths)
     func gatherDot_matchesReference(d: Int) {
         var rng = Seeded(UInt64(2000 + d))
-        for count in [0, 1, 5, 8, 17, 50, Int.random(in: 0...50, using: &rng)] {
+        // 29 and 31: eight-row blocks, a four-row block and single rows; 50: past the
+        // prefetch distance.
+        for count in [0, 1, 5, 8, 17, 29, 31, 50, Int.random(in: 0...50, using: &rng)] {
             let stride = d + Int.random(in: 0...5, using: &rng)
             let rowCount = 1 + Int.random(in: 0...60, using: &rng)
             let rows = rng.floats(rowCount * stride)
@@ -172,5 +175,95 @@ import Testing
             #expect(close(sf[j], sr[j], magnitude: abs(sr[j])), "s[\(j)]")
         }
         #expect(pf[n] == Self.canary && sf[n] == Self.canary)
+    }
+}
+
+/// The lazy optimiser updates one row at a time what the dense one updates in one call: an
+/// element's result must not depend on where its range starts (tail loop = SIMD lane).
+@Suite struct OptimiserKernelSplitTests {
+    static let splits: [[Int]] = [[70], [1, 69], [3, 8, 59], [200], [7, 7, 7, 7, 172], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]
+
+    @Test(arguments: splits.indices, [Float(0), 0.3])
+    func adam_rowByRow_equalsOneCall(split index: Int, weightDecay: Float) {
+        let parts = Self.splits[index]
+        let n = parts.reduce(0, +)
+        var rng = Seeded(UInt64(7000 + index))
+        let p0 = rng.floats(n), g = rng.floats(n), m0 = rng.floats(n, in: -0.1..<0.1), v0 = rng.floats(n, in: 0..<0.01)
+        var (pa, ma, va, ga) = (p0, m0, v0, g)
+        var (pb, mb, vb, gb) = (p0, m0, v0, g)
+        let stepSize: Float = 0.003 / (1 - 0.9 * 0.9), sqrtBias2: Float = (1 - 0.999 * 0.999 as Float).squareRoot()
+        Kernels.adam(n, p: &pa, g: &ga, m: &ma, v: &va, stepSize: stepSize, beta1: 0.9, beta2: 0.999, sqrtBias2: sqrtBias2,
+                     eps: 1e-8, weightDecay: weightDecay)
+        var start = 0
+        for part in parts {
+            pb.withUnsafeMutableBufferPointer { p in gb.withUnsafeMutableBufferPointer { gp in
+                mb.withUnsafeMutableBufferPointer { m in vb.withUnsafeMutableBufferPointer { v in
+                    Kernels.adam(part, p: p.baseAddress! + start, g: gp.baseAddress! + start, m: m.baseAddress! + start,
+                                 v: v.baseAddress! + start, stepSize: stepSize, beta1: 0.9, beta2: 0.999, sqrtBias2: sqrtBias2,
+                                 eps: 1e-8, weightDecay: weightDecay)
+                } }
+            } }
+            start += part
+        }
+        #expect(pa == pb && ma == mb && va == vb && ga == gb)
+        #expect(pa != p0, "the step moved the parameters")
+    }
+
+    @Test(arguments: splits.indices, [Float(0), 0.3])
+    func rmsprop_rowByRow_equalsOneCall(split index: Int, weightDecay: Float) {
+        let parts = Self.splits[index]
+        let n = parts.reduce(0, +)
+        var rng = Seeded(UInt64(8000 + index))
+        let p0 = rng.floats(n), g = rng.floats(n), s0 = rng.floats(n, in: 0..<0.01)
+        var (pa, sa, ga) = (p0, s0, g)
+        var (pb, sb, gb) = (p0, s0, g)
+        Kernels.rmsprop(n, p: &pa, g: &ga, s: &sa, lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: weightDecay)
+        var start = 0
+        for part in parts {
+            pb.withUnsafeMutableBufferPointer { p in gb.withUnsafeMutableBufferPointer { gp in sb.withUnsafeMutableBufferPointer { s in
+                Kernels.rmsprop(part, p: p.baseAddress! + start, g: gp.baseAddress! + start, s: s.baseAddress! + start, lr: 0.01,
+                                alpha: 0.99, eps: 1e-8, weightDecay: weightDecay)
+            } } }
+            start += part
+        }
+        #expect(pa == pb && sa == sb && ga == gb)
+        #expect(pa != p0)
+    }
+}
+
+@Suite struct SigmoidKernelTests {
+    @Test(arguments: [0, 1, 7, 8, 9, 200, 203])
+    func sigmoid_matchesLibmWithinThreeUlps(n: Int) {
+        var rng = Seeded(UInt64(9000 + n))
+        for spread: Float in [0.5, 8, 40, 120] {
+            let x = rng.floats(n).map { $0 * spread }
+            var fast = x + [KernelsTests.canary], slow = x
+            fast.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, n) }
+            slow.withUnsafeMutableBufferPointer { Reference.sigmoid($0.baseAddress!, n) }
+            for j in 0..<n {
+                // Relative to the value, and absolutely below 1e-30 where libm underflows to 0.
+                #expect(abs(fast[j] - slow[j]) <= 3 * slow[j].ulp + 1e-30, "x = \(x[j]): \(fast[j]) vs \(slow[j])")
+            }
+            #expect(fast[n] == KernelsTests.canary, "wrote past the end")
+        }
+    }
+
+    @Test func sigmoid_atTheEdges() {
+        var v: [Float] = [0, -0.0, .infinity, -.infinity, 88.3, 1000, -87.3, -1000, .nan]
+        v.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, $0.count) }
+        #expect(v[0] == 0.5 && v[1] == 0.5)
+        #expect(v[2] == 1 && v[4] == 1 && v[5] == 1)
+        #expect(v[3] >= 0 && v[3] < 1e-37 && v[7] >= 0 && v[7] < 1e-37)
+        #expect(v[6] > 0 && v[6] < 1e-37)
+        #expect(v[8].isNaN, "a diverged value must stay visible")
+    }
+
+    @Test func sigmoid_oneByOne_equalsOneCall() {
+        var rng = Seeded(9500)
+        let x = rng.floats(37).map { $0 * 20 }
+        var bulk = x, single = x
+        bulk.withUnsafeMutableBufferPointer { Kernels.sigmoid($0.baseAddress!, 37) }
+        single.withUnsafeMutableBufferPointer { p in for j in 0..<37 { Kernels.sigmoid(p.baseAddress! + j, 1) } }
+        #expect(bulk == single)
     }
 }

@@ -81,6 +81,7 @@ import RecKit
         var c = PipelineConfig()
         c.monitoring.textfile = "/nonexistent/rec.prom"
         c.artefactDir = "/nonexistent/artefacts"
+        c.outputDir = "/nonexistent/output" // not the working folder's, which may hold a real run
         let monitor = try #require(RunMonitor(config: c, configPath: "/srv/pipeline.json", started: Date()))
         let families = { (text: String) in Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }.map { String($0.split(separator: " ")[2]) }) }
         let run: Set = ["rec_pipeline_last_run_timestamp_seconds", "rec_pipeline_last_run_duration_seconds", "rec_pipeline_last_run_exit_code",

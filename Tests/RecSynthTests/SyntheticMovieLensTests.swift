@@ -58,8 +58,12 @@ func ratingsBytes(_ s: SynthSettings, _ format: SyntheticMovieLens.Format = .csv
         #expect(catalogue.genres.allSatisfy { !$0.isEmpty })
     }
 
-    @Test func moviesCSV_quotesTitlesWithCommasAndQuotes_asRFC4180() throws {
-        let text = String(decoding: try SyntheticMovieLens(small).moviesFile(.csv), as: UTF8.self)
+    @Test func moviesCSV_quotesTitlesWithCommasAndQuotes_asRFC4180_andParses() throws {
+        let bytes = try SyntheticMovieLens(small).moviesFile(.csv)
+        let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies.csv", encoding: "auto", policy: .error)
+        #expect(report.skippedTotal == 0 && catalogue.count == small.movies)
+        #expect(catalogue.titles.contains("Movie 3, The (1920)") && catalogue.titles.contains { $0.hasPrefix("Say \"Movie\" 7 (") })
+        let text = String(decoding: bytes, as: UTF8.self)
         let lines = text.split(separator: "\n")
         #expect(lines.first == "movieId,title,genres")
         #expect(lines.count == small.movies + 1)

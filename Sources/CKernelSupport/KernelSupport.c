@@ -1,0 +1,3 @@
+// CKernelSupport is header-only (static inline functions in include/CKernelSupport.h); a C
+// target still needs one source file.
+#include "CKernelSupport.h"

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import RecKit
+
+/// The cluster run in progress: `<artefactDir>/cluster-run.json`, written by
+/// `rec-pipeline --engine slurm` when it submits.
+///
+/// Jobs on other nodes cannot rely on `flock` (on NFS it is emulated by the server's lock
+/// manager or not at all, on Lustre it depends on the mount's `flock` option, and a node that
+/// dies keeps no lock). So every job carries the id of the run that submitted it and does
+/// nothing unless this record still names that run: a later submission supersedes every job
+/// of an earlier one that is still queued.
+public struct ClusterRun: Codable, Sendable, Equatable {
+    public var runId: String
+    public var shards: Int
+    /// Slurm job ids, as submitted (array jobs by their array job id).
+    public var jobs: [String]
+    public var submitted: String
+
+    public init(runId: String, shards: Int, jobs: [String] = [], submitted: Date = Date()) {
+        self.runId = runId
+        self.shards = shards
+        self.jobs = jobs
+        self.submitted = submitted.ISO8601Format()
+    }
+
+    public static func path(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.json" }
+
+    public static func read(_ c: PipelineConfig) -> ClusterRun? {
+        guard let data = (try? PlainFile.read(path(c))).map({ Data($0) }) else { return nil }
+        return try? JSONDecoder().decode(ClusterRun.self, from: data)
+    }
+
+    public func write(_ c: PipelineConfig) throws {
+        try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
+        try AtomicFile.write(try JSON.encodeString(self, pretty: true) + "\n", to: ClusterRun.path(c))
+    }
+
+    /// A fresh run id: time and randomness, never reused.
+    public static func newId() -> String {
+        let stamp = Date().ISO8601Format().filter { $0.isNumber }
+        return stamp + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+}
+
+/// One stage (or shard, or merge) run as a job of a cluster run.
+public enum ClusterJob {
+    /// What the job did.
+    public enum Outcome: Sendable {
+        case skipped(String)
+        case ran([String: JSONValue], Double)
+    }
+
+    /// Runs `stage` unless its manifest says it is up to date (so a job submitted behind a
+    /// stage that came out unchanged costs a manifest check). Takes no lock: see `ClusterRun`.
+    /// A merge first checks every shard's manifest: parts are only joined when each was
+    /// recorded complete by its shard, with these settings and inputs.
+    /// - Throws: `RecError(.locked)` when another submission superseded `runId`.
+    public static func run(_ stage: any Stage, merging shards: (any ShardableStage, Int)?, runId: String, _ ctx: StageContext) throws -> Outcome {
+        let c = ctx.config
+        guard let current = ClusterRun.read(c), current.runId == runId else {
+            throw RecError(.locked, "this job belongs to cluster run \(runId), but \(ClusterRun.path(c)) names \(ClusterRun.read(c)?.runId ?? "no run"): a later submission superseded it",
+                           file: ClusterRun.path(c), hint: "nothing was changed; the newer run does the work")
+        }
+        let (current2, why) = try Runner.check(stage, c)
+        if current2 { return .skipped(why) }
+        if let (base, count) = shards {
+            for shard in try Shard.all(count) {
+                let part = base.shard(shard)
+                let (ok, reason) = try Runner.check(part, c)
+                guard ok else {
+                    throw RecError(.artefact, "shard \(shard) of \(base.name) is not complete (\(reason)); its parts are not joined",
+                                   file: Manifest.path(stage: part.name, dir: c.paths.artefacts), hint: "rerun rec-pipeline --engine slurm: it resubmits that shard")
+                }
+            }
+        }
+        let (stats, seconds) = try Runner.execute(stage, ctx)
+        return .ran(stats, seconds)
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import RecKit
+import Testing
+@testable import RecStages
+
+struct SyntheticRatingsTests {
+    @Test func matrix_hasTheShapeAskedFor_withSortedDistinctColumnsAndRatingsOnTheScale() throws {
+        let shape = SyntheticRatings.Shape(users: 700, items: 400, ratings: 40_000)
+        let m = try SyntheticRatings.matrix(shape, seed: 3, parallel: Parallel(workers: 2))
+        #expect(m.rows == 700 && m.cols == 400 && m.nonZeros == 40_000)
+        for r in 0..<m.rows {
+            let columns = m.columns[m.row(r)]
+            #expect(columns.count >= 20 && columns.count <= 100, "row \(r): \(columns.count) ratings, outside 20…items/4")
+            #expect(zip(columns, columns.dropFirst()).allSatisfy { $0 < $1 }, "row \(r) is not sorted and distinct")
+        }
+        #expect(m.columns.allSatisfy { $0 >= 0 && $0 < 400 })
+        #expect(m.values.allSatisfy { [1, 2, 3, 4, 5].contains($0) })
+        #expect(Set(m.values).count == 5, "every rating value occurs")
+    }
+
+    @Test func matrix_isHeavyTailed() throws {
+        // Users: a floor of 20 and a long tail; movies: most ratings on few movies.
+        let m = try SyntheticRatings.matrix(.init(users: 5000, items: 2000, ratings: 400_000), seed: 1, parallel: Parallel(workers: 2))
+        let perUser = (0..<m.rows).map { m.row($0).count }.sorted()
+        #expect(perUser.first! == 20)
+        #expect(perUser.last! >= 5 * perUser[perUser.count / 2], "heaviest user \(perUser.last!) vs median \(perUser[perUser.count / 2])")
+        var perItem = [Int](repeating: 0, count: m.cols)
+        for c in m.columns { perItem[Int(c)] += 1 }
+        perItem.sort(by: >)
+        let top10 = perItem.prefix(m.cols / 10).reduce(0, +)
+        #expect(Double(top10) > 0.5 * Double(m.nonZeros), "the top 10 % of movies hold \(top10) of \(m.nonZeros) ratings")
+    }
+
+    @Test func matrix_isTheSameForAnyWorkerCount_andDependsOnTheSeed() throws {
+        let shape = SyntheticRatings.Shape(users: 3000, items: 500, ratings: 150_000)
+        let one = try SyntheticRatings.matrix(shape, seed: 9, parallel: Parallel(workers: 1))
+        let three = try SyntheticRatings.matrix(shape, seed: 9, parallel: Parallel(workers: 3))
+        let other = try SyntheticRatings.matrix(shape, seed: 10, parallel: Parallel(workers: 1))
+        #expect(one == three)
+        #expect(one != other)
+    }
+
+    @Test(arguments: ["100x50", "100x50x10", "0x50x2000", "100x0x10", "axbxc", "100x50x100000", "100x-50x2000"])
+    func shape_whenUnusable_throwsAConfigError(text: String) {
+        #expect {
+            try SyntheticRatings.Shape(parsing: text)
+        } throws: { error in
+            (error as? RecError)?.kind == .config
+        }
+    }
+
+    @Test func shape_parsesUsersItemsRatings() throws {
+        #expect(try SyntheticRatings.Shape(parsing: "162541x59047x25000000") == .init(users: 162_541, items: 59_047, ratings: 25_000_000))
+    }
+}
+
+struct TorchComparisonTests {
+    @Test func unavailable_whenTheScriptIsMissing_saysWhich() {
+        let t = TorchComparison(python: "python3", script: "/nonexistent/bench_torch.py")
+        #expect(t.unavailable() == "/nonexistent/bench_torch.py not found")
+    }
+
+    @Test func unavailable_whenPythonCannotImportTorch_saysSo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-torch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = dir + "/bench.py"
+        try AtomicFile.write("print('unused')\n", to: script)
+        // `false` exits 1 whatever it is asked: a Python without torch, as far as the check goes.
+        let t = TorchComparison(python: "false", script: script)
+        #expect(t.unavailable() == "torch is not importable by false")
+    }
+
+    @Test func write_givesOneLittleEndianValuePerEntry() throws {
+        let m = CSRMatrix(rows: 3, cols: 5, rowStart: [0, 2, 2, 3], columns: [1, 4, 0], values: [3.5, 1, 5])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-torch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TorchComparison(python: "python3", script: "unused").write(m, name: "train", to: dir)
+        func int32s(_ suffix: String) throws -> [Int32] {
+            let b = try AtomicFile.read(dir + "/train." + suffix)
+            return stride(from: 0, to: b.count, by: 4).map { Int32(bitPattern: UInt32(b[$0]) | UInt32(b[$0 + 1]) << 8 | UInt32(b[$0 + 2]) << 16 | UInt32(b[$0 + 3]) << 24) }
+        }
+        #expect(try int32s("users") == [0, 0, 2])
+        #expect(try int32s("items") == [1, 4, 0])
+        #expect(try int32s("ratings").map { Float(bitPattern: UInt32(bitPattern: $0)) } == [3.5, 1, 5])
+    }
+}
