@@ -81,9 +81,13 @@ public enum MemoryChecks {
     }
 
     /// Checks the plan of the stage `step` (`rec-train` or `rec-score`).
-    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize) throws {
+    /// - Returns: a line for the log: the planned peak and the limit.
+    @discardableResult
+    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize) throws -> String {
         let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d)
-        try plan.check(MemoryPlan.limit(settingGB: c.memoryLimitGB))
+        let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
+        try plan.check(limit)
+        return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
     }
 
     /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running

@@ -51,7 +51,8 @@ public struct ScoreStage: ShardableStage {
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         try checkListMemory(users: m.ids.userCount, k: c.score.k)
-        try MemoryChecks.check(c, step: "rec-score", .init(m))
+        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m))
+        ctx.logger.info("\(memory)")
         let settings = try Pipeline.fingerprint(self, c)
 
         let clock = ContinuousClock.now
