@@ -16,7 +16,7 @@ DATA_APT_PACKAGES := curl unzip ca-certificates
 # The folder of this Makefile, so that `make -f PATH/Makefile data` works from another folder.
 MAKEFILE_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: run test build deps test-deps venv data bench fuzz clean
+.PHONY: run test build deps test-deps venv data bench bench-scale fuzz clean
 
 run: deps build data
 	$(RELEASE)/rec-pipeline --config pipeline.json
@@ -76,6 +76,15 @@ bench: deps build data
 	fi
 	$(RELEASE)/rec-bench --config configs/seed-75-25.json \
 	  --torch-python $$([ -x $(BENCH_VENV)/bin/python ] && echo $(BENCH_VENV)/bin/python || echo python3)
+
+# The scale benchmark: synthetic MovieLens-shaped data of 1M, 5M and 25M ratings (written by
+# rec-synth under data/synth/, never committed) through the default pipeline; prints seconds
+# per stage, peak memory, ratings/s and NDCG@10 per size. One size: make bench-scale SIZES=5M.
+# The 25M size takes several minutes and a few GB.
+SIZES ?= 1M,5M,25M
+bench-scale: deps build
+	@$(MAKE) --no-print-directory install-packages PACKAGES="python3"
+	python3 scripts/bench_scale.py --sizes "$(SIZES)"
 
 fuzz: deps
 	scripts/fuzz.sh 60

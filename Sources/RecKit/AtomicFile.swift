@@ -13,14 +13,26 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let temp = try writeTemporary(bytes, beside: path)
+        try publish(try writeTemporary(bytes, beside: path), to: path)
+    }
+
+    /// Writes a file from several buffers in order, without joining them first (an artefact of
+    /// a large model is written as its header and its compressed frames: joining them would
+    /// hold the model's size twice more).
+    public static func write(parts: [[UInt8]], to path: String) throws {
+        try publish(try writeTemporary(beside: path) { append in
+            for part in parts { try part.withUnsafeBytes { try append($0) } }
+        }, to: path)
+    }
+
+    /// Renames a flushed temporary file over `path` and makes the rename durable.
+    private static func publish(_ temp: String, to path: String) throws {
         guard rename(temp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temp)
             throw RecError(.runtime, "cannot rename into place: \(reason)", file: path)
         }
-        syncDirectory(dir)
+        syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     /// Writes several files as one step: every file is written and flushed under a temporary
@@ -50,6 +62,11 @@ public enum AtomicFile {
     /// file of ours, never an existing file or the target of a symbolic link.
     /// - Returns: the temporary file's path.
     static func writeTemporary(_ bytes: UnsafeRawBufferPointer, beside path: String) throws -> String {
+        try writeTemporary(beside: path) { try $0(bytes) }
+    }
+
+    /// `writeTemporary` of the bytes that `body` appends with the function it is given.
+    private static func writeTemporary(beside path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         do {
@@ -62,16 +79,21 @@ public enum AtomicFile {
         let temp = dir + "/" + temporaryName(for: url.lastPathComponent)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd); unlink(temp)
-                throw RecError(.runtime, "cannot write: \(reason)", file: path)
+        do {
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw RecError(.runtime, "cannot write: \(String(cString: strerror(errno)))", file: path)
+                    }
+                    offset += n
+                }
             }
-            offset += n
+        } catch {
+            close(fd); unlink(temp)
+            throw error
         }
         if fsync(fd) != 0 || close(fd) != 0 {
             unlink(temp)

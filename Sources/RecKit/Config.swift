@@ -93,6 +93,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var outputDir = "output"
     /// Dispatch workers; 0 = all cores. Results are identical for any value.
     public var workers = 0
+    /// The most memory a stage may plan to use, in GB (10⁹ bytes); 0 = 90 % of the physical
+    /// memory. A stage whose estimate is above it stops before allocating (`MemoryPlan`).
+    public var memoryLimitGB = 0.0
     public var split = Split()
     public var evaluation = Evaluation()
     public var ratingModel = RatingModelConfig.userAutoencoder(AutoencoderSettings())
@@ -107,7 +110,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
+        case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
     }
 
     public init() {}
@@ -219,6 +222,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             throw bad("'split.validationRatio' must be at least 0 and below 1")
         }
         guard (0...Self.maxWorkers).contains(workers) else { throw bad("'workers' must be 0 (all cores) to \(Self.maxWorkers)") }
+        guard memoryLimitGB.isFinite, memoryLimitGB >= 0 else { throw bad("'memoryLimitGB' must be 0 (90 % of the physical memory) or a number of GB") }
         guard (1...Self.maxK).contains(score.k) else { throw bad("'score.k' must be 1 to \(Self.maxK)") }
         for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),
                               ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {

@@ -12,6 +12,18 @@ public enum Hash {
         bytes.withUnsafeBytes { xxh3($0) }
     }
 
+    /// XXH3-64 of the buffers one after the other, as if joined (without joining them).
+    public static func xxh3(parts: [[UInt8]]) -> UInt64 {
+        guard let state = XXH3_createState() else {
+            // Out of memory for a few hundred bytes of state: join after all.
+            return xxh3(parts.flatMap { $0 })
+        }
+        defer { XXH3_freeState(state) }
+        XXH3_64bits_reset(state)
+        for part in parts { _ = part.withUnsafeBytes { XXH3_64bits_update(state, $0.baseAddress, $0.count) } }
+        return XXH3_64bits_digest(state)
+    }
+
     /// XXH3-64 of a whole file, streamed in 4 MiB blocks, as 16 hex digits.
     /// - Throws: `RecError(.input)` naming the file when it is missing or not a regular file
     ///   (a folder, a FIFO, `/dev/zero`: see `PlainFile`), so that stamping never hangs.

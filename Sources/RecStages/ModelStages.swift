@@ -31,6 +31,10 @@ public struct TrainStage: Stage {
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
+        // rating model trains, not trap after it.
+        let memory = try MemoryChecks.check(c, step: "rec-train", .init(m))
+        ctx.logger.info("\(memory)")
         let all = m.all
         var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]
 
@@ -98,6 +102,7 @@ public struct TrainStage: Stage {
         lambda chosen: Double?
     ) throws -> (EASE, [String: JSONValue]) {
         let weighting = EASE.Weighting(rawValue: s.weighting) ?? .binary
+        let solver = easeSolver(s)
         var lambda = chosen ?? s.lambda
         var meta: [String: JSONValue] = ["role": .string(chosen == nil ? "evaluation ranking" : "served ranking"), "settings": try .from(s)]
         if chosen == nil, !s.lambdaGrid.isEmpty, let validation, validation.nonZeros > 0 {
@@ -105,7 +110,7 @@ public struct TrainStage: Stage {
             var results: [String: JSONValue] = [:]
             var best = (ndcg: -1.0, lambda: s.lambda)
             for candidate in s.lambdaGrid {
-                let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
+                let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
                 let lists = BLASThreads.single { rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel) }
                 let ndcg = try RankingMetrics.measure(lists: lists, test: validation, trainItemCount: ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
@@ -119,8 +124,10 @@ public struct TrainStage: Stage {
         }
         let fitOn = chosen == nil && (validation?.nonZeros ?? 0) > 0 ? input.union(validation!) : input
         meta["ratings"] = .int(fitOn.nonZeros)
-        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings)")
-        return (try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel), meta)
+        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings, solver \(s.solver))")
+        let ease = try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
+        if !ease.coversAll { ctx.logger.info("EASE covers the \(ease.covered.count) most-rated of \(ease.itemCount) movies") }
+        return (ease, meta)
     }
 
     /// Trains one autoencoder (user- or item-based) and writes it.
@@ -166,6 +173,15 @@ public struct TrainStage: Stage {
         let stats: JSONValue = .object(["type": .string(type), "seconds": .double(seconds), "epochs": .int(history.count),
                                         "chosenEpoch": .int(chosen), "ratings": .int(rows.nonZeros)])
         return (stats, chosen)
+    }
+}
+
+/// EASE's solver from its settings (`solver`, `maxItems`).
+func easeSolver(_ s: EASESettings) -> EASE.Solver {
+    switch s.solver {
+    case "exact": .exact
+    case "blocked": .blocked(maxItems: s.maxItems)
+    default: .auto(maxItems: s.maxItems)
     }
 }
 
@@ -229,7 +245,7 @@ struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    var (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    var (items, scores) = TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: parallel)
     dropUnscored(&items, scores)
     return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
@@ -239,18 +255,4 @@ func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [In
 /// -infinity): a list is shorter than k rather than padded with movies nobody rated.
 func dropUnscored(_ items: inout [Int32], _ scores: [Float]) {
     for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
-}
-
-/// Leaves out the given items (those nobody rated in the ratings the lists are built from): no
-/// model knows anything about them.
-struct ExcludingColdItems: ItemScorer {
-    let base: any ItemScorer
-    let cold: [Int]
-    var itemCount: Int { base.itemCount }
-    func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
-        base.scores(users: users, input: input, into: scores)
-        for r in 0..<users.count {
-            for i in cold { scores[r * itemCount + i] = -.infinity }
-        }
-    }
 }

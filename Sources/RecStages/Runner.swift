@@ -75,6 +75,7 @@ public struct Runner {
         let ctx = StageContext(config: config, logger: logger, progress: progress)
         var outcomes: [Outcome] = []
         var upstreamWillRun: String?
+        var memoryChecked = false
         for (stage, forced) in stages {
             let reason: String
             if let forced {
@@ -95,6 +96,13 @@ public struct Runner {
                 upstreamWillRun = upstreamWillRun ?? stage.name
                 outcomes.append(Outcome(stage: stage.name, ran: false, reason: reason, seconds: 0))
                 continue
+            }
+            // The memory plans of the model stages, from ratings.art's counts, as soon as it is
+            // current (before the first stage after ingest): a setting that cannot fit stops
+            // the run before any split, training or scoring is done for nothing.
+            if !memoryChecked, stage.name != "ingest", FileManager.default.fileExists(atPath: config.paths.ratings) {
+                try MemoryChecks.checkAll(config)
+                memoryChecked = true
             }
             logger.info("\(stage.name): running: \(reason)")
             let (stats, seconds) = try Runner.execute(stage, ctx)
