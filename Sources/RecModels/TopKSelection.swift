@@ -2,7 +2,7 @@ import RecKit
 
 /// A model that scores every item for a chunk of users, from their train rows.
 ///
-/// `scores` may be called concurrently from several Dispatch workers (by `TopK.all`), each
+/// `scores` may be called concurrently from several Dispatch workers (by `TopK.lists`), each
 /// call with its own `users` range and buffer; an implementation that calls BLAS should run
 /// with one BLAS thread (`BLASThreads.single`) while Dispatch has more than one worker (PLATFORM-NOTES).
 public protocol ItemScorer: Sendable {
