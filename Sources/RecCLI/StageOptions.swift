@@ -76,7 +76,7 @@ public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: Clu
         // nor into another configuration that shares its artefact folder.
         let locks = try Runner.lock(config, wait: options.wait)
         defer { for lock in locks.reversed() { lock.release() } }
-        let ctx = StageContext(config: config, logger: logger, standalone: true, progress: makeProgress(quiet: options.quiet))
+        let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
         let (stats, seconds) = try Runner.execute(stage, ctx)
         if !options.quiet { printSummary(stats) }

@@ -7,20 +7,15 @@ public struct StageContext: Sendable {
     public var config: PipelineConfig
     public var parallel: Parallel
     public var logger: Logger
-    /// Run by hand as its own executable (not by the runner): a stage then also publishes
-    /// what it can to the output folder at once (`rec-score`: metrics and report), instead
-    /// of leaving that to the end of the run.
-    public var standalone: Bool
     /// Reports progress of long loops (what, done, total); the command line draws a bar on a
     /// terminal and nothing otherwise.
     public var progress: @Sendable (String, Int, Int) -> Void
 
-    public init(config: PipelineConfig, logger: Logger, standalone: Bool = false,
+    public init(config: PipelineConfig, logger: Logger,
                 progress: @escaping @Sendable (String, Int, Int) -> Void = { _, _, _ in }) {
         self.config = config
         self.parallel = Parallel.resolve(config.workers)
         self.logger = logger
-        self.standalone = standalone
         self.progress = progress
     }
 
