@@ -6,15 +6,17 @@ APT_PACKAGES := libzstd-dev libopenblas-dev libxxhash-dev pkg-config
 # The end-to-end tests also load the exports into sqlite3, PostgreSQL, DuckDB and pandas (the
 # last two from a virtual environment of requirements-test.txt), parse the monitoring file with
 # prometheus_client, check the systemd units with systemd-analyze, render the report in Chromium,
-# and run the pipeline on a throw-away one-node Slurm cluster (scripts/slurm-test-cluster.sh).
-TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 python3-venv postgresql systemd slurm-wlm munge
+# run the pipeline on a throw-away one-node Slurm cluster (scripts/slurm-test-cluster.sh), and
+# run scripts/movielens-data.sh against a local server.
+TEST_APT_PACKAGES := $(APT_PACKAGES) sqlite3 chromium python3 python3-venv postgresql systemd slurm-wlm munge curl unzip ca-certificates
 VENV := .venv
 VENV_PYTHON ?= /usr/bin/python3
-# Where a checkout beside the project's shared folder finds MovieLens (see README: Data).
-SHARED_ML1M := ../shared/data/ml-1m
-SHARED_ML100K := ../shared/data/ml-100k
+# The download of `make data` (scripts/movielens-data.sh).
+DATA_APT_PACKAGES := curl unzip ca-certificates
+# The folder of this Makefile, so that `make -f PATH/Makefile data` works from another folder.
+MAKEFILE_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 
-.PHONY: run test build deps test-deps venv data bench fuzz clean
+.PHONY: run test build deps test-deps venv data bench bench-scale fuzz clean
 
 run: deps build data
 	$(RELEASE)/rec-pipeline --config pipeline.json
@@ -51,22 +53,16 @@ install-packages:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# MovieLens-1M into data/ml-1m/. Its licence forbids redistribution, so it is never in git:
-# download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/ and unzip it into data/.
-# A checkout beside the project's shared folder links that copy instead.
+# A MovieLens release into data/ (default ml-1m; `make data DATASET=ml-25m` for another).
+# Its licence forbids redistribution, so it is never in git. scripts/movielens-data.sh leaves a
+# release that is there alone, links the project's shared copy when the checkout sits beside
+# it, else downloads the zip from GroupLens, checks its MD5 and unzips it (README: Data).
+DATASET ?= ml-1m
+SHARED_DATA := ../shared/data
+
 data:
-	@if [ -f data/ml-1m/ratings.dat ] && [ -f data/ml-1m/movies.dat ]; then exit 0; fi; \
-	if [ -f $(SHARED_ML1M)/ratings_no_timestamps.dat ]; then \
-	  mkdir -p data/ml-1m; \
-	  ln -sf ../../$(SHARED_ML1M)/ratings_no_timestamps.dat data/ml-1m/ratings.dat; \
-	  ln -sf ../../$(SHARED_ML1M)/movies.dat data/ml-1m/movies.dat; \
-	  echo "linked MovieLens-1M from $(SHARED_ML1M)"; \
-	  if [ -f $(SHARED_ML100K)/u.data ] && [ ! -e data/ml-100k ]; then ln -sf ../$(SHARED_ML100K) data/ml-100k; fi; \
-	else \
-	  echo "MovieLens-1M is missing: download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/"; \
-	  echo "and unzip it here so that data/ml-1m/ratings.dat and data/ml-1m/movies.dat exist."; \
-	  exit 1; \
-	fi
+	@$(MAKE) --no-print-directory -f $(MAKEFILE_DIR)Makefile install-packages PACKAGES="$(DATA_APT_PACKAGES)"
+	@$(MAKEFILE_DIR)scripts/movielens-data.sh --data data --shared $(SHARED_DATA) $(DATASET)
 
 # The PyTorch half of the speed comparison (scripts/bench_torch.py) runs in a venv made from a
 # local CPU wheel of torch, TORCH_WHEEL; with none, rec-bench says it skipped that half.
@@ -80,6 +76,15 @@ bench: deps build data
 	fi
 	$(RELEASE)/rec-bench --config configs/seed-75-25.json \
 	  --torch-python $$([ -x $(BENCH_VENV)/bin/python ] && echo $(BENCH_VENV)/bin/python || echo python3)
+
+# The scale benchmark: synthetic MovieLens-shaped data of 1M, 5M and 25M ratings (written by
+# rec-synth under data/synth/, never committed) through the default pipeline; prints seconds
+# per stage, peak memory, ratings/s and NDCG@10 per size. One size: make bench-scale SIZES=5M.
+# The 25M size takes several minutes and a few GB.
+SIZES ?= 1M,5M,25M
+bench-scale: deps build
+	@$(MAKE) --no-print-directory install-packages PACKAGES="python3"
+	python3 scripts/bench_scale.py --sizes "$(SIZES)"
 
 fuzz: deps
 	scripts/fuzz.sh 60

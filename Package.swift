@@ -10,7 +10,9 @@
 //   RecEval     metrics and the HTML report
 //   RecStages   the six stages, manifests and the pipeline runner (what the executables call)
 //   RecCLI      shared command-line options, logging set-up and exit codes
-//   rec-*       thin executables, one per stage, plus the runner, the inspector and the benchmark
+//   RecSynth    synthetic MovieLens-shaped data (rec-synth) for the scale benchmark
+//   rec-*       thin executables, one per stage, plus the runner, the inspector, the benchmark
+//               and the data generator
 //   C*          system libraries: libzstd, OpenBLAS, xxHash (apt: libzstd-dev libopenblas-dev
 //               libxxhash-dev); CKernelSupport: a prefetch hint for the kernels
 import PackageDescription
@@ -34,6 +36,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: stageExecutables.map { .executable(name: $0, targets: [$0]) } + [
         .executable(name: "rec-bench", targets: ["rec-bench"]),
+        .executable(name: "rec-synth", targets: ["rec-synth"]),
         .library(name: "RecStages", targets: ["RecStages"]),
         .library(name: "RecKit", targets: ["RecKit"]),
     ],
@@ -71,7 +74,13 @@ let package = Package(
         .executableTarget(name: "rec-export", dependencies: ["RecCLI"]),
         .executableTarget(name: "rec-pipeline", dependencies: ["RecCLI"]),
         .executableTarget(name: "rec-inspect", dependencies: ["RecCLI"]),
-        .executableTarget(name: "rec-bench", dependencies: ["RecCLI"]),
+        .executableTarget(name: "rec-bench", dependencies: ["RecCLI", "RecModels"]),
+        // Synthetic MovieLens-shaped data for the scale benchmark (`make bench-scale`).
+        .target(name: "RecSynth", dependencies: ["RecKit"]),
+        .executableTarget(
+            name: "rec-synth",
+            dependencies: ["RecSynth", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // System libraries: the only doors are RecKit/Zstd.swift, RecKit/Hash.swift and
         // RecKernels/BLAS.swift.
@@ -85,6 +94,7 @@ let package = Package(
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval"]),
         .testTarget(name: "RecStagesTests", dependencies: ["RecStages", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["RecKit"]),
+        .testTarget(name: "RecSynthTests", dependencies: ["RecSynth"]),
     ],
     swiftLanguageModes: [.v6]
 )

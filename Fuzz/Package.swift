@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// Fuzz targets for the readers of untrusted bytes: the MovieLens text parsers and the artefact
-// container. A separate package so that the sanitizer flags never touch the main build.
+// Fuzz targets for the readers of untrusted bytes: the MovieLens text parsers, the settings
+// file parser and the artefact container. A separate package so that the sanitizer flags never touch the main build.
 //
 // Build (libFuzzer ships with the toolchain's clang runtime, Linux only):
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
@@ -19,6 +19,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "fuzz-ratings",
+            dependencies: ["CFuzzerDriver", .product(name: "RecKit", package: "MovieRecommender")]
+        ),
+        .executableTarget(
+            name: "fuzz-settings",
             dependencies: ["CFuzzerDriver", .product(name: "RecKit", package: "MovieRecommender")]
         ),
         .executableTarget(

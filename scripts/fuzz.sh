@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of untrusted bytes for a bounded time: the MovieLens parsers
-# (fuzz-ratings) and the artefact reader (fuzz-artefact). Linux only: libFuzzer ships with
-# the Swift toolchain's clang runtime.
+# (fuzz-ratings), the settings parser (fuzz-settings) and the artefact reader (fuzz-artefact).
+# Linux only: libFuzzer ships with the Swift toolchain's clang runtime.
 #
 #   scripts/fuzz.sh [seconds per target, default 60]
 #
 # Builds Fuzz/ with libFuzzer + AddressSanitizer, makes a seed corpus in a temp folder (a few
-# ratings and movies files in each format; one valid artefact of each kind, written by the
-# library's own ArtefactBuilder), runs each target, and prints executions and crashes.
+# ratings and movies files in each format; the project's own settings files and a few odd
+# ones; one valid artefact of each kind, written by the library's own ArtefactBuilder), runs
+# each target, and prints executions and crashes.
 # libFuzzer stops a target at its first crash; the input is kept in fuzz-corpus/crashes/
 # (git-ignored); replay it with `SWIFT_BACKTRACE=enable=no Fuzz/.build/release/<target> <file>`.
 # Exit status: 0 no crash, 1 a target crashed, 2 build or set-up failure.
@@ -49,10 +50,22 @@ printf '1::Toy Story (1995)::Animation|Children'"'"'s|Comedy\n2::Jumanji (1995):
 printf '73::Mis\xe9rables, Les (1995)::Drama|Musical\n73::Again::Drama\n' > "$seeds/movies-latin1.dat"
 printf '1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%%20Story%%20(1995)|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n' > "$seeds/u.item"
 
+# Settings files: every configuration in the repository, plus the shapes the parser refuses
+# (a duplicate key, a wrong type, a number too large, nesting, escapes).
+seeds="$work/seeds-settings"
+mkdir -p "$seeds"
+cp "$root/pipeline.json" "$seeds/"
+for f in "$root"/configs/*.json; do cp "$f" "$seeds/config-$(basename "$f")"; done
+printf '{}' > "$seeds/empty.json"
+printf '{"score": {"k": 3},\n "score": {"k": 4}}' > "$seeds/duplicate.json"
+printf '{"split": {"seed": -1, "testRatio": "0.2"}, "workers": 1e300}' > "$seeds/types.json"
+printf '{"ratingModel": {"hidden": [1, [2, {"a": {"a": 1}}]], "lambdaGrid": [1e-320, 0.5]}}' > "$seeds/nested.json"
+printf '{"artefactDir": "out/../out/\\u00e9", "outputDir": "out", "input": {"ratings": "\\ud83d\\ude00"}}' > "$seeds/paths.json"
+
 ASAN_OPTIONS=detect_leaks=0 FUZZ_WRITE_SEEDS="$work/seeds-artefact" "$bin/fuzz-artefact" || exit 2
 
 status=0
-for target in fuzz-ratings fuzz-artefact; do
+for target in fuzz-ratings fuzz-settings fuzz-artefact; do
     corpus="$work/corpus-$target"
     mkdir -p "$corpus" "$crashes/$target"
     log="$work/$target.log"

@@ -34,13 +34,17 @@ public struct StageOptions: ParsableArguments {
     @Option(name: .long, help: "Dispatch workers (0 = all cores); overrides pipeline.json. Results do not depend on it.")
     public var workers: Int?
 
-    @Flag(name: .long, help: "Log warnings and errors only.")
+    @Flag(name: .long, help: "Print nothing on success (no metrics table, no log lines); warnings and errors still go to stderr.")
     public var quiet = false
 
     @Flag(name: .long, help: "Wait for another run to finish instead of exiting with code 3.")
     public var wait = false
 
     public init() {}
+
+    public func validate() throws {
+        if let workers, workers < 0 { throw ValidationError("--workers must be 0 (all cores) or more") }
+    }
 
     /// The settings file with the command-line overrides applied.
     public func load() throws -> PipelineConfig {
@@ -68,13 +72,14 @@ public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: Clu
             }
             return
         }
-        // The same lock as rec-pipeline: a stage rerun by hand never runs into a nightly run.
-        let lock = try RunLock.acquire(directory: config.paths.output, wait: options.wait)
-        defer { lock.release() }
+        // The same locks as rec-pipeline: a stage rerun by hand never runs into a nightly run,
+        // nor into another configuration that shares its artefact folder.
+        let locks = try Runner.lock(config, wait: options.wait)
+        defer { for lock in locks.reversed() { lock.release() } }
         let ctx = StageContext(config: config, logger: logger, standalone: true, progress: makeProgress(quiet: options.quiet))
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
         let (stats, seconds) = try Runner.execute(stage, ctx)
-        printSummary(stats)
+        if !options.quiet { printSummary(stats) }
         logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
     } catch let e as RecError {
         logger.error("\(e.description)")
@@ -95,7 +100,7 @@ func summary(_ stats: [String: JSONValue]) -> String {
 }
 
 /// A stage's readable summary (the score stage's metrics table) goes to stdout: it is data
-/// for the person running the command, not a diagnostic.
+/// for the person running the command, not a diagnostic. Not printed with `--quiet`.
 public func printSummary(_ stats: [String: JSONValue]) {
     if let text = stats["summary"]?.stringValue { FileHandle.standardOutput.write(Data(text.utf8)) }
 }

@@ -63,4 +63,39 @@ public enum BLAS {
         }
         return true
     }
+
+    // MARK: - Blocks of a row-major matrix (the tiled EASE solve)
+    //
+    // Each takes a block inside a larger row-major matrix: a pointer to its first element and
+    // the row stride `ld` of the matrix it sits in. Only the triangle named is read or written.
+
+    /// Cholesky factor of a symmetric positive-definite n×n block, in place: its lower
+    /// triangle becomes L with A = L·Lᵀ (spotrf; the strict upper triangle is left alone).
+    /// - Returns: false when the block is not positive definite.
+    public static func choleskyLower(_ a: UnsafeMutablePointer<Float>, n: Int, ld: Int) -> Bool {
+        var uplo: CChar = 85 // "U": column-major upper = row-major lower.
+        var size = Int32(n), lda = Int32(ld), info: Int32 = 0
+        spotrf_(&uplo, &size, a, &lda, &info)
+        return info == 0
+    }
+
+    /// Inverse of an upper-triangular n×n block (non-unit diagonal), in place (strtri).
+    /// - Returns: false when the block is singular.
+    public static func invertUpperTriangular(_ a: UnsafeMutablePointer<Float>, n: Int, ld: Int) -> Bool {
+        var uplo: CChar = 76, diag: CChar = 78 // "L" (column-major lower = row-major upper), "N"
+        var size = Int32(n), lda = Int32(ld), info: Int32 = 0
+        strtri_(&uplo, &diag, &size, a, &lda, &info)
+        return info == 0
+    }
+
+    /// B ← alpha · B · op(L)⁻¹ with L lower triangular (n×n, non-unit diagonal) and B m×n:
+    /// op(L) = Lᵀ when `transposeL` (strsm, right side).
+    public static func solveRightLower(
+        m: Int, n: Int, alpha: Float = 1, transposeL: Bool, l: UnsafePointer<Float>, ldl: Int,
+        b: UnsafeMutablePointer<Float>, ldb: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_strsm(CblasRowMajor, CblasRight, CblasLower, transposeL ? CblasTrans : CblasNoTrans, CblasNonUnit,
+                    Int32(m), Int32(n), alpha, l, Int32(ldl), b, Int32(ldb))
+    }
 }

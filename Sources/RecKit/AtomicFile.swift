@@ -13,39 +13,26 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw RecError(.runtime, "cannot create the folder \(dir)", file: path)
-        }
-        // Unique per call, not only per process: two threads writing the same file must not
-        // share (and truncate) one temporary file.
-        let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0 ... .max))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd); unlink(temp)
-                throw RecError(.runtime, "cannot write: \(reason)", file: path)
-            }
-            offset += n
-        }
-        if fsync(fd) != 0 || close(fd) != 0 {
-            unlink(temp)
-            throw RecError(.runtime, "cannot flush to disk", file: path)
-        }
+        try publish(try writeTemporary(bytes, beside: path), to: path)
+    }
+
+    /// Writes a file from several buffers in order, without joining them first (an artefact of
+    /// a large model is written as its header and its compressed frames: joining them would
+    /// hold the model's size twice more).
+    public static func write(parts: [[UInt8]], to path: String) throws {
+        try publish(try writeTemporary(beside: path) { append in
+            for part in parts { try part.withUnsafeBytes { try append($0) } }
+        }, to: path)
+    }
+
+    /// Renames a flushed temporary file over `path` and makes the rename durable.
+    private static func publish(_ temp: String, to path: String) throws {
         guard rename(temp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temp)
             throw RecError(.runtime, "cannot rename into place: \(reason)", file: path)
         }
-        syncDirectory(dir)
+        syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     /// Writes several files as one step: every file is written and flushed under a temporary
@@ -56,9 +43,7 @@ public enum AtomicFile {
         var temps: [(temp: String, path: String)] = []
         defer { for t in temps { unlink(t.temp) } }
         for f in files {
-            let dir = URL(fileURLWithPath: f.path).deletingLastPathComponent().path
-            let temp = dir + "/.publish-" + URL(fileURLWithPath: f.path).lastPathComponent
-            try write(f.bytes, to: temp)
+            let temp = try f.bytes.withUnsafeBytes { try writeTemporary($0, beside: f.path) }
             temps.append((temp, f.path))
         }
         for (i, t) in temps.enumerated() {
@@ -72,10 +57,105 @@ public enum AtomicFile {
         temps.removeAll()
     }
 
-    /// Whether a file name is one of the temporary names used above (`.NAME.tmp-…`,
-    /// `.publish-NAME`), which only a killed writer can leave behind.
+    /// Writes `bytes` to a new temporary file in the folder of `path` (created if missing),
+    /// flushed to disk. The file is created with `O_EXCL | O_NOFOLLOW`: it is always a new
+    /// file of ours, never an existing file or the target of a symbolic link.
+    /// - Returns: the temporary file's path.
+    static func writeTemporary(_ bytes: UnsafeRawBufferPointer, beside path: String) throws -> String {
+        try writeTemporary(beside: path) { try $0(bytes) }
+    }
+
+    /// `writeTemporary` of the bytes that `body` appends with the function it is given.
+    private static func writeTemporary(beside path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> String {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw RecError(.runtime, "cannot create the folder \(dir)", file: path)
+        }
+        // Unique per call, not only per process: two threads writing the same file must not
+        // share (and truncate) one temporary file.
+        let temp = dir + "/" + temporaryName(for: url.lastPathComponent)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
+        do {
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw RecError(.runtime, "cannot write: \(String(cString: strerror(errno)))", file: path)
+                    }
+                    offset += n
+                }
+            }
+        } catch {
+            close(fd); unlink(temp)
+            throw error
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            unlink(temp)
+            throw RecError(.runtime, "cannot flush to disk", file: path)
+        }
+        return temp
+    }
+
+    // MARK: - Temporary names
+
+    /// Temporary files are `.rec-tmp.<pid>.<16 hex digits>.<name>`: the writer's pid and a
+    /// random token, so that no two writers share one, and so that a leftover can be told
+    /// from a person's own file (`.notes.tmp-2024` is never taken for ours) and its writer
+    /// found.
+    static let temporaryPrefix = ".rec-tmp."
+
+    /// A fresh temporary name for a file called `name`.
+    static func temporaryName(for name: String) -> String {
+        let token = String(UInt64.random(in: 0 ... .max), radix: 16)
+        return temporaryPrefix + "\(getpid())." + String(repeating: "0", count: 16 - token.count) + token + "." + name
+    }
+
+    /// The pid that made a temporary file of this name, or nil when the name is not exactly
+    /// of the form `temporaryName` makes.
+    public static func temporaryOwner(_ name: String) -> pid_t? {
+        guard name.hasPrefix(temporaryPrefix) else { return nil }
+        let parts = name.dropFirst(temporaryPrefix.count).split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[2].isEmpty,
+              (1...10).contains(parts[0].count), parts[0].allSatisfy({ $0.isASCII && $0.isNumber }), parts[0].first != "0",
+              parts[1].count == 16, parts[1].allSatisfy({ $0.isASCII && $0.isHexDigit && !$0.isUppercase }),
+              let pid = pid_t(parts[0]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Whether a file name is one of the temporary names above, which only a writer that was
+    /// killed before its rename can leave behind.
     public static func isTemporary(_ name: String) -> Bool {
-        name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".publish-"))
+        temporaryOwner(name) != nil
+    }
+
+    /// Removes, from one folder, the temporary files of writers that are gone: a regular file
+    /// (not a link, not a folder) whose name is exactly of our form and whose pid is neither
+    /// this process nor a live one. Anything else is left alone. Call it only while holding
+    /// the lock of the folder, so that no run of ours is writing there.
+    /// - Returns: the names removed.
+    @discardableResult
+    public static func removeLeftovers(in dir: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            guard let pid = temporaryOwner(name), pid != getpid(), !isAlive(pid) else { continue }
+            var st = stat()
+            let path = dir + "/" + name
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Whether a process with this pid exists (a pid of another user's process counts too).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Makes a rename durable: flushes the folder's entry table.
@@ -84,14 +164,9 @@ public enum AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Reads a whole file, with a clear error naming it.
+    /// Reads a whole file, with a clear error naming it; anything but a regular file (a
+    /// folder, a FIFO, a device) is refused (see `PlainFile`).
     public static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) {
-                throw RecError(.input, "file not found", file: path)
-            }
-            throw RecError(.input, "cannot read file", file: path)
-        }
-        return [UInt8](data)
+        try PlainFile.read(path, kind: .input)
     }
 }

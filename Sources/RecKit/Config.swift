@@ -7,15 +7,17 @@ import Foundation
 /// folder that holds the configuration file, so cron can run from any working directory.
 public struct PipelineConfig: Codable, Sendable, Equatable {
     public struct Input: Codable, Sendable, Equatable {
-        /// Ratings file: `UserID::MovieID::Rating[::Timestamp]` (ML-1M) or tab-separated
-        /// `user item rating timestamp` (ML-100K `u.data`).
+        /// Ratings file of any MovieLens release, its format detected from the content:
+        /// `UserID::MovieID::Rating[::Timestamp]` (ML-1M, ML-10M), tab-separated
+        /// `user item rating timestamp` (ML-100K `u.data`), or `ratings.csv` (ML-20M and later).
         public var ratings = "data/ml-1m/ratings.dat"
-        /// Movies file: `MovieID::Title::Genres` (ML-1M) or ML-100K's pipe-separated `u.item`.
+        /// Movies file: `MovieID::Title::Genres` (ML-1M, ML-10M), ML-100K's pipe-separated
+        /// `u.item`, or `movies.csv` (`movieId,title,genres`, RFC 4180 quoting).
         public var movies = "data/ml-1m/movies.dat"
         /// `auto` (UTF-8 when the file is valid UTF-8, else ISO-8859-1), `latin1` or `utf8`.
         public var moviesEncoding = "auto"
-        /// Lowest and highest valid rating.
-        public var ratingScale: [Double] = [1, 5]
+        /// `auto` (the release's scale, from the data) or `[lowest, highest]`.
+        public var ratingScale = RatingScale.auto
         /// What a malformed line does: `error` (stop, naming file and line) or `skip` (count it).
         public var invalidLines = "error"
     }
@@ -91,6 +93,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var outputDir = "output"
     /// Dispatch workers; 0 = all cores. Results are identical for any value.
     public var workers = 0
+    /// The most memory a stage may plan to use, in GB (10⁹ bytes); 0 = 90 % of the physical
+    /// memory. A stage whose estimate is above it stops before allocating (`MemoryPlan`).
+    public var memoryLimitGB = 0.0
     public var split = Split()
     public var evaluation = Evaluation()
     public var ratingModel = RatingModelConfig.userAutoencoder(AutoencoderSettings())
@@ -105,22 +110,17 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var baseDirectory = "."
 
     enum CodingKeys: String, CodingKey {
-        case input, artefactDir, outputDir, workers, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
+        case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
     }
 
     public init() {}
 
-    /// Loads a configuration: defaults, overlaid with the file's values, then checked.
+    /// Loads a configuration: defaults, overlaid with the file's values, then checked
+    /// (duplicate keys and the two folders too: see ConfigFile.swift).
     public static func load(_ path: String) throws -> PipelineConfig {
-        let bytes = try AtomicFile.read(path)
-        let user: JSONValue
-        do {
-            user = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw RecError(.config, "not valid JSON: \(describe(error))", file: path)
-        }
-        var config = try parse(user, file: path)
+        var config = try parse(bytes: try readSettingsFile(path), file: path)
         config.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try config.checkFolders(file: path)
         return config
     }
 
@@ -211,9 +211,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// made before any stage runs.
     public func validate(file: String = "pipeline.json") throws {
         func bad(_ what: String) -> RecError { RecError(.config, what, file: file) }
-        guard input.ratingScale.count == 2, input.ratingScale.allSatisfy(\.isFinite), input.ratingScale[0] < input.ratingScale[1] else {
-            throw bad("'input.ratingScale' must be [lowest, highest]")
-        }
+        guard input.ratingScale.isValid else { throw bad(RatingScale.invalidMessage) }
         guard ["error", "skip"].contains(input.invalidLines) else { throw bad("'input.invalidLines' must be \"error\" or \"skip\"") }
         guard ["auto", "latin1", "utf8"].contains(input.moviesEncoding) else {
             throw bad("'input.moviesEncoding' must be \"auto\", \"latin1\" or \"utf8\"")
@@ -224,6 +222,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             throw bad("'split.validationRatio' must be at least 0 and below 1")
         }
         guard (0...Self.maxWorkers).contains(workers) else { throw bad("'workers' must be 0 (all cores) to \(Self.maxWorkers)") }
+        guard memoryLimitGB.isFinite, memoryLimitGB >= 0 else { throw bad("'memoryLimitGB' must be 0 (90 % of the physical memory) or a number of GB") }
         guard (1...Self.maxK).contains(score.k) else { throw bad("'score.k' must be 1 to \(Self.maxK)") }
         for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),
                               ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {

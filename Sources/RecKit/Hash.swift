@@ -12,19 +12,36 @@ public enum Hash {
         bytes.withUnsafeBytes { xxh3($0) }
     }
 
-    /// XXH3-64 of a whole file, streamed in 4 MiB blocks, as 16 hex digits.
-    public static func fileHex(_ path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw RecError(.runtime, "cannot open for hashing", file: path)
+    /// XXH3-64 of the buffers one after the other, as if joined (without joining them).
+    public static func xxh3(parts: [[UInt8]]) -> UInt64 {
+        guard let state = XXH3_createState() else {
+            // Out of memory for a few hundred bytes of state: join after all.
+            return xxh3(parts.flatMap { $0 })
         }
-        defer { try? handle.close() }
+        defer { XXH3_freeState(state) }
+        XXH3_64bits_reset(state)
+        for part in parts { _ = part.withUnsafeBytes { XXH3_64bits_update(state, $0.baseAddress, $0.count) } }
+        return XXH3_64bits_digest(state)
+    }
+
+    /// XXH3-64 of a whole file, streamed in 4 MiB blocks, as 16 hex digits.
+    /// - Throws: `RecError(.input)` naming the file when it is missing or not a regular file
+    ///   (a folder, a FIFO, `/dev/zero`: see `PlainFile`), so that stamping never hangs.
+    public static func fileHex(_ path: String) throws -> String {
+        let (fd, _) = try PlainFile.open(path, kind: .input)
+        defer { close(fd) }
         guard let state = XXH3_createState() else { throw RecError(.runtime, "xxhash: out of memory") }
         defer { XXH3_freeState(state) }
         XXH3_64bits_reset(state)
+        var block = [UInt8](repeating: 0, count: 4 << 20)
         while true {
-            let block = try handle.read(upToCount: 4 << 20) ?? Data()
-            if block.isEmpty { break }
-            _ = block.withUnsafeBytes { XXH3_64bits_update(state, $0.baseAddress, $0.count) }
+            let n = block.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RecError(.input, "cannot read: \(String(cString: strerror(errno)))", file: path)
+            }
+            if n == 0 { break }
+            _ = block.withUnsafeBytes { XXH3_64bits_update(state, $0.baseAddress, n) }
         }
         return hex(XXH3_64bits_digest(state))
     }

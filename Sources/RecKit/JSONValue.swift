@@ -79,3 +79,144 @@ public enum JSON {
         String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
     }
 }
+
+/// Duplicate keys in JSON text. Foundation's decoder keeps one of two values given for the
+/// same key without a word (the first; Python's `json` keeps the last), so a settings file
+/// that says `"epochs"` twice would run with a value its reader may not expect.
+public enum JSONDuplicateKeys {
+    /// The first key that appears twice in one object, as a dotted path from the top
+    /// (`ratingModel.epochs`, `a[2].b` inside arrays), with the 1-based line of its second
+    /// appearance; nil when there is none.
+    ///
+    /// Meant for text that already decoded as JSON; on anything else it returns some answer
+    /// or nil but never traps. Keys are compared after unescaping, as Swift strings compare
+    /// (canonically equivalent spellings are one key, as they are in a decoded dictionary).
+    /// - Complexity: one pass over the bytes; no recursion, whatever the nesting depth.
+    public static func first(in bytes: [UInt8]) -> (path: String, line: Int)? {
+        struct Container {
+            var isObject: Bool
+            var keys: Set<String> = []
+            var expectKey: Bool
+            var currentKey: String?
+            var index = 0
+        }
+        // The open containers, outermost first; a path is built only for the answer, so deep
+        // nesting costs linear time.
+        var stack: [Container] = []
+        var line = 1
+        var i = 0
+        func path(to key: String) -> String {
+            var out = ""
+            for c in stack.dropLast() {
+                if c.isObject { out = join(out, c.currentKey ?? "") } else { out += "[\(c.index)]" }
+            }
+            return join(out, key)
+        }
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\n"):
+                line += 1
+                i += 1
+            case UInt8(ascii: "{"):
+                stack.append(Container(isObject: true, expectKey: true))
+                i += 1
+            case UInt8(ascii: "["):
+                stack.append(Container(isObject: false, expectKey: false))
+                i += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if !stack.isEmpty { stack.removeLast() }
+                i += 1
+            case UInt8(ascii: ","):
+                if !stack.isEmpty {
+                    if stack[stack.count - 1].isObject { stack[stack.count - 1].expectKey = true } else { stack[stack.count - 1].index += 1 }
+                }
+                i += 1
+            case UInt8(ascii: "\""):
+                let keyLine = line
+                let (text, end) = string(bytes, from: i + 1, line: &line)
+                i = end
+                if let top = stack.last, top.isObject, top.expectKey {
+                    if top.keys.contains(text) { return (path(to: text), keyLine) }
+                    stack[stack.count - 1].keys.insert(text)
+                    stack[stack.count - 1].currentKey = text
+                    stack[stack.count - 1].expectKey = false
+                }
+            default:
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    private static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : path + "." + key
+    }
+
+    /// Decodes a JSON string body starting just after its opening quote.
+    /// - Returns: the text and the index just after the closing quote (or the end).
+    private static func string(_ b: [UInt8], from start: Int, line: inout Int) -> (String, Int) {
+        var out: [UInt8] = []
+        var i = start
+        var pendingHigh: UInt32?
+        func append(_ scalar: UInt32) {
+            let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+            out += Array(String(Character(s)).utf8)
+        }
+        func flushHigh() {
+            if pendingHigh != nil { append(0xFFFD); pendingHigh = nil }
+        }
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { flushHigh(); return (String(decoding: out, as: UTF8.self), i + 1) }
+            if c == UInt8(ascii: "\n") { line += 1 }
+            guard c == UInt8(ascii: "\\"), i + 1 < b.count else {
+                flushHigh()
+                out.append(c)
+                i += 1
+                continue
+            }
+            let e = b[i + 1]
+            i += 2
+            if e == UInt8(ascii: "u") {
+                var value: UInt32 = 0
+                var digits = 0
+                while digits < 4, i < b.count, let d = hexValue(b[i]) {
+                    value = value << 4 | d
+                    digits += 1
+                    i += 1
+                }
+                if (0xD800...0xDBFF).contains(value) {
+                    flushHigh()
+                    pendingHigh = value
+                } else if (0xDC00...0xDFFF).contains(value), let high = pendingHigh {
+                    pendingHigh = nil
+                    append(0x10000 + ((high - 0xD800) << 10) + (value - 0xDC00))
+                } else {
+                    flushHigh()
+                    append(value)
+                }
+                continue
+            }
+            flushHigh()
+            switch e {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            default: out.append(e)  // \" \\ \/ and anything a decoder would have refused
+            }
+        }
+        flushHigh()
+        return (String(decoding: out, as: UTF8.self), i)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt32? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(c - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}

@@ -95,8 +95,8 @@ public enum Manifest {
     /// The last record of a stage; nil when there is none or it cannot be read (a damaged
     /// manifest only means the stage runs again).
     public static func read(stage: String, dir: String) -> StageRecord? {
-        guard let data = FileManager.default.contents(atPath: path(stage: stage, dir: dir)) else { return nil }
-        return try? JSONDecoder().decode(StageRecord.self, from: data)
+        guard let bytes = try? PlainFile.read(path(stage: stage, dir: dir)) else { return nil }
+        return try? JSONDecoder().decode(StageRecord.self, from: Data(bytes))
     }
 
     /// Writes a record atomically (a killed run leaves the old record or the new one).

@@ -65,10 +65,21 @@ public struct EASESettings: Codable, Sendable, Equatable {
     public var lambdaGrid: [Double] = []
     /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
     public var weighting = "binary"
+    /// How B is solved for: `auto` (`exact` up to 5,000 rated movies, else `blocked`), `exact`
+    /// (Double, every movie, one thread), `blocked` (Float tiles on every worker, over the
+    /// `maxItems` most-rated movies; the others are never recommended).
+    public var solver = "auto"
+    /// The most movies the blocked solver covers (the most-rated ones).
+    public var maxItems = 10_000
 
     public init() {}
 
+    /// Largest accepted `maxItems`: B alone would be 64 GB.
+    public static let maxMaxItems = 1 << 17
+
     func validate(_ name: String) throws {
+        guard ["auto", "exact", "blocked"].contains(solver) else { throw ConfigProblem("'\(name).solver' must be auto, exact or blocked") }
+        guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
         guard lambda.isFinite, lambda > 0 else { throw ConfigProblem("'\(name).lambda' must be a number above 0") }
         guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0")

@@ -38,6 +38,7 @@ public enum LineProblem: String, Sendable, Codable, CaseIterable {
     case duplicateMovie = "duplicate-movie"
     case badEncoding = "bad-encoding"
     case badGenres = "bad-genres"
+    case badQuoting = "bad-quoting"
 }
 
 public struct LineIssue: Sendable, Equatable {
@@ -101,12 +102,23 @@ public enum MovieLens {
         }
     }
 
-    /// Parses a ratings file: `UserID::MovieID::Rating[::Timestamp]`, tab-separated
-    /// `user item rating timestamp` (ML-100K), or comma-separated with a header line (newer
-    /// MovieLens releases). A UTF-8 byte order mark and CRLF line ends are accepted.
+    /// Parses a ratings file with an explicit scale (`RatingScale.fixed`).
     public static func parseRatings(
         _ bytes: [UInt8], file: String, scale: ClosedRange<Double>, policy: InvalidLinePolicy, parallel: Parallel
     ) throws -> (RawRatings, LineReport) {
+        try parseRatings(bytes, file: file, scale: .fixed(lowest: scale.lowerBound, highest: scale.upperBound), policy: policy, parallel: parallel)
+    }
+
+    /// Parses a ratings file of any MovieLens release, its format detected from the first line:
+    /// `UserID::MovieID::Rating[::Timestamp]` (ML-1M; ML-10M with half stars), tab-separated
+    /// `user item rating timestamp` (ML-100K), or comma-separated with a
+    /// `userId,movieId,rating,timestamp` header (ML-20M, ML-25M, ML-32M, ml-latest). A UTF-8
+    /// byte order mark, CRLF line ends and a missing final line end are accepted. Ratings are
+    /// kept exactly as written (half stars are exact in `Float`).
+    public static func parseRatings(
+        _ bytes: [UInt8], file: String, scale: RatingScale, policy: InvalidLinePolicy, parallel: Parallel
+    ) throws -> (RawRatings, LineReport) {
+        let check = scale.check
         let body = bodyStart(bytes)
         guard let first = firstLine(bytes, from: body) else {
             throw RecError(.input, "the ratings file is empty", file: file)
@@ -155,8 +167,8 @@ public enum MovieLens {
                 guard let rating = parseDecimal(bytes, fields[2]) else {
                     issue(.badRating, "rating '\(text(bytes, fields[2]))' is not a number"); return
                 }
-                guard scale.contains(rating) else {
-                    issue(.ratingOutOfScale, "rating \(text(bytes, fields[2])) is outside the scale \(format(scale.lowerBound))–\(format(scale.upperBound))"); return
+                guard check.accepts(rating) else {
+                    issue(.ratingOutOfScale, check.problem(text(bytes, fields[2]), rating)); return
                 }
                 var timestamp: Int64 = -1
                 if fields.count == 4 {
@@ -194,69 +206,95 @@ public enum MovieLens {
 
     static let hintForSkip = "fix the line, or set \"input\": {\"invalidLines\": \"skip\"} in pipeline.json to leave such lines out"
 
-    /// Parses a movies file: ML-1M `MovieID::Title::Genres` or ML-100K `u.item`
-    /// (`id|title|release|video release|IMDb URL|19 genre flags`).
+    /// Parses a movies file of any MovieLens release, its format detected from the first line:
+    /// `MovieID::Title::Genres` (ML-1M in ISO-8859-1, ML-10M in UTF-8), ML-100K's `u.item`
+    /// (`id|title|release|video release|IMDb URL|19 genre flags`), or `movies.csv`
+    /// (`movieId,title,genres` header, RFC 4180: quoted fields, doubled quotes; ML-20M and
+    /// later). `(no genres listed)` is no genre. A UTF-8 byte order mark, CRLF line ends and a
+    /// missing final line end are accepted.
     /// - Parameter encoding: `latin1`, `utf8`, or `auto` (UTF-8 when the bytes are valid UTF-8,
-    ///   else ISO-8859-1, which is what the MovieLens files are).
+    ///   else ISO-8859-1, which is what the ML-100K and ML-1M files are).
     public static func parseMovies(
         _ bytes: [UInt8], file: String, encoding: String, policy: InvalidLinePolicy
     ) throws -> (Catalogue, LineReport) {
         let body = bodyStart(bytes)
         guard let first = firstLine(bytes, from: body) else { throw RecError(.input, "the movies file is empty", file: file) }
-        let separator: Separator = contains(bytes[first], [58, 58]) ? .doubleColon : .pipe
+        guard let separator = moviesSeparator(bytes[first]) else {
+            throw RecError(.input, "unrecognised movies format: expected MovieID::Title::Genres (ML-1M, ML-10M), ML-100K's u.item (fields separated by '|') or movies.csv (movieId,title,genres)",
+                           file: file, line: lineNumber(bytes, at: first.lowerBound))
+        }
         let content = bytes[body...]
         let utf8 = encoding == "utf8" || (encoding == "auto" && String(validating: content, as: UTF8.self) != nil)
+        func decodeTitle(_ raw: ArraySlice<UInt8>) -> String? {
+            utf8 ? String(validating: raw, as: UTF8.self) : latin1ToString(raw)
+        }
+        let badEncoding = "title is not valid UTF-8 (set input.moviesEncoding to \"latin1\" or \"auto\")"
 
         var report = LineReport()
         var rows: [(id: Int32, title: String, genres: [String], line: Int)] = []
-        var fields: [Range<Int>] = []
         var issues: [LineIssue] = []
-        var n = lineNumber(bytes, at: body) - 1
-        forEachLine(bytes, body..<bytes.count) { l in
-            n += 1
-            report.linesRead += 1
-            if l.isEmpty { report.blankLines += 1; return }
-            func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
-            split(bytes, l, separator, into: &fields)
-            let titleRange: Range<Int>
-            var genres: [String] = []
-            if separator == .doubleColon {
-                guard fields.count >= 3 else {
-                    issue(.fieldCount, "expected 3 fields separated by '::' (id, title, genres), found \(fields.count)"); return
+        if separator == .comma {
+            let headerLine = lineNumber(bytes, at: first.lowerBound)
+            forEachCSVRecord(bytes, from: body) { n, lines, record in
+                report.linesRead += lines
+                func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
+                let fields: [[UInt8]]
+                switch record {
+                case .blank: report.blankLines += 1; return
+                case .malformed(let message): issue(.badQuoting, message); return
+                case .fields(let f): fields = f
                 }
-                // Titles never hold '::' in MovieLens, but if one does, keep it whole.
-                titleRange = fields[1].lowerBound..<fields[fields.count - 2].upperBound
-                // Genre names are ASCII in MovieLens; decoded whole (not with `text`, which
-                // shortens for messages).
-                let g = String(decoding: bytes[fields[fields.count - 1]], as: UTF8.self)
-                genres = g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
-            } else {
-                guard fields.count == 5 + genres100K.count else {
-                    issue(.fieldCount, "expected \(5 + genres100K.count) fields separated by '|' (id, title, dates, URL, \(genres100K.count) genre flags), found \(fields.count)"); return
+                // The `movieId,title,genres` header: a first record whose first field names an id.
+                if n == headerLine, parseId(fields[0], 0..<fields[0].count) == nil,
+                   String(decoding: fields[0], as: UTF8.self).lowercased().hasSuffix("id") {
+                    return
                 }
-                titleRange = fields[1]
-                for (k, name) in genres100K.enumerated() {
-                    switch text(bytes, fields[5 + k]) {
-                    case "1": genres.append(name)
-                    case "0": break
-                    default: issue(.badGenres, "genre flag \(k + 1) must be 0 or 1"); return
+                guard fields.count == 3 else {
+                    issue(.fieldCount, "expected 3 fields separated by commas (movieId, title, genres), found \(fields.count); a title holding a comma must be in double quotes"); return
+                }
+                guard let id = parseId(fields[0], 0..<fields[0].count) else {
+                    issue(.badMovieId, "movie id '\(text(fields[0], 0..<fields[0].count))' is not a positive whole number"); return
+                }
+                guard let title = decodeTitle(fields[1][...]) else { issue(.badEncoding, badEncoding); return }
+                rows.append((id, title, genreList(fields[2][...]), n))
+            }
+        } else {
+            var fields: [Range<Int>] = []
+            var n = lineNumber(bytes, at: body) - 1
+            forEachLine(bytes, body..<bytes.count) { l in
+                n += 1
+                report.linesRead += 1
+                if l.isEmpty { report.blankLines += 1; return }
+                func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
+                split(bytes, l, separator, into: &fields)
+                let titleRange: Range<Int>
+                var genres: [String] = []
+                if separator == .doubleColon {
+                    guard fields.count >= 3 else {
+                        issue(.fieldCount, "expected 3 fields separated by '::' (id, title, genres), found \(fields.count)"); return
+                    }
+                    // Titles never hold '::' in MovieLens, but if one does, keep it whole.
+                    titleRange = fields[1].lowerBound..<fields[fields.count - 2].upperBound
+                    genres = genreList(bytes[fields[fields.count - 1]])
+                } else {
+                    guard fields.count == 5 + genres100K.count else {
+                        issue(.fieldCount, "expected \(5 + genres100K.count) fields separated by '|' (id, title, dates, URL, \(genres100K.count) genre flags), found \(fields.count)"); return
+                    }
+                    titleRange = fields[1]
+                    for (k, name) in genres100K.enumerated() {
+                        switch text(bytes, fields[5 + k]) {
+                        case "1": genres.append(name)
+                        case "0": break
+                        default: issue(.badGenres, "genre flag \(k + 1) must be 0 or 1"); return
+                        }
                     }
                 }
-            }
-            guard let id = parseId(bytes, fields[0]) else {
-                issue(.badMovieId, "movie id '\(text(bytes, fields[0]))' is not a positive whole number"); return
-            }
-            let raw = bytes[titleRange]
-            let title: String
-            if utf8 {
-                guard let t = String(validating: raw, as: UTF8.self) else {
-                    issue(.badEncoding, "title is not valid UTF-8 (set input.moviesEncoding to \"latin1\" or \"auto\")"); return
+                guard let id = parseId(bytes, fields[0]) else {
+                    issue(.badMovieId, "movie id '\(text(bytes, fields[0]))' is not a positive whole number"); return
                 }
-                title = t
-            } else {
-                title = latin1ToString(raw)
+                guard let title = decodeTitle(bytes[titleRange]) else { issue(.badEncoding, badEncoding); return }
+                rows.append((id, title, genres, n))
             }
-            rows.append((id, title, genres, n))
         }
         rows.sort { $0.id != $1.id ? $0.id < $1.id : $0.line < $1.line }
         var kept: [(id: Int32, title: String, genres: [String], line: Int)] = []
@@ -273,6 +311,101 @@ public enum MovieLens {
             report.record(issue, file: file)
         }
         return (Catalogue(movieIds: kept.map(\.id), titles: kept.map(\.title), genres: kept.map(\.genres)), report)
+    }
+
+    /// The separator of a movies file, from its first line: whichever of `::`, `|` and `,`
+    /// comes first (ids come first on every line, and hold none of them).
+    static func moviesSeparator(_ line: ArraySlice<UInt8>) -> Separator? {
+        for i in line.indices {
+            switch line[i] {
+            case 58 where i + 1 < line.endIndex && line[i + 1] == 58: return .doubleColon
+            case 124: return .pipe
+            case 44: return .comma
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// `Action|Comedy` as a list; empty and `(no genres listed)` are no genre. Genre names are
+    /// ASCII in MovieLens; decoded whole (not with `text`, which shortens for messages).
+    static func genreList(_ raw: ArraySlice<UInt8>) -> [String] {
+        let g = String(decoding: raw, as: UTF8.self)
+        return g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
+    }
+
+    /// One record of an RFC 4180 file.
+    enum CSVRecord {
+        case blank
+        /// The fields, unquoted (doubled quotes made single).
+        case fields([[UInt8]])
+        /// Broken quoting; the record is the physical line it started on.
+        case malformed(String)
+    }
+
+    /// Calls `body` with each record of an RFC 4180 file from `start`: its first line (1-based),
+    /// how many lines it spans (a quoted field may hold line breaks) and the record. Records end
+    /// at LF or CRLF; a quote inside an unquoted field is kept as it is.
+    static func forEachCSVRecord(_ b: [UInt8], from start: Int, _ body: (_ line: Int, _ lines: Int, _ record: CSVRecord) -> Void) {
+        let n = b.count
+        var i = start
+        var line = lineNumber(b, at: start)
+        /// The end of the physical line holding `k` (the index of its LF, or `n`).
+        func lineEnd(_ k: Int) -> Int {
+            var e = k
+            while e < n, b[e] != 10 { e += 1 }
+            return e
+        }
+        while i < n {
+            let recordStart = i, recordLine = line
+            var fields: [[UInt8]] = []
+            var field: [UInt8] = []
+            var problem: String?
+            var resumeAt = 0  // after a problem: where the next record starts, and its line
+            var spanned = 1
+            fieldLoop: while true {
+                if i < n, b[i] == 34 { // a quoted field
+                    i += 1
+                    var closed = false
+                    while i < n {
+                        if b[i] == 34 {
+                            if i + 1 < n, b[i + 1] == 34 { field.append(34); i += 2; continue }
+                            i += 1; closed = true; break
+                        }
+                        if b[i] == 10 { spanned += 1 }
+                        field.append(b[i]); i += 1
+                    }
+                    guard closed else {
+                        // Leave out the physical line the record started on, and go on after it.
+                        problem = "a quoted field that starts on this line is never closed"
+                        resumeAt = lineEnd(recordStart); spanned = 1
+                        break fieldLoop
+                    }
+                    if i < n, b[i] == 44 { fields.append(field); field = []; i += 1; continue fieldLoop }
+                    if i == n || b[i] == 10 || (b[i] == 13 && (i + 1 == n || b[i + 1] == 10)) {
+                        fields.append(field)
+                        i = lineEnd(i)
+                        break fieldLoop
+                    }
+                    problem = "unexpected text after a closing quote (a quote inside a quoted field must be doubled)"
+                    resumeAt = lineEnd(i)
+                    break fieldLoop
+                }
+                while i < n, b[i] != 44, b[i] != 10 { field.append(b[i]); i += 1 }
+                if i < n, b[i] == 44 { fields.append(field); field = []; i += 1; continue fieldLoop }
+                if field.last == 13 { field.removeLast() }
+                fields.append(field)
+                break fieldLoop
+            }
+            if let problem {
+                i = resumeAt
+                body(recordLine, spanned, .malformed(problem))
+            } else {
+                body(recordLine, spanned, fields.count == 1 && fields[0].isEmpty && b[recordStart] != 34 ? .blank : .fields(fields))
+            }
+            line = recordLine + spanned
+            i += 1 // past the LF (or past the end)
+        }
     }
 
     /// ISO-8859-1 to a Swift string. Every byte is one code point below 256, so the UTF-8 is at
@@ -410,9 +543,5 @@ public enum MovieLens {
     static func text(_ b: [UInt8], _ r: Range<Int>) -> String {
         let shown = r.count > 40 ? r.lowerBound..<(r.lowerBound + 40) : r
         return String(decoding: b[shown], as: UTF8.self) + (r.count > 40 ? "…" : "")
-    }
-
-    static func format(_ x: Double) -> String {
-        x == x.rounded() ? String(Int(x)) : String(x)
     }
 }

@@ -6,7 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// One pipeline run at a time per output folder.
+/// One pipeline run at a time per folder: a run holds the lock of its output folder and of its
+/// artefact folder (`acquire(directories:wait:)`, in a fixed order).
 ///
 /// The lock is `flock(2)` on `<directory>/.rec-pipeline.lock`. The kernel drops it when the
 /// holder's file descriptor closes, which includes the holder dying in any way (SIGKILL, OOM
@@ -39,21 +40,33 @@ public final class RunLock: @unchecked Sendable {
 
     /// Takes the lock of an output folder, creating the folder and the lock file if needed.
     ///
+    /// The lock file is opened with `O_NOFOLLOW` and must be a regular file: a symbolic link
+    /// (or a FIFO, a device) in its place is refused, never followed, so taking the lock
+    /// never writes to a file the pipeline did not make.
+    ///
     /// - Parameters:
     ///   - directory: the output folder the run writes to.
     ///   - wait: block until the lock is free, instead of failing at once.
     /// - Throws: `RecError(.locked)` naming the holder's pid and start time when another run
-    ///   holds it and `wait` is false; `RecError(.runtime)` when the file cannot be opened.
+    ///   holds it and `wait` is false; `RecError(.runtime)` when the file cannot be opened or
+    ///   is not a regular file.
     public static func acquire(directory: String, wait: Bool) throws -> RunLock {
         let path = lockPath(directory: directory)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw RecError(.runtime, "cannot create the output folder: \(error.localizedDescription)", file: directory)
-        }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        try createFolder(directory)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard fd >= 0 else {
-            throw RecError(.runtime, "cannot open the lock file: \(String(cString: strerror(errno)))", file: path)
+            let err = errno
+            if err == ELOOP {
+                throw RecError(.runtime, "is a symbolic link; a lock file is never followed", file: path,
+                               hint: "remove it: the next run makes a plain one")
+            }
+            throw RecError(.runtime, "cannot open the lock file: \(String(cString: strerror(err)))", file: path)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw RecError(.runtime, "is \(PlainFile.describe(mode: st.st_mode)), not a lock file", file: path,
+                           hint: "remove it: the next run makes a plain one")
         }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             let err = errno
@@ -72,6 +85,50 @@ public final class RunLock: @unchecked Sendable {
             _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
         return RunLock(path: path, fd: fd)
+    }
+
+    /// Takes the locks of several folders (a run's output folder and its artefact folder), in
+    /// one fixed order, the order of their real paths (symbolic links resolved), so that two
+    /// runs needing the same two locks can never each hold one and wait for the other. A
+    /// folder named twice, or by two paths to the same place, is locked once.
+    ///
+    /// - Returns: the locks, in the order taken; release them all (or drop them) when done.
+    /// - Throws: as `acquire(directory:wait:)`; the locks already taken are released first.
+    public static func acquire(directories: [String], wait: Bool) throws -> [RunLock] {
+        var byRealPath: [String: String] = [:]
+        for dir in directories {
+            try createFolder(dir)
+            byRealPath[realPath(dir) ?? dir] = byRealPath[realPath(dir) ?? dir] ?? dir
+        }
+        var locks: [RunLock] = []
+        do {
+            for real in byRealPath.keys.sorted() {
+                locks.append(try acquire(directory: byRealPath[real]!, wait: wait))
+            }
+        } catch {
+            for lock in locks.reversed() { lock.release() }
+            throw error
+        }
+        return locks
+    }
+
+    private static func createFolder(_ directory: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw RecError(.runtime, "is a file, not a folder", file: directory) }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RecError(.runtime, "cannot create the folder (is a part of its path a file?)", file: directory)
+        }
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
     }
 
     /// Lets go of the lock. Safe to call twice; also done when the value is freed.

@@ -157,6 +157,9 @@ public struct MostPopular: ItemScorer {
 
     public var itemCount: Int { counts.count }
 
+    /// The same for every user: `TopK.lists` sorts once and walks the order.
+    public var sharedScores: [Float]? { counts }
+
     public func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         guard !counts.isEmpty else { return }
         counts.withUnsafeBufferPointer { c in

@@ -1,3 +1,4 @@
+import Foundation
 import RecKernels
 import RecKit
 
@@ -8,8 +9,14 @@ import RecKit
 ///
 ///     G = XᵀX + λI,   P = G⁻¹,   B_ij = −P_ij / P_jj (i ≠ j),   B_jj = 0,
 ///
-/// and a user's scores are x_u · B, the sum of B's rows at the items the user rated. G and P
-/// are computed in Double; B is stored as Float.
+/// and a user's scores are x_u · B, the sum of B's rows at the items the user rated.
+///
+/// Two solvers (`Solver`): `exact` computes G and P in Double over every item with LAPACK on
+/// one thread (O(n²) Double memory, O(n³) time on one core); `blocked` restricts B to the
+/// `maxItems` most-rated items (the *covered* items) and inverts in Float by tiles on every
+/// worker (`TiledInverse`). Items outside the cover are scored −infinity: they are never
+/// recommended, and ratings of them are not used as input. B is stored as Float, covered ×
+/// covered.
 public struct EASE: ItemScorer {
     /// What X holds for a rated item.
     public enum Weighting: String, Sendable, Codable {
@@ -19,23 +26,62 @@ public struct EASE: ItemScorer {
         case rating
     }
 
+    /// How B is solved for.
+    public enum Solver: Sendable, Equatable {
+        /// Double precision over every item, LAPACK on one thread: the reference.
+        case exact
+        /// Float tiles on every worker, over the `maxItems` most-rated items.
+        case blocked(maxItems: Int)
+        /// `exact` while the items with a rating are at most `EASE.exactItemLimit`, so small
+        /// catalogues (ML-1M's 3,706 movies) keep the reference result; `blocked` above.
+        case auto(maxItems: Int)
+
+        /// The solver `auto` resolves to for a train matrix with `ratedItems` rated items.
+        public func resolved(ratedItems: Int) -> Solver {
+            guard case .auto(let maxItems) = self else { return self }
+            return ratedItems <= EASE.exactItemLimit ? .exact : .blocked(maxItems: maxItems)
+        }
+    }
+
+    /// Largest number of rated items for which `auto` uses the exact solver. At 5,000 items
+    /// the exact fit takes about 8 s on one core of the test machine (3,706 items: 3.5 s) and
+    /// 0.6 GB; above it the blocked solver is several times faster.
+    public static let exactItemLimit = 5000
+
+    /// Items in the catalogue (the width of a score row).
     public let itemCount: Int
+    /// The items B covers, ascending: every item for the exact solver, the most-rated ones for
+    /// the blocked one.
+    public let covered: [Int32]
     public let weighting: Weighting
     /// The highest rating (divides ratings under `.rating`).
     public let ratingMax: Float
     /// The ridge penalty λ the model was fitted with.
     public let lambda: Double
-    /// B, itemCount × itemCount, row-major; row i holds what rating item i adds to each item.
+    /// B, covered × covered, row-major; row i holds what rating covered item i adds to each
+    /// covered item.
     public let weights: [Float]
+    /// For each catalogue item, its index in `covered`, or −1.
+    let position: [Int32]
 
-    public init(itemCount: Int, lambda: Double, weights: [Float], weighting: Weighting = .binary, ratingMax: Float = 5) {
+    /// - Parameter covered: the items B covers, ascending; nil = every item.
+    public init(itemCount: Int, lambda: Double, weights: [Float], weighting: Weighting = .binary, ratingMax: Float = 5,
+                covered: [Int32]? = nil) {
+        let covered = covered ?? (0..<Int32(itemCount)).map { $0 }
+        precondition(weights.count == covered.count * covered.count, "weights must be covered × covered")
         self.weighting = weighting
         self.ratingMax = ratingMax
-        precondition(weights.count == itemCount * itemCount, "weights must be itemCount × itemCount")
         self.itemCount = itemCount
+        self.covered = covered
         self.lambda = lambda
         self.weights = weights
+        var position = [Int32](repeating: -1, count: itemCount)
+        for (k, i) in covered.enumerated() { position[Int(i)] = Int32(k) }
+        self.position = position
     }
+
+    /// Whether B covers every item (then scores need no mapping).
+    public var coversAll: Bool { covered.count == itemCount }
 
     /// Item rows of G handed out per task by `gram` (rows differ a lot in cost, so small).
     static let gramRowsPerChunk = 16
@@ -56,9 +102,16 @@ public struct EASE: ItemScorer {
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
     ///   in Double.
     public static func fit(_ train: CSRMatrix, lambda: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
-                           parallel: Parallel) throws -> EASE {
+                           solver: Solver = .exact, parallel: Parallel, log: ((String) -> Void)? = nil) throws -> EASE {
         guard lambda.isFinite, lambda >= 0 else {
             throw RecError(.config, "EASE lambda must be a finite number >= 0, got \(lambda)")
+        }
+        switch solver.resolved(ratedItems: train.cols - train.emptyColumns().count) {
+        case .blocked(let maxItems), .auto(let maxItems):
+            return try fitBlocked(train, lambda: lambda, weighting: weighting, ratingMax: ratingMax, maxItems: maxItems,
+                                  parallel: parallel, log: log)
+        case .exact:
+            break
         }
         let n = train.cols
         let shape = EASE(itemCount: 0, lambda: lambda, weights: [], weighting: weighting, ratingMax: ratingMax)
@@ -143,36 +196,73 @@ public struct EASE: ItemScorer {
         return b
     }
 
-    /// Columns of B visited per pass by `scores`: a 128-column panel of B (1.9 MB for ML-1M)
-    /// stays in cache while every user of the chunk gathers from it.
-    static let scoreColumnsPerPass = 128
+    /// Columns of B visited per pass by `scores`: a panel of B of about 4 MB stays in cache
+    /// while every user of the chunk gathers from it; 128 columns (1.9 MB for ML-1M) at most,
+    /// a multiple of 32 (the kernel's widest step), at least 32. On the synthetic 25M data over
+    /// 12,000 items, panels of 64 columns (3 MB) took 41 s of CPU for every user's scores, 128
+    /// columns (6 MB) as long, 32 columns 45 s.
+    static func scoreColumnsPerPass(rows: Int) -> Int {
+        let fit = (4 << 20) / max(1, rows * MemoryLayout<Float>.stride) / 32 * 32
+        return min(128, max(32, fit))
+    }
 
     /// Scores = X_chunk · B as a sum of B's rows at each user's rated items
-    /// (`Kernels.gatherAccumulate` with coefficient 1), one column panel of B at a time; a
-    /// user's own items score B_ii = 0 from themselves.
+    /// (`Kernels.gatherAccumulate`), one column panel of B at a time; a user's own items score
+    /// B_ii = 0 from themselves. Items outside the cover score −infinity, and ratings of them
+    /// add nothing.
     ///
     /// On ML-1M (3706 items, 6040 users, one thread) it takes about 0.54 s for all users,
     /// against 1.0 s without the panels and 1.8 s for the dense GEMM of `scoresDense`, its
     /// reference twin.
     /// Each score adds the same rows in the same order whatever the panel width.
-    /// - Complexity: O(n_u · itemCount) per user.
+    /// - Complexity: O(n_u · covered) per user; memory: users × covered floats besides `scores`
+    ///   when B does not cover every item.
     public func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
-        let n = itemCount
-        scores.initialize(repeating: 0, count: users.count * n)
-        let longest = users.map { input.row($0).count }.max() ?? 0
-        guard n > 0, longest > 0 else { return }
-        let coefficients = weighting == .binary ? [Float](repeating: 1, count: longest) : input.values.map(x)
+        let n = itemCount, m = covered.count
+        guard n > 0, !users.isEmpty else { return }
+        if coversAll { return scoresOfCovered(users: users, input: input, into: scores) }
+        let compact = UnsafeMutablePointer<Float>.allocate(capacity: max(1, users.count * m))
+        defer { compact.deallocate() }
+        scoresOfCovered(users: users, input: input, into: compact)
+        scores.initialize(repeating: -.infinity, count: users.count * n)
+        for r in 0..<users.count {
+            for (k, i) in covered.enumerated() { scores[r * n + Int(i)] = compact[r * m + k] }
+        }
+    }
+
+    /// The covered items, when B does not cover every item (`TopK.lists` then scores and
+    /// selects over them alone).
+    public var scoredItems: [Int32]? { coversAll ? nil : covered }
+
+    public func scoresOfScoredItems(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
+        scoresOfCovered(users: users, input: input, into: scores)
+    }
+
+    /// Scores of the covered items, users.count × covered.count.
+    func scoresOfCovered(users: Range<Int>, input: CSRMatrix, into target: UnsafeMutablePointer<Float>) {
+        let m = covered.count
+        guard !users.isEmpty else { return }
+        // Each user's covered entries, as covered indices and coefficients.
+        var start = [0], index: [Int32] = [], coefficient: [Float] = []
+        for u in users {
+            for k in input.row(u) where position[Int(input.columns[k])] >= 0 {
+                index.append(position[Int(input.columns[k])])
+                coefficient.append(weighting == .binary ? 1 : x(input.values[k]))
+            }
+            start.append(index.count)
+        }
+        target.initialize(repeating: 0, count: users.count * m)
+        guard m > 0, !index.isEmpty else { return }
         weights.withUnsafeBufferPointer { b in
-            input.columns.withUnsafeBufferPointer { columns in
-                coefficients.withUnsafeBufferPointer { one in
-                    for j in stride(from: 0, to: n, by: EASE.scoreColumnsPerPass) {
-                        let width = min(EASE.scoreColumnsPerPass, n - j)
-                        for u in users {
-                            let row = input.row(u)
+            index.withUnsafeBufferPointer { columns in
+                coefficient.withUnsafeBufferPointer { c in
+                    let panel = EASE.scoreColumnsPerPass(rows: m)
+                    for j in stride(from: 0, to: m, by: panel) {
+                        let width = min(panel, m - j)
+                        for r in 0..<users.count where start[r + 1] > start[r] {
                             Kernels.gatherAccumulate(
-                                out: scores + (u - users.lowerBound) * n + j, d: width, rows: b.baseAddress! + j, stride: n,
-                                index: columns.baseAddress! + row.lowerBound,
-                                coeff: one.baseAddress! + (weighting == .binary ? 0 : row.lowerBound), count: row.count)
+                                out: target + r * m + j, d: width, rows: b.baseAddress! + j, stride: m,
+                                index: columns.baseAddress! + start[r], coeff: c.baseAddress! + start[r], count: start[r + 1] - start[r])
                         }
                     }
                 }
@@ -186,6 +276,7 @@ public struct EASE: ItemScorer {
     public func scoresDense(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         let n = itemCount
         guard n > 0, !users.isEmpty else { return }
+        precondition(coversAll, "scoresDense needs a model that covers every item")
         var x = [Float](repeating: 0, count: users.count * n)
         for u in users {
             for k in input.row(u) { x[(u - users.lowerBound) * n + Int(input.columns[k])] = self.x(input.values[k]) }
@@ -209,7 +300,9 @@ public struct EASE: ItemScorer {
         b.meta["items"] = .int(itemCount)
         b.meta["weighting"] = .string(weighting.rawValue)
         b.meta["ratingMax"] = .double(Double(ratingMax))
+        b.meta["coveredItems"] = .int(covered.count)
         b.add("B", weights)
+        if !coversAll { b.add("covered", covered) }
         try b.write(to: path, parallel: parallel, level: 1)
     }
 
@@ -224,13 +317,22 @@ public struct EASE: ItemScorer {
         guard let n = a.meta("items")?.intValue, n >= 0, let lambda = a.meta("lambda")?.doubleValue else {
             throw fail("EASE model has no item count or lambda")
         }
+        let covered: [Int32]? = a.has("covered") ? try a.array("covered", as: Int32.self) : nil
+        if let covered {
+            guard covered.count <= n, zip(covered, covered.dropFirst()).allSatisfy({ $0 < $1 }),
+                  covered.allSatisfy({ $0 >= 0 && Int($0) < n }) else {
+                throw fail("EASE covered items are not ascending indices below \(n)")
+            }
+        }
+        let m = covered?.count ?? n
         let b = try a.array("B", as: Float.self, parallel: parallel)
-        guard b.count == n * n else { throw fail("EASE weights hold \(b.count) values, expected \(n) × \(n)") }
+        let (cells, overflow) = m.multipliedReportingOverflow(by: m)
+        guard !overflow, b.count == cells else { throw fail("EASE weights hold \(b.count) values, expected \(m) × \(m)") }
         guard b.allSatisfy(\.isFinite) else { throw fail("EASE weights hold non-finite values") }
         guard let weighting = Weighting(rawValue: a.meta("weighting")?.stringValue ?? "binary"),
               case let ratingMax = a.meta("ratingMax")?.doubleValue ?? 5, ratingMax > 0 else {
             throw fail("EASE model has an unknown weighting")
         }
-        return (EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: Float(ratingMax)), a)
+        return (EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: Float(ratingMax), covered: covered), a)
     }
 }

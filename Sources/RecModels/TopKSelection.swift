@@ -4,11 +4,37 @@ import RecKit
 ///
 /// `scores` may be called concurrently from several Dispatch workers (by `TopK.all`), each
 /// call with its own `users` range and buffer; an implementation that calls BLAS should run
-/// with `BLAS.setThreads(1)` while Dispatch has more than one worker (PLATFORM-NOTES).
+/// with one BLAS thread (`BLASThreads.single`) while Dispatch has more than one worker (PLATFORM-NOTES).
 public protocol ItemScorer: Sendable {
     var itemCount: Int { get }
     /// scores: users.count × itemCount, row-major. `input` is the train CSR (rows = users).
     func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>)
+    /// The items the scorer scores, ascending, when it scores fewer than all (every other item
+    /// is never offered: EASE's cover); nil = every item. Lets `TopK.lists` score and select
+    /// over these alone.
+    var scoredItems: [Int32]? { get }
+    /// The scores of `scoredItems` alone, users.count × scoredItems.count, row-major; only
+    /// called when `scoredItems` is not nil. The default scores every item and keeps those.
+    func scoresOfScoredItems(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>)
+    /// Scores that are the same for every user (popularity), when they are: `TopK.lists` then
+    /// walks one global order instead of scoring each user. nil = scores depend on the user.
+    var sharedScores: [Float]? { get }
+}
+
+extension ItemScorer {
+    public var scoredItems: [Int32]? { nil }
+    public var sharedScores: [Float]? { nil }
+
+    public func scoresOfScoredItems(users: Range<Int>, input: CSRMatrix, into out: UnsafeMutablePointer<Float>) {
+        guard let subset = scoredItems else { return scores(users: users, input: input, into: out) }
+        let n = itemCount, m = subset.count
+        let full = UnsafeMutablePointer<Float>.allocate(capacity: max(1, users.count * n))
+        defer { full.deallocate() }
+        scores(users: users, input: input, into: full)
+        for r in 0..<users.count {
+            for (k, i) in subset.enumerated() { out[r * m + k] = full[r * n + Int(i)] }
+        }
+    }
 }
 
 /// Top-k selection over one user's scores, and over every user of a scorer.
@@ -65,40 +91,13 @@ public enum TopK {
     }
 
     /// Every user's top `k`: `items` and `scores` are users × k, row-major, padded with -1 and
-    /// -infinity where a user has fewer than `k` unseen items.
-    ///
-    /// Users are scored in chunks of `usersPerChunk` (one score buffer per chunk), chunks in
-    /// parallel; each chunk writes only its own rows, so the result is the same bytes for any
-    /// number of workers. Items in a user's row of `input` are excluded.
-    /// - Complexity: one `scorer.scores` call per chunk, plus O(n log k) per user.
+    /// -infinity where a user has fewer than `k` unseen items. An item scored -infinity is how
+    /// a scorer says "not offered" (a movie nobody rated, or one a model does not cover): it
+    /// is never listed. Items in a user's row of `input` are excluded. `lists` without
+    /// excluded items: memory bounded by one score block per worker, the same bytes for any
+    /// number of workers.
     public static func all<S: ItemScorer>(scorer: S, input: CSRMatrix, k: Int, parallel: Parallel) -> (items: [Int32], scores: [Float]) {
-        precondition(k > 0, "k must be positive")
-        precondition(input.cols == scorer.itemCount, "input has \(input.cols) columns, the scorer \(scorer.itemCount) items")
-        let users = input.rows, n = scorer.itemCount
-        var items = [Int32](repeating: -1, count: users * k)
-        var scores = [Float](repeating: -.infinity, count: users * k)
-        items.withUnsafeMutableBufferPointer { itemBuffer in
-            scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                let outItems = SharedPointer(itemBuffer.baseAddress!), outScores = SharedPointer(scoreBuffer.baseAddress!)
-                parallel.forEachChunk(count: users, chunkSize: usersPerChunk) { _, chunk in
-                    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk.count * n)
-                    defer { buffer.deallocate() }
-                    scorer.scores(users: chunk, input: input, into: buffer)
-                    input.columns.withUnsafeBufferPointer { columns in
-                        for u in chunk {
-                            let row = input.row(u)
-                            let seen = UnsafeBufferPointer(rebasing: columns[row])
-                            let best = select(scores: buffer + (u - chunk.lowerBound) * n, count: n, k: k, excluding: seen)
-                            for (r, pick) in best.enumerated() {
-                                outItems[u * k + r] = pick.item
-                                outScores[u * k + r] = pick.score
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return (items, scores)
+        lists(scorer: scorer, input: input, k: k, parallel: parallel)
     }
 }
 

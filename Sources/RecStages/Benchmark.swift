@@ -52,7 +52,7 @@ public struct Benchmark {
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         let s = c.ratingModel.settings
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         var settings = TrainSettings(s)
         settings.patience = 0
 
@@ -78,7 +78,7 @@ public struct Benchmark {
             rows.append(Row(name: torchName, value: "skipped: \(reason)"))
         } else if let torch {
             logger.info("training, PyTorch, \(ctx.parallel.workers) threads, \(s.epochs) epochs…")
-            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: c.input.ratingScale, threads: ctx.parallel.workers,
+            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: [Double(scale.lowerBound), Double(scale.upperBound)], threads: ctx.parallel.workers,
                                   scratch: scratch + "/torch")
             // This project's steps alone: the same training without the pass after each epoch
             // (it does not change the parameters), right after.

@@ -27,7 +27,7 @@ public struct ClusterRun: Codable, Sendable, Equatable {
     public static func path(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.json" }
 
     public static func read(_ c: PipelineConfig) -> ClusterRun? {
-        guard let data = FileManager.default.contents(atPath: path(c)) else { return nil }
+        guard let data = (try? PlainFile.read(path(c))).map({ Data($0) }) else { return nil }
         return try? JSONDecoder().decode(ClusterRun.self, from: data)
     }
 

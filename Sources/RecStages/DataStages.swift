@@ -18,15 +18,19 @@ public struct IngestStage: Stage {
         let (catalogue, movieReport) = try MovieLens.parseMovies(
             try AtomicFile.read(moviesPath), file: moviesPath, encoding: c.input.moviesEncoding, policy: policy)
         let bytes = try AtomicFile.read(ratingsPath)
-        let scale = c.input.ratingScale[0]...c.input.ratingScale[1]
-        let (raw, parseReport) = try MovieLens.parseRatings(bytes, file: ratingsPath, scale: scale, policy: policy, parallel: ctx.parallel)
+        let (raw, parseReport) = try MovieLens.parseRatings(bytes, file: ratingsPath, scale: c.input.ratingScale, policy: policy, parallel: ctx.parallel)
         let result = try Ingest.build(raw, catalogue: catalogue, file: ratingsPath, policy: policy, report: parseReport, parallel: ctx.parallel)
         for (file, report) in [(moviesPath, movieReport), (ratingsPath, result.report)] where report.skippedTotal > 0 {
             ctx.logger.warning("\(file): skipped \(report.skippedTotal) invalid lines: \(report.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
             for e in report.examples { ctx.logger.warning("  \(e)") }
         }
         let r = result.ratings
+        // Recorded in ratings.art and carried along by split and build-matrix, so that train and
+        // score clip to the scale of the data they were given.
+        let scale = c.input.ratingScale.resolved(for: r.values)
+        ctx.logger.info("rating scale \(RatingScale.fixed(lowest: Double(scale.lowerBound), highest: Double(scale.upperBound)))\(c.input.ratingScale == .auto ? " (from the data)" : "")")
         let stats: [String: JSONValue] = [
+            "ratingScale": RatingScale.meta(scale),
             "ratings": .int(r.count), "users": .int(r.ids.userCount), "items": .int(r.ids.itemCount),
             "movies": .int(catalogue.count), "bytesRead": .int(bytes.count),
             "withTimestamps": .int(r.timestamps.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }),
@@ -34,7 +38,8 @@ public struct IngestStage: Stage {
         ]
         try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
         try catalogue.write(to: c.paths.catalogue, meta: ["source": .string(moviesPath)], parallel: ctx.parallel)
-        try r.write(to: c.paths.ratings, kind: .ratings, meta: ["source": .string(ratingsPath), "lines": stats["ratingsLines"]!], parallel: ctx.parallel)
+        try r.write(to: c.paths.ratings, kind: .ratings,
+                    meta: ["source": .string(ratingsPath), "lines": stats["ratingsLines"]!, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
         return stats
     }
 }
@@ -50,14 +55,18 @@ public struct SplitStage: Stage {
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let (ratings, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
+        let (ratings, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
                                        testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
-        return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count, ctx)
+        return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count,
+                                    scale: try RatingScale.read(from: artefact), ctx)
     }
 
-    /// Checks the parts against the settings and writes them (also after a sharded split).
-    static func write(train: Ratings, validation: Ratings, test: Ratings, of total: Int, _ ctx: StageContext) throws -> [String: JSONValue] {
+    /// Checks the parts against the settings and writes them (also after a sharded split), each
+    /// with the rating scale `rec-ingest` recorded.
+    static func write(
+        train: Ratings, validation: Ratings, test: Ratings, of total: Int, scale: ClosedRange<Float>, _ ctx: StageContext
+    ) throws -> [String: JSONValue] {
         let c = ctx.config
         let parts = (train: train, validation: validation, test: test)
         // Settings that hold out nothing on these data are settings errors, named here rather
@@ -73,7 +82,8 @@ public struct SplitStage: Stage {
         let settings = try JSONValue.from(c.split)
         for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),
                                     ("test", c.paths.test, parts.test)] {
-            try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings], parallel: ctx.parallel)
+            try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings, "ratingScale": RatingScale.meta(scale)],
+                            parallel: ctx.parallel)
         }
         return ["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
     }
@@ -93,13 +103,16 @@ public struct BuildMatrixStage: Stage {
         let c = ctx.config
         var b = ArtefactBuilder(kind: .matrices)
         var ids: IdMaps?
+        var scale: ClosedRange<Float>?
         var stats: [String: JSONValue] = [:]
         for (part, path) in [("train", c.paths.train), ("validation", c.paths.validation), ("test", c.paths.test)] {
-            let (table, _) = try Ratings.read(path, kind: .split, parallel: ctx.parallel)
-            if let ids, ids != table.ids {
+            let (table, artefact) = try Ratings.read(path, kind: .split, parallel: ctx.parallel)
+            let partScale = try RatingScale.read(from: artefact)
+            if let ids, ids != table.ids || scale != partScale {
                 throw RecError(.artefact, "was split from other ratings than \(c.paths.train)", file: path, hint: "rerun rec-split")
             }
             ids = table.ids
+            scale = partScale
             CSRMatrix(table).add(to: &b, name: part)
             stats[part] = .int(table.count)
         }
@@ -108,6 +121,7 @@ public struct BuildMatrixStage: Stage {
         stats["users"] = .int(ids!.userCount)
         stats["items"] = .int(ids!.itemCount)
         b.meta.merge(stats) { _, new in new }
+        b.meta["ratingScale"] = RatingScale.meta(scale!)
         try b.write(to: c.paths.matrices, parallel: ctx.parallel)
         return stats
     }
@@ -119,6 +133,9 @@ public struct Matrices: Sendable {
     public var validation: CSRMatrix
     public var test: CSRMatrix
     public var ids: IdMaps
+    /// The rating scale of the data, as `rec-ingest` resolved `input.ratingScale` (`read` takes
+    /// it from the artefact): predictions are clipped to it.
+    public var scale: ClosedRange<Float> = RatingScale.wholeStars
 
     /// Every rating known before the test: train and validation. Final ranking models are
     /// fitted on it, and it is what lists are built from and what they exclude.
@@ -133,7 +150,7 @@ public struct Matrices: Sendable {
         let m = Matrices(
             train: try CSRMatrix.read(from: a, name: "train", parallel: parallel),
             validation: try CSRMatrix.read(from: a, name: "validation", parallel: parallel),
-            test: try CSRMatrix.read(from: a, name: "test", parallel: parallel), ids: ids)
+            test: try CSRMatrix.read(from: a, name: "test", parallel: parallel), ids: ids, scale: try RatingScale.read(from: a))
         for x in [m.train, m.validation, m.test] where x.rows != ids.userCount || x.cols != ids.itemCount {
             throw RecError(.artefact, "matrix shapes disagree with the id maps", file: path, hint: "rerun rec-build-matrix")
         }

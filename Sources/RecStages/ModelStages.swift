@@ -31,6 +31,10 @@ public struct TrainStage: Stage {
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
+        // rating model trains, not trap after it.
+        let memory = try MemoryChecks.check(c, step: "rec-train", .init(m))
+        ctx.logger.info("\(memory)")
         let all = m.all
         var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]
 
@@ -38,7 +42,7 @@ public struct TrainStage: Stage {
         var choices = Choices(epochs: c.ratingModel.settings.epochs, rankingEpochs: nil, lambda: nil)
         if c.evaluation.enabled {
             let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "rating",
-                                              train: m.train, validation: m.validation, ctx, to: c.paths.evalModel, epochsOverride: nil)
+                                              train: m.train, validation: m.validation, scale: m.scale, ctx, to: c.paths.evalModel, epochsOverride: nil)
             choices.epochs = rating.epochs
             stats["evaluation"] = .object(["ratingModel": rating.stats])
             if let ranking = try fitRanking(c, m, input: m.train, validation: m.validation, ctx, to: c.paths.evalRankingModel, choices: nil) {
@@ -50,7 +54,7 @@ public struct TrainStage: Stage {
 
         // Serving fits: every rating, with the evaluation's choices.
         let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "served rating",
-                                          train: all, validation: nil, ctx, to: c.paths.model, epochsOverride: choices.epochs)
+                                          train: all, validation: nil, scale: m.scale, ctx, to: c.paths.model, epochsOverride: choices.epochs)
         var serving: [String: JSONValue] = ["ratingModel": rating.stats, "ratings": .int(all.nonZeros)]
         if let ranking = try fitRanking(c, m, input: all, validation: nil, ctx, to: c.paths.rankingModel, choices: choices) {
             serving["rankingModel"] = ranking.stats
@@ -76,12 +80,12 @@ public struct TrainStage: Stage {
             return nil
         case .userAutoencoder(let s):
             let role = choices == nil ? "ranking" : "served ranking"
-            let r = try trainAutoencoder(s, itemBased: false, role: role, train: input, validation: validation, ctx, to: path,
+            let r = try trainAutoencoder(s, itemBased: false, role: role, train: input, validation: validation, scale: m.scale, ctx, to: path,
                                          epochsOverride: choices.map { $0.rankingEpochs ?? s.epochs })
             return (r.stats, nil, r.epochs)
         case .ease(let s):
             let clock = ContinuousClock.now
-            let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ctx,
+            let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ratingMax: m.scale.upperBound, ctx,
                                            lambda: choices.map { $0.lambda ?? s.lambda })
             try ease.write(to: path, meta: meta, parallel: ctx.parallel)
             let stats: JSONValue = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
@@ -94,10 +98,11 @@ public struct TrainStage: Stage {
     /// `lambdaGrid` with the best NDCG@k on `validation` (fitted on `input`), then refitted on
     /// input + validation. Serving: `lambda` as chosen, on `input` (every rating).
     func fitEASE(
-        _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, _ ctx: StageContext, lambda chosen: Double?
+        _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, ratingMax: Float, _ ctx: StageContext,
+        lambda chosen: Double?
     ) throws -> (EASE, [String: JSONValue]) {
         let weighting = EASE.Weighting(rawValue: s.weighting) ?? .binary
-        let ratingMax = Float(c.input.ratingScale[1])
+        let solver = easeSolver(s)
         var lambda = chosen ?? s.lambda
         var meta: [String: JSONValue] = ["role": .string(chosen == nil ? "evaluation ranking" : "served ranking"), "settings": try .from(s)]
         if chosen == nil, !s.lambdaGrid.isEmpty, let validation, validation.nonZeros > 0 {
@@ -105,7 +110,7 @@ public struct TrainStage: Stage {
             var results: [String: JSONValue] = [:]
             var best = (ndcg: -1.0, lambda: s.lambda)
             for candidate in s.lambdaGrid {
-                let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel)
+                let ease = try EASE.fit(input, lambda: candidate, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
                 let lists = BLASThreads.single { rankedLists(ease, input: input, excluding: cold, k: c.score.k, ids: ids, parallel: ctx.parallel) }
                 let ndcg = try RankingMetrics.measure(lists: lists, test: validation, trainItemCount: ids.itemCount - cold.count,
                                                       parallel: ctx.parallel).ndcg
@@ -119,8 +124,10 @@ public struct TrainStage: Stage {
         }
         let fitOn = chosen == nil && (validation?.nonZeros ?? 0) > 0 ? input.union(validation!) : input
         meta["ratings"] = .int(fitOn.nonZeros)
-        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings)")
-        return (try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, parallel: ctx.parallel), meta)
+        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings, solver \(s.solver))")
+        let ease = try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
+        if !ease.coversAll { ctx.logger.info("EASE covers the \(ease.covered.count) most-rated of \(ease.itemCount) movies") }
+        return (ease, meta)
     }
 
     /// Trains one autoencoder (user- or item-based) and writes it.
@@ -130,9 +137,8 @@ public struct TrainStage: Stage {
     ///   validation epoch when there is a validation slice, else the epochs run.
     func trainAutoencoder(
         _ settings: AutoencoderSettings, itemBased: Bool, role: String, train rows: CSRMatrix, validation v: CSRMatrix?,
-        _ ctx: StageContext, to path: String, epochsOverride: Int?
+        scale: ClosedRange<Float>, _ ctx: StageContext, to path: String, epochsOverride: Int?
     ) throws -> (stats: JSONValue, epochs: Int) {
-        let c = ctx.config
         let train = itemBased ? rows.transposed() : rows
         let validation = (v?.nonZeros ?? 0) == 0 ? nil : (itemBased ? v!.transposed() : v!)
         var s = TrainSettings(settings)
@@ -142,7 +148,6 @@ public struct TrainStage: Stage {
         }
         let model = Autoencoder(items: train.cols, hidden: settings.hidden,
                                 activation: Activation(rawValue: settings.activation) ?? .sigmoid, seed: settings.seed)
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
         let type = itemBased ? "item-autoencoder" : "user-autoencoder"
         ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now
@@ -168,6 +173,15 @@ public struct TrainStage: Stage {
         let stats: JSONValue = .object(["type": .string(type), "seconds": .double(seconds), "epochs": .int(history.count),
                                         "chosenEpoch": .int(chosen), "ratings": .int(rows.nonZeros)])
         return (stats, chosen)
+    }
+}
+
+/// EASE's solver from its settings (`solver`, `maxItems`).
+func easeSolver(_ s: EASESettings) -> EASE.Solver {
+    switch s.solver {
+    case "exact": .exact
+    case "blocked": .blocked(maxItems: s.maxItems)
+    default: .auto(maxItems: s.maxItems)
     }
 }
 
@@ -231,7 +245,7 @@ struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    var (items, scores) = TopK.all(scorer: ExcludingColdItems(base: scorer, cold: cold), input: input, k: k, parallel: parallel)
+    var (items, scores) = TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: parallel)
     dropUnscored(&items, scores)
     return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
@@ -241,18 +255,4 @@ func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [In
 /// -infinity): a list is shorter than k rather than padded with movies nobody rated.
 func dropUnscored(_ items: inout [Int32], _ scores: [Float]) {
     for t in items.indices where scores[t] == -.infinity { items[t] = -1 }
-}
-
-/// Leaves out the given items (those nobody rated in the ratings the lists are built from): no
-/// model knows anything about them.
-struct ExcludingColdItems: ItemScorer {
-    let base: any ItemScorer
-    let cold: [Int]
-    var itemCount: Int { base.itemCount }
-    func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
-        base.scores(users: users, input: input, into: scores)
-        for r in 0..<users.count {
-            for i in cold { scores[r * itemCount + i] = -.infinity }
-        }
-    }
 }

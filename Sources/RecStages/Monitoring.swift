@@ -59,7 +59,7 @@ public struct RunMonitor: Sendable {
         self.started = started
         var before: [String: Data] = [:]
         for stage in Pipeline.stages {
-            before[stage.name] = FileManager.default.contents(atPath: Manifest.path(stage: stage.name, dir: config.paths.artefacts))
+            before[stage.name] = (try? PlainFile.read(Manifest.path(stage: stage.name, dir: config.paths.artefacts))).map({ Data($0) })
         }
         self.manifestsBefore = before
     }
@@ -68,7 +68,7 @@ public struct RunMonitor: Sendable {
     /// the settings file's JSON when it names one ending in `.prom`, so that an edit that broke
     /// the settings shows up as a failed run rather than as silence. Nil when it cannot be found.
     public init?(unloadableConfigAt configPath: String, started: Date) {
-        guard let bytes = FileManager.default.contents(atPath: configPath),
+        guard let bytes = (try? PlainFile.read(configPath)).map({ Data($0) }),
               let json = try? JSONDecoder().decode(JSONValue.self, from: bytes),
               let file = json["monitoring"]?["textfile"]?.stringValue, file.hasSuffix(".prom")
         else { return nil }
@@ -115,7 +115,7 @@ public struct RunMonitor: Sendable {
             while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
         }
         defer { if fd >= 0 { close(fd) } }
-        let previous = RunMonitor.Previous(text: (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? "")
+        let previous = RunMonitor.Previous(text: (try? PlainFile.read(textfile)).map({ String(decoding: $0, as: UTF8.self) }) ?? "")
         try AtomicFile.write(render(exitCode: exitCode, lockTaken: lockTaken, now: now, previous: previous), to: textfile)
     }
 
@@ -163,7 +163,7 @@ public struct RunMonitor: Sendable {
         let artefacts = config.paths.artefacts
 
         for stage in Pipeline.stages {
-            let current = FileManager.default.contents(atPath: Manifest.path(stage: stage.name, dir: artefacts))
+            let current = (try? PlainFile.read(Manifest.path(stage: stage.name, dir: artefacts))).map({ Data($0) })
             let ran = current != nil && current != manifestsBefore[stage.name]
             let seconds = ran ? current.flatMap { try? JSONDecoder().decode(StageRecord.self, from: $0) }?.seconds ?? 0 : 0
             x.gauge("stage_ran", "1 when the stage ran in the last run; 0 when it was skipped as up to date or not reached after a failure.",
@@ -199,7 +199,7 @@ public struct RunMonitor: Sendable {
             x.gauge("exports_timestamp_seconds", "Unix time at which the published recommendations.csv was last replaced.",
                     modified.timeIntervalSince1970)
         }
-        if let bytes = FileManager.default.contents(atPath: config.paths.metrics),
+        if let bytes = (try? PlainFile.read(config.paths.metrics)).map({ Data($0) }),
            let metrics = try? JSONDecoder().decode(JSONValue.self, from: bytes) {
             RunMonitor.addMetrics(metrics, to: &x)
         }

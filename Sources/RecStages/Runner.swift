@@ -10,7 +10,8 @@ import RecKit
 /// skipped; otherwise it runs and a new record is written after its outputs. Since stages are
 /// deterministic, a rerun that writes the same bytes lets the stages after it skip too.
 ///
-/// One run at a time: the runner holds the lock of the output folder for the whole run.
+/// One run at a time: the runner holds the locks of the output and artefact folders for the
+/// whole run.
 public struct Runner {
     public struct Options: Sendable {
         /// Run every selected stage even when it is up to date.
@@ -68,12 +69,13 @@ public struct Runner {
     @discardableResult
     public func run() throws -> [Outcome] {
         let stages = try plan()
-        let lock = options.dryRun ? nil : try RunLock.acquire(directory: config.paths.output, wait: options.wait)
-        defer { lock?.release() }
-        if lock != nil { Runner.removeLeftovers(config) }
+        let locks = options.dryRun ? [] : try Runner.lock(config, wait: options.wait)
+        defer { for lock in locks.reversed() { lock.release() } }
+        if !locks.isEmpty { Runner.removeLeftovers(config, logger: logger) }
         let ctx = StageContext(config: config, logger: logger, progress: progress)
         var outcomes: [Outcome] = []
         var upstreamWillRun: String?
+        var memoryChecked = false
         for (stage, forced) in stages {
             let reason: String
             if let forced {
@@ -95,6 +97,13 @@ public struct Runner {
                 outcomes.append(Outcome(stage: stage.name, ran: false, reason: reason, seconds: 0))
                 continue
             }
+            // The memory plans of the model stages, from ratings.art's counts, as soon as it is
+            // current (before the first stage after ingest): a setting that cannot fit stops
+            // the run before any split, training or scoring is done for nothing.
+            if !memoryChecked, stage.name != "ingest", FileManager.default.fileExists(atPath: config.paths.ratings) {
+                try MemoryChecks.checkAll(config)
+                memoryChecked = true
+            }
             logger.info("\(stage.name): running: \(reason)")
             let (stats, seconds) = try Runner.execute(stage, ctx)
             logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s")
@@ -103,12 +112,23 @@ public struct Runner {
         return outcomes
     }
 
+    /// Takes the locks a run needs: its output folder's and its artefact folder's, so that
+    /// neither two runs of one configuration nor two configurations sharing either folder
+    /// (the default `artefactDir` when only `outputDir` was changed) ever run at once. Taken
+    /// in one fixed order (`RunLock.acquire(directories:wait:)`), so two runs cannot deadlock.
+    /// `rec-pipeline` and every stage executable take the same two.
+    public static func lock(_ c: PipelineConfig, wait: Bool) throws -> [RunLock] {
+        try RunLock.acquire(directories: [c.paths.output, c.paths.artefacts], wait: wait)
+    }
+
     /// Temporary files of a run that was killed before it could rename them (its own renames
-    /// never leave any). Only called under the lock, so no live run owns them.
-    static func removeLeftovers(_ c: PipelineConfig) {
+    /// never leave any): only files named as `AtomicFile` names them, whose writer is gone.
+    /// Only called under the locks, so no live run of ours is writing there.
+    static func removeLeftovers(_ c: PipelineConfig, logger: Logger? = nil) {
         for dir in [c.paths.output, c.paths.artefacts, Manifest.directory(c.paths.artefacts)] {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-            for name in names where AtomicFile.isTemporary(name) { unlink(dir + "/" + name) }
+            for name in AtomicFile.removeLeftovers(in: dir) {
+                logger?.info("removed \(dir)/\(name), left by a run that was killed")
+            }
         }
     }
 

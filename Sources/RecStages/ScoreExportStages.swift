@@ -51,6 +51,8 @@ public struct ScoreStage: ShardableStage {
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
         try checkListMemory(users: m.ids.userCount, k: c.score.k)
+        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m))
+        ctx.logger.info("\(memory)")
         let settings = try Pipeline.fingerprint(self, c)
 
         let clock = ContinuousClock.now
@@ -99,8 +101,8 @@ public struct ScoreStage: ShardableStage {
         let (rating, job) = try servingJob(m, ctx)
         let lists = try ranked(job, m, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
-        if case .ease = c.rankingModel, let (ease, _) = try? EASE.read(c.paths.rankingModel, parallel: ctx.parallel) {
-            choices["lambda"] = .double(ease.lambda)
+        if case .ease = c.rankingModel, let lambda = try? Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
+            choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
@@ -151,7 +153,7 @@ public struct ScoreStage: ShardableStage {
     /// earlier).
     func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
         let c = ctx.config
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         let (rating, bias, job) = try evaluationJob(m, ctx)
         let hasValidation = m.validation.nonZeros > 0
         let predictor = job.predictor
@@ -251,19 +253,13 @@ public struct ScoreStage: ShardableStage {
         _ job: ListJob, users: Range<Int>, _ m: Matrices, _ ctx: StageContext
     ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
         let c = ctx.config, k = c.score.k
-        let scale = Float(c.input.ratingScale[0])...Float(c.input.ratingScale[1])
+        let scale = m.scale
         let cold = job.input.emptyColumns()
-        // In ten blocks of users, for the progress bar.
-        var items: [Int32] = [], scores: [Float] = []
-        let blocks = Parallel.chunks(count: users.count, chunkSize: max(1, (users.count + 9) / 10))
-        for (b, block) in blocks.enumerated() {
-            let range = (users.lowerBound + block.lowerBound)..<(users.lowerBound + block.upperBound)
-            let part = BLASThreads.single {
-                TopK.all(scorer: ExcludingColdItems(base: job.scorer, cold: cold), input: job.input.rows(range), k: k, parallel: ctx.parallel)
-            }
-            items += part.items
-            scores += part.scores
-            ctx.progress(job.progress, b + 1, blocks.count)
+        // Memory: one score block per worker (TopK.lists), never users × movies.
+        let input = users == 0..<m.ids.userCount ? job.input : job.input.rows(users)
+        let report = ctx.progress, what = job.progress
+        var (items, scores) = BLASThreads.single {
+            TopK.lists(scorer: job.scorer, input: input, k: k, excluding: cold, parallel: ctx.parallel) { report(what, $0, $1) }
         }
         dropUnscored(&items, scores)
         let predicted = predictedRatings(job.predictor, m, input: job.input, users: users, items: items, k: k, scale: scale, parallel: ctx.parallel)
@@ -353,7 +349,7 @@ public struct ExportStage: Stage {
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
         let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
-                                              published: FileManager.default.contents(atPath: c.paths.metrics).map { [UInt8]($0) })
+                                              published: try? PlainFile.read(c.paths.metrics))
         ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),

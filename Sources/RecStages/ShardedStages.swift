@@ -55,7 +55,7 @@ struct SplitMerge: Stage {
 
     func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let (all, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
+        let (all, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         var joined: [Ratings] = []
         for path in outputs(c) {
             var users: [Int32] = [], items: [Int32] = [], values: [Float] = [], stamps: [Int64] = []
@@ -78,7 +78,8 @@ struct SplitMerge: Stage {
             }
             joined.append(Ratings(users: users, items: items, values: values, timestamps: stamps, ids: all.ids))
         }
-        return try SplitStage.write(train: joined[0], validation: joined[1], test: joined[2], of: all.count, ctx)
+        return try SplitStage.write(train: joined[0], validation: joined[1], test: joined[2], of: all.count,
+                                    scale: try RatingScale.read(from: artefact), ctx)
     }
 }
 

@@ -147,8 +147,8 @@ public struct SlurmEngine {
     ///   none, e.g. a cancelled job).
     public func run(print: (String) -> Void) throws -> Int32 {
         let c = config
-        let lock = options.dryRun ? nil : try RunLock.acquire(directory: c.paths.output, wait: false)
-        defer { lock?.release() }
+        let locks = options.dryRun ? [] : try Runner.lock(c, wait: false)
+        defer { for lock in locks.reversed() { lock.release() } }
         // A submission while an earlier one's jobs are queued would run two pipelines on one
         // folder: refuse, as a second local run would. (A dry run asks no scheduler.)
         if !options.dryRun, let previous = ClusterRun.read(c), !previous.jobs.isEmpty {
@@ -174,7 +174,7 @@ public struct SlurmEngine {
             return 0
         }
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-        if lock != nil { Runner.removeLeftovers(c) }
+        if !locks.isEmpty { Runner.removeLeftovers(c) }
         var record = ClusterRun(runId: runId, shards: options.shards)
         try record.write(c)
         var after: String?

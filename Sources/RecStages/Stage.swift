@@ -54,12 +54,13 @@ public enum Pipeline {
     }
 
     /// The program's version: part of every manifest, so a new build reruns the stages.
-    public static let version = "0.2.0"
+    /// 0.3.0: data artefacts record the rating scale (`ratingScale`), which train and score read.
+    public static let version = "0.3.0"
 
     /// Settings that say where or how fast, never what: changing them changes no byte of any
     /// output, so they are in no fingerprint (a new folder simply has no manifests yet).
     /// `monitoring` only names the file rec-pipeline reports each run in.
-    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "monitoring", "slurm"]
+    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "memoryLimitGB", "monitoring", "slurm"]
 
     /// The settings a stage's outputs depend on, as recorded in its manifest: every section
     /// that it or any stage before it reads, so a change reruns the first stage that reads it

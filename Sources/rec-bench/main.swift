@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import RecCLI
 import RecKit
+import RecModels
 import RecStages
 
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-bench",
         abstract: "Measure ingest, training, scoring and the whole pipeline on the data pipeline.json names.",
@@ -15,6 +16,12 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Epochs of the straightforward dense implementation (equal to the configured epochs to compare test RMSE).")
     var denseEpochs = 3
+
+    @Option(help: "Benchmark EASE alone on this matrices.art (from rec-build-matrix) instead: fit, lists and NDCG@10 per solver.")
+    var easeMatrices: String?
+
+    @Option(help: "With --ease-matrices: the solvers to compare, comma-separated: exact, or a number of movies for the blocked solver (e.g. exact,8000,12000).")
+    var easeSolvers = "12000"
 
     @Option(help: "Instead of the data: time epochs on a generated heavy-tailed matrix of this shape, USERSxITEMSxRATINGS (e.g. 162541x59047x25000000, MovieLens-25M's), with the configured rating model.")
     var synthetic: String?
@@ -34,6 +41,18 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let logger = makeLogger("rec-bench", quiet: options.quiet)
         do {
+            if let easeMatrices {
+                let c = try options.load()
+                guard case .ease(let s) = c.rankingModel else { throw RecError(.config, "--ease-matrices needs an EASE ranking model in the settings") }
+                let solvers = try easeSolvers.split(separator: ",").map { item -> EASE.Solver in
+                    if item == "exact" { return .exact }
+                    guard let n = Int(item), n >= 1 else { throw RecError(.config, "--ease-solvers: '\(item)' is neither exact nor a number of movies") }
+                    return .blocked(maxItems: n)
+                }
+                try EASEBenchmark(matricesPath: easeMatrices, solvers: solvers, lambda: s.lambda, weighting: EASE.Weighting(rawValue: s.weighting) ?? .binary,
+                                  workers: c.workers).run { print($0) }
+                return
+            }
             let config = try options.load()
             let report = if let synthetic {
                 try SyntheticBenchmark(config: config, shape: try SyntheticRatings.Shape(parsing: synthetic), epochs: syntheticEpochs,

@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct BuildMatrixCommand: ParsableCommand {
+struct BuildMatrixCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-build-matrix",
         abstract: "Build the sparse (CSR) user x movie matrices of the split parts: matrices.art.")

@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-export",
         abstract: "Write output/recommendations.csv and output/recommendations.jsonl from topk.art.")

@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct IngestCommand: ParsableCommand {
+struct IngestCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-ingest",
         abstract: "Read the ratings and movies files named in pipeline.json into ratings.art and catalogue.art.")

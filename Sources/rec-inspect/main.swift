@@ -5,7 +5,7 @@ import RecKit
 import RecStages
 
 @main
-struct InspectCommand: ParsableCommand {
+struct InspectCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-inspect",
         abstract: "Print an artefact's header (kind, version, shape, sizes), or its contents as CSV.")

@@ -5,7 +5,7 @@ import RecKit
 import RecStages
 
 @main
-struct PipelineCommand: ParsableCommand {
+struct PipelineCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-pipeline",
         abstract: "Run the whole recommender pipeline: ingest → split → build-matrix → train → score → export.",
@@ -16,17 +16,23 @@ struct PipelineCommand: ParsableCommand {
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
             rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
 
-            One run at a time: a lock in outputDir. The exports are replaced only at the end of a \
-            successful run, all together; a run killed at any moment leaves the previous ones whole.
+            One run at a time: locks in outputDir and artefactDir, so two configurations sharing \
+            either folder wait for each other (--wait) or exit with code 3. The exports are replaced \
+            only at the end of a successful run, all together; a run killed at any moment leaves the \
+            previous ones whole.
 
             Outputs (in outputDir): recommendations.csv, recommendations.jsonl, metrics.json.
+
+            With --quiet a successful run prints nothing at all (no metrics table, no log lines); \
+            warnings (input lines skipped under "invalidLines": "skip") and errors still go to stderr.
 
             With monitoring.textfile set, every run but a dry one ends by rewriting that file for \
             node_exporter's textfile collector: last run's exit code and duration, last success time, \
             each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
-            settings error, 3 another run holds the lock.
+            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
+            4 the quality gate refused the run's figures (the previous exports were kept).
             """)
 
     @OptionGroup var options: StageOptions
@@ -78,7 +84,7 @@ struct PipelineCommand: ParsableCommand {
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
-            for o in outcomes { printSummary(o.stats) }
+            if !options.quiet { for o in outcomes { printSummary(o.stats) } }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")

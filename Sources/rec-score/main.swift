@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct ScoreCommand: ParsableCommand {
+struct ScoreCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-score",
         abstract: "Score every user's unseen movies: topk.art and output/metrics.json.")

@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct SplitCommand: ParsableCommand {
+struct SplitCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-split",
         abstract: "Split ratings.art into train.art, validation.art and test.art (seeded, per user).")

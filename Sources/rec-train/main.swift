@@ -3,7 +3,7 @@ import RecCLI
 import RecStages
 
 @main
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: RecCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-train",
         abstract: "Train the rating model (and the ranking model) on matrices.art: model.art.")

@@ -36,7 +36,7 @@ struct PipelineTests {
         for row in body {
             let movie = Int(row[2])!
             #expect(f.titles[movie] == row[4])
-            #expect(row[5] == Fixture.genres(movie).joined(separator: "|"))
+            #expect(row[5] == f.genres(movie).joined(separator: "|"))
         }
 
         // JSON lines: one object per user with the same lists.

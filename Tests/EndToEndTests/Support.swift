@@ -12,26 +12,39 @@ struct Fixture {
         case ml1mNoTimestamps
         /// ML-100K: tab-separated u.data, pipe-separated u.item with genre flags.
         case ml100k
+        /// ML-10M: `UserID::MovieID::Rating::Timestamp` with half stars, movies.dat in UTF-8.
+        case ml10m
+        /// ML-20M and later: ratings.csv and movies.csv with headers, half stars, RFC 4180
+        /// quoting, UTF-8, `(no genres listed)`.
+        case csv
+        /// The same with CRLF line ends, a byte order mark and no final line end.
+        case csvCRLFBOM
+
+        /// Whether ratings have half stars and the movies file is UTF-8 (the newer releases).
+        var isNewerRelease: Bool { [.ml10m, .csv, .csvCRLFBOM].contains(self) }
     }
 
     let dir: URL
     let format: Format
-    /// (user, movie, rating) as written.
-    let ratings: [(user: Int, movie: Int, rating: Int)]
+    /// (user, movie, rating) as written; whole stars in the older formats, half stars in the newer.
+    let ratings: [(user: Int, movie: Int, rating: Double)]
     /// movie id → title (UTF-8 as it should come out).
     let titles: [Int: String]
 
     static let users = 60
     static let movies = 45
 
-    /// Titles with the characters that break naive CSV and encodings.
-    static func title(_ m: Int) -> String {
+    /// Titles with the characters that break naive CSV and encodings; the UTF-8 formats add
+    /// one beyond ISO-8859-1 and one with both a comma and quotes.
+    static func title(_ m: Int, utf8: Bool = false) -> String {
         switch m {
         case 3: "Misérables, Les (1995)"
         case 5: "Quote \"Unquote\" (1999)"
         case 7: "Comma, Semicolon; and Pipe (2000)"
         case 9: "Café Crème à la Française (1987)"
         case 11: "Comma, and \"Quotes\" (2001)"
+        case 2 where utf8: "千と千尋の神隠し (Spirited Away) (2001)"
+        case 4 where utf8: "Lock, Stock & Two \"Smoking\" Barrels (1998)"
         default: "Movie \(m) (19\(50 + m % 50))"
         }
     }
@@ -54,18 +67,20 @@ struct Fixture {
         }
         // Shuffle the lines: real files are not always sorted.
         rng.shuffle(&rows)
-        ratings = rows.map { (user: $0.0, movie: $0.1, rating: $0.2) }
+        // Half stars from 0.5 to 5 in the newer formats, without drawing more random numbers.
+        ratings = rows.map { (user: $0.0, movie: $0.1, rating: Double($0.2) - (format.isNewerRelease && ($0.0 + $0.1) % 2 == 0 ? 0.5 : 0)) }
         var titles: [Int: String] = [:]
-        for m in 1...(Fixture.movies + 3) { titles[m] = Fixture.title(m) } // 3 movies nobody rated
+        for m in 1...(Fixture.movies + 3) { titles[m] = Fixture.title(m, utf8: format.isNewerRelease) } // 3 movies nobody rated
         self.titles = titles
 
         var ratingsText = "", moviesBytes: [UInt8] = []
         let ratingsName: String, moviesName: String
+        func whole(_ r: Double) -> String { String(Int(r)) }
         switch format {
         case .ml1mWithTimestamps, .ml1mNoTimestamps:
             ratingsName = "ratings.dat"; moviesName = "movies.dat"
             for (i, r) in ratings.enumerated() {
-                ratingsText += "\(r.user)::\(r.movie)::\(r.rating)"
+                ratingsText += "\(r.user)::\(r.movie)::\(whole(r.rating))"
                 ratingsText += format == .ml1mWithTimestamps ? "::\(978_300_000 + i)\n" : "\n"
             }
             for m in titles.keys.sorted() {
@@ -73,15 +88,47 @@ struct Fixture {
             }
         case .ml100k:
             ratingsName = "u.data"; moviesName = "u.item"
-            for (i, r) in ratings.enumerated() { ratingsText += "\(r.user)\t\(r.movie)\t\(r.rating)\t\(881_250_000 + i)\n" }
+            for (i, r) in ratings.enumerated() { ratingsText += "\(r.user)\t\(r.movie)\t\(whole(r.rating))\t\(881_250_000 + i)\n" }
             for m in titles.keys.sorted() {
                 var flags = [String](repeating: "0", count: 19)
                 for g in Fixture.genres(m) { flags[MovieLens.genres100K.firstIndex(of: g)!] = "1" }
                 moviesBytes += Fixture.latin1("\(m)|\(titles[m]!)|01-Jan-1995||http://example.invalid/\(m)|" + flags.joined(separator: "|") + "\n")
             }
+        case .ml10m:
+            ratingsName = "ratings.dat"; moviesName = "movies.dat"
+            // ML-10M writes whole stars as `5` and half stars as `3.5`.
+            for (i, r) in ratings.enumerated() {
+                ratingsText += "\(r.user)::\(r.movie)::\(r.rating == r.rating.rounded() ? whole(r.rating) : String(r.rating))::\(1_230_000_000 + i)\n"
+            }
+            for m in titles.keys.sorted() {
+                let genres = Fixture.genres(m, format: format)
+                moviesBytes += Array("\(m)::\(titles[m]!)::\(genres.isEmpty ? "(no genres listed)" : genres.joined(separator: "|"))\n".utf8)
+            }
+        case .csv, .csvCRLFBOM:
+            ratingsName = "ratings.csv"; moviesName = "movies.csv"
+            let end = format == .csvCRLFBOM ? "\r\n" : "\n"
+            // The CSV releases write every rating with one decimal: `4.0`, `3.5`.
+            ratingsText = "userId,movieId,rating,timestamp" + end
+            ratingsText += ratings.enumerated().map { i, r in "\(r.user),\(r.movie),\(String(format: "%.1f", r.rating)),\(1_500_000_000 + i)" }
+                .joined(separator: end)
+            var movies = ["movieId,title,genres"]
+            for m in titles.keys.sorted() {
+                let genres = Fixture.genres(m, format: format)
+                movies.append("\(m),\(Fixture.csvField(titles[m]!)),\(genres.isEmpty ? "(no genres listed)" : genres.joined(separator: "|"))")
+            }
+            moviesBytes = Array(movies.joined(separator: end).utf8)
+            if format == .csvCRLFBOM {
+                moviesBytes = [0xEF, 0xBB, 0xBF] + moviesBytes
+                ratingsText = "\u{FEFF}" + ratingsText
+            } else {
+                moviesBytes += Array(end.utf8)
+                ratingsText += end
+            }
         }
         try Data(ratingsText.utf8).write(to: dir.appendingPathComponent(ratingsName))
         try Data(moviesBytes).write(to: dir.appendingPathComponent(moviesName))
+        self.ratingsName = ratingsName
+        self.moviesName = moviesName
 
         var config: [String: Any] = [
             "input": ["ratings": ratingsName, "movies": moviesName],
@@ -98,6 +145,12 @@ struct Fixture {
 
     static func latin1(_ s: String) -> [UInt8] { s.unicodeScalars.map { UInt8($0.value) } }
 
+    /// A movies.csv field as the newer releases write it: quoted when it holds a comma or a
+    /// quote, quotes doubled.
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
     /// Genres of a movie; some lists are long (MovieLens has up to six genres a movie).
     static func genres(_ m: Int) -> [String] {
         switch m % 3 {
@@ -106,6 +159,19 @@ struct Fixture {
         default: ["Animation", "Children's", "Comedy", "Musical", "Romance"]
         }
     }
+
+    /// Genres as the fixture of `format` writes them: in the newer releases, movie 6 has
+    /// `(no genres listed)`.
+    static func genres(_ m: Int, format: Format) -> [String] {
+        format.isNewerRelease && m == 6 ? [] : genres(m)
+    }
+
+    /// This fixture's genres of a movie.
+    func genres(_ m: Int) -> [String] { Fixture.genres(m, format: format) }
+
+    /// The names of the ratings and movies files in `dir`.
+    let ratingsName: String
+    let moviesName: String
 
     var configPath: String { dir.appendingPathComponent("pipeline.json").path }
     func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }

@@ -26,7 +26,7 @@ import Testing
         expected.baseDirectory = dir.path
         #expect(c == expected)
         #expect(c.input.ratings == "data/ml-1m/ratings.dat")
-        #expect(c.input.moviesEncoding == "auto" && c.input.invalidLines == "error" && c.input.ratingScale == [1, 5])
+        #expect(c.input.moviesEncoding == "auto" && c.input.invalidLines == "error" && c.input.ratingScale == .auto)
         #expect(c.split.seed == 42 && c.split.testRatio == 0.25 && c.split.validationRatio == 0)
         #expect(c.ratingModel.type == "user-autoencoder" && c.ratingModel.settings.hidden == [200, 100, 200])
         #expect(c.rankingModel == .ratingModel)
@@ -43,7 +43,7 @@ import Testing
              "rankingModel": {"type": "ease", "lambda": 250},
              "score": {"k": 20}, "workers": 2}
             """, in: dir)
-        #expect(c.input.invalidLines == "skip" && c.input.ratingScale == [0.5, 10])
+        #expect(c.input.invalidLines == "skip" && c.input.ratingScale == .fixed(lowest: 0.5, highest: 10))
         #expect(c.input.ratings == PipelineConfig().input.ratings)
         #expect(c.split.seed == 7 && c.split.validationRatio == 0.1 && c.split.testRatio == 0.25)
         let s = c.ratingModel.settings
@@ -109,8 +109,11 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"input": {"ratingScale": [5, 1]}}"#, "'input.ratingScale' must be [lowest, highest]"),
-        (#"{"input": {"ratingScale": [1, 2, 3]}}"#, "'input.ratingScale' must be [lowest, highest]"),
+        (#"{"input": {"ratingScale": [5, 1]}}"#, "'input.ratingScale' must be \"auto\" or [lowest, highest] with lowest < highest"),
+        (#"{"input": {"ratingScale": [1, 1]}}"#, "'input.ratingScale' must be \"auto\" or [lowest, highest]"),
+        (#"{"input": {"ratingScale": [1, 2, 3]}}"#, "'input.ratingScale' must be \"auto\" or [lowest, highest]"),
+        (#"{"input": {"ratingScale": "automatic"}}"#, "'input.ratingScale' must be \"auto\" or [lowest, highest]"),
+        (#"{"input": {"ratingScale": {"lowest": 1}}}"#, "'input.ratingScale' must be \"auto\" or [lowest, highest]"),
         (#"{"input": {"invalidLines": "ignore"}}"#, "'input.invalidLines' must be \"error\" or \"skip\""),
         (#"{"input": {"moviesEncoding": "cp1252"}}"#, "'input.moviesEncoding' must be"),
         (#"{"split": {"testRatio": 0}}"#, "'split.testRatio' must be between 0 and 1"),
@@ -184,7 +187,7 @@ import Testing
         original.rankingModel = .ease(e)
         original.qualityGate.minNDCG = 0.2
         original.split.validationRatio = 0.1
-        original.input.ratingScale = [0.5, 5]
+        original.input.ratingScale = .fixed(lowest: 0.5, highest: 5)
         let json = try JSONValue.from(original)
         #expect(try PipelineConfig.parse(json) == original)
     }

@@ -78,6 +78,9 @@ import Testing
         case "ratingModel.optimizerUpdates", "rankingModel.optimizerUpdates": return .string(current.stringValue == "lazy" ? "dense" : "lazy")
         case "rankingModel.weighting": return .string(current.stringValue == "rating" ? "binary" : "rating")
         case "rankingModel.lambdaGrid": return .array([.double(10), .double(40)])
+        case "rankingModel.solver": return .string(current.stringValue == "blocked" ? "exact" : "blocked")
+        case "rankingModel.maxItems": return .int(20) // below the fixture's movies: the cover changes
+        case "memoryLimitGB": return .double(64)
         case "ratingModel.hidden", "rankingModel.hidden": return .array([.int(5)])
         case "ratingModel.type", "rankingModel.type":
             return nil // replaced as a whole section by `changed`

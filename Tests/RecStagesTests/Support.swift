@@ -70,5 +70,6 @@ func writeMatrices(_ m: Matrices, to path: String) throws {
     m.test.add(to: &b, name: "test")
     b.add("userIds", m.ids.userIds)
     b.add("itemIds", m.ids.itemIds)
+    b.meta["ratingScale"] = RatingScale.meta(m.scale)
     try b.write(to: path, parallel: Parallel(workers: 1))
 }

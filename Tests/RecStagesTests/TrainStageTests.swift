@@ -43,9 +43,8 @@ import Testing
         return s
     }
 
-    static func easeConfig(_ s: EASESettings, ratingMax: Double = 5) -> PipelineConfig {
+    static func easeConfig(_ s: EASESettings) -> PipelineConfig {
         var c = PipelineConfig()
-        c.input.ratingScale = [1, ratingMax]
         c.score.k = 1
         c.rankingModel = .ease(s)
         return c
@@ -87,7 +86,7 @@ import Testing
         let m = randomSlices(users: 25, items: 9, density: 0.4, shares: (0.6, 0.2), seed: 12)
         try #require(m.validation.nonZeros > 0 && m.test.nonZeros > 0)
         let s = Self.easeSettings(grid: [], lambda: 7), c = Self.easeConfig(s)
-        let (ease, meta) = try TrainStage().fitEASE(s, c, input: m.train, validation: m.validation, ids: m.ids, quietContext(c, dir: dir), lambda: nil)
+        let (ease, meta) = try TrainStage().fitEASE(s, c, input: m.train, validation: m.validation, ids: m.ids, ratingMax: 5, quietContext(c, dir: dir), lambda: nil)
         #expect(ease.lambda == 7 && meta["chosenLambda"] == nil)
         #expect(ease.weights == (try EASE.fit(m.train.union(m.validation), lambda: 7, parallel: Parallel(workers: 1))).weights)
     }
@@ -97,7 +96,7 @@ import Testing
         let dir = try TempDir()
         let m = randomSlices(users: 25, items: 9, density: 0.4, shares: (0.6, 0.2), seed: 14)
         let s = Self.easeSettings(grid: [1, 2, 3], lambda: 7), c = Self.easeConfig(s)
-        let (ease, meta) = try TrainStage().fitEASE(s, c, input: m.all, validation: nil, ids: m.ids, quietContext(c, dir: dir), lambda: 42)
+        let (ease, meta) = try TrainStage().fitEASE(s, c, input: m.all, validation: nil, ids: m.ids, ratingMax: 5, quietContext(c, dir: dir), lambda: 42)
         #expect(ease.lambda == 42 && meta["chosenLambda"] == nil && meta["validationNDCG"] == nil)
         #expect(ease.weights == (try EASE.fit(m.all, lambda: 42, parallel: Parallel(workers: 1))).weights)
     }
@@ -106,8 +105,8 @@ import Testing
     @Test func fitEASE_ratingWeighting_dividesByTheScalesHighest() throws {
         let dir = try TempDir()
         let m = randomSlices(users: 25, items: 9, density: 0.4, shares: (0.7, 0.1), seed: 13)
-        let s = Self.easeSettings(grid: [], lambda: 3, weighting: "rating"), c = Self.easeConfig(s, ratingMax: 10)
-        let (ease, _) = try TrainStage().fitEASE(s, c, input: m.train, validation: m.validation, ids: m.ids, quietContext(c, dir: dir), lambda: nil)
+        let s = Self.easeSettings(grid: [], lambda: 3, weighting: "rating"), c = Self.easeConfig(s)
+        let (ease, _) = try TrainStage().fitEASE(s, c, input: m.train, validation: m.validation, ids: m.ids, ratingMax: 10, quietContext(c, dir: dir), lambda: nil)
         #expect(ease.weighting == .rating && ease.ratingMax == 10)
         let reference = try EASE.fit(m.known, lambda: 3, weighting: .rating, ratingMax: 10, parallel: Parallel(workers: 1))
         #expect(ease.weights == reference.weights)
@@ -134,7 +133,7 @@ import Testing
         c.ratingModel = .itemAutoencoder(settings)
         let path = dir.file("model-\(UUID().uuidString).art")
         let (_, epochs) = try TrainStage().trainAutoencoder(settings, itemBased: true, role: "rating", train: m.train,
-                                                            validation: validation ? m.validation : nil, quietContext(c, dir: dir),
+                                                            validation: validation ? m.validation : nil, scale: m.scale, quietContext(c, dir: dir),
                                                             to: path, epochsOverride: epochsOverride)
         return (try LoadedRatingModel.read(path, parallel: Parallel(workers: 1)), epochs)
     }

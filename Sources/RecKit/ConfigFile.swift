@@ -1,0 +1,115 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The settings file as bytes on disk: reading it, refusing duplicate keys, and the checks of
+/// the two folders that need the file's location.
+extension PipelineConfig {
+    /// Reads the settings file. A missing or unsuitable file is a settings error (exit code
+    /// 2) naming the path it looked at and, for a relative path, the folder it was taken from.
+    static func readSettingsFile(_ path: String) throws -> [UInt8] {
+        do {
+            return try PlainFile.read(path, kind: .config)
+        } catch var e as RecError {
+            let absolute = URL(fileURLWithPath: path).standardized.path
+            if e.message == "file not found" { e.message = "settings file not found" }
+            e.file = absolute
+            if !path.hasPrefix("/") {
+                let cwd = FileManager.default.currentDirectoryPath
+                e.hint = "--config \(path) was taken relative to the working folder \(cwd); pass --config PATH"
+            }
+            throw e
+        }
+    }
+
+    /// Settings from the bytes of a settings file: JSON, no key given twice in one object,
+    /// then as `parse(_:file:)`. The paths stay relative (see `load` for the folder).
+    /// - Throws: `RecError(.config)` naming `file` (and the line of a duplicate key).
+    public static func parse(bytes: [UInt8], file: String = "pipeline.json") throws -> PipelineConfig {
+        let user: JSONValue
+        do {
+            user = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw RecError(.config, "not valid JSON: \(describeJSONError(error))", file: file)
+        }
+        if let duplicate = JSONDuplicateKeys.first(in: bytes) {
+            throw RecError(.config, "'\(duplicate.path)' is given twice", file: file, line: duplicate.line,
+                           hint: "keep one: JSON readers disagree on which one counts")
+        }
+        return try parse(user, file: file)
+    }
+
+    /// Foundation's message for a JSON syntax error (it names no position).
+    static func describeJSONError(_ error: Error) -> String {
+        if case DecodingError.dataCorrupted(let c) = error { return c.debugDescription }
+        return "\(error)"
+    }
+
+    /// The file names `rec-export` publishes in the output folder.
+    static let exportNames = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+
+    /// Checks the two folders once the settings file's folder is known: each must be a folder
+    /// (or not exist yet, below a folder), and they must not overlap so that a stage's files
+    /// sit among the exports. `artefactDir` inside `outputDir` (the default,
+    /// `output/artefacts`) is fine, unless it takes an export's name; the same folder, or
+    /// `outputDir` inside `artefactDir`, is refused: `rec-score` keeps the next metrics and
+    /// report in `artefactDir` until `rec-export` publishes them, and a run killed between the
+    /// two would leave them beside the previous run's recommendations.
+    /// - Throws: `RecError(.config)` naming the setting, its path and `file`.
+    public func checkFolders(file: String = "pipeline.json") throws {
+        let folders = [("artefactDir", resolve(artefactDir)), ("outputDir", resolve(outputDir))]
+        var real: [String] = []
+        for (key, path) in folders {
+            guard !path.utf8.contains(0), path.utf8.count < Int(PATH_MAX) else {
+                throw RecError(.config, "'\(key)' is not a usable path (a NUL character, or longer than \(PATH_MAX) bytes)", file: file)
+            }
+            let (canonical, notAFolder) = PipelineConfig.canonicalFolder(path)
+            if let notAFolder {
+                throw RecError(.config, "'\(key)' is \(path), but \(notAFolder) is a file, not a folder", file: file)
+            }
+            real.append(canonical)
+        }
+        let (art, out) = (real[0], real[1])
+        let names = "'artefactDir' (\(folders[0].1)) and 'outputDir' (\(folders[1].1))"
+        let hint = "give the artefacts a folder of their own, such as the default output/artefacts"
+        if art == out {
+            throw RecError(.config, "\(names) are the same folder: the staged metrics would sit among the exports", file: file, hint: hint)
+        }
+        if out.hasPrefix(art + "/") || art == "/" {
+            throw RecError(.config, "\(names): the output folder is inside the artefact folder", file: file, hint: hint)
+        }
+        if art.hasPrefix(out + "/") || out == "/" {
+            let first = art.dropFirst(out == "/" ? 1 : out.count + 1).split(separator: "/").first.map(String.init) ?? ""
+            if PipelineConfig.exportNames.contains(first) || first == RunLock.fileName || AtomicFile.isTemporary(first) {
+                throw RecError(.config, "\(names): the artefact folder takes the name of an export", file: file, hint: hint)
+            }
+        }
+    }
+
+    /// A folder's path with every symbolic link of its existing part resolved and `.`/`..`
+    /// removed, and the first existing part that is not a folder, if any.
+    static func canonicalFolder(_ path: String) -> (path: String, notAFolder: String?) {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let parts = absolute.split(separator: "/").map(String.init)
+        // The longest prefix that exists (the root always does); the rest is applied as text,
+        // as `mkdir -p` will create it.
+        for n in stride(from: parts.count, through: 0, by: -1) {
+            let prefix = "/" + parts[0..<n].joined(separator: "/")
+            guard let p = realpath(prefix, nil) else { continue }
+            let base = String(cString: p)
+            free(p)
+            var st = stat()
+            if stat(base, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR { return (base, prefix) }
+            var out = base.split(separator: "/").map(String.init)
+            for part in parts[n...] where part != "." {
+                if part == ".." { _ = out.popLast() } else { out.append(part) }
+            }
+            return ("/" + out.joined(separator: "/"), nil)
+        }
+        return (absolute, nil)
+    }
+}

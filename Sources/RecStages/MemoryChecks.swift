@@ -1,0 +1,106 @@
+import Foundation
+import RecKit
+import RecModels
+
+/// The memory plans of the stages that hold models (`rec-train`, `rec-score`), from the data's
+/// size and the settings, checked before they allocate: at the start of each of those stages,
+/// and by the runner as soon as `ratings.art` exists, before any later stage runs.
+public enum MemoryChecks {
+    /// The sizes a plan depends on.
+    public struct DataSize: Sendable, Equatable {
+        public var users: Int
+        /// Movies with a rating (the matrices' columns).
+        public var items: Int
+        public var ratings: Int
+
+        public init(users: Int, items: Int, ratings: Int) {
+            self.users = users
+            self.items = items
+            self.ratings = ratings
+        }
+
+        /// From `ratings.art`'s header alone (its meta holds the three counts).
+        public static func read(ratingsArtefact path: String) throws -> DataSize {
+            let header = try Artefact.readHeader(path, expecting: .ratings)
+            guard let users = header.meta["users"]?.intValue, let items = header.meta["items"]?.intValue,
+                  let ratings = header.meta["ratings"]?.intValue, users >= 0, items >= 0, ratings >= 0 else {
+                throw RecError(.artefact, "has no user, movie or rating count", file: path, hint: "rerun rec-ingest")
+            }
+            return DataSize(users: users, items: items, ratings: ratings)
+        }
+    }
+
+    /// The ratings as the stages hold them: the three matrices (4-byte column and value per
+    /// rating, an 8-byte row start per user), and the unions built from them.
+    static func dataParts(_ d: DataSize, unions: Int) -> [MemoryPlan.Part] {
+        [MemoryPlan.Part("the ratings: train, validation and test matrices and \(unions) unions of them",
+                         bytes: MemoryPlan.sum([MemoryPlan.product(d.ratings, 8 * (1 + unions)), MemoryPlan.product(d.users, 24)]))]
+    }
+
+    /// `rec-train`: the matrices, then one fit at a time (each fit's memory is freed before the
+    /// next): the larger of the rating model's and the ranking model's.
+    public static func trainPlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
+        let s = c.ratingModel.settings
+        let itemBased = c.ratingModel.type == "item-autoencoder"
+        let validation = c.evaluation.enabled && c.split.validationRatio > 0
+        var rating = Autoencoder.memoryParts(items: itemBased ? d.users : d.items, hidden: s.hidden, batchSize: s.batchSize,
+                                             optimizer: s.optimizer, validation: validation, ratings: d.ratings)
+        if itemBased { rating.append(MemoryPlan.Part("ratingModel: the transposed matrices", bytes: MemoryPlan.product(d.ratings, 16))) }
+        var ranking: [MemoryPlan.Part] = []
+        switch c.rankingModel {
+        case .ease(let e):
+            ranking = EASE.memoryParts(items: d.items, ratedItems: d.items, nonZeros: d.ratings, solver: easeSolver(e))
+        case .userAutoencoder(let a):
+            ranking = Autoencoder.memoryParts(items: d.items, hidden: a.hidden, batchSize: a.batchSize, optimizer: a.optimizer,
+                                              validation: validation, ratings: d.ratings, setting: "rankingModel")
+        case .ratingModel, .popularity:
+            break
+        }
+        return MemoryPlan(step: "rec-train", parts: dataParts(d, unions: 2) + MemoryPlan.larger(rating, ranking))
+    }
+
+    /// `rec-score`: the matrices and their unions, the rating predictions of every slice, both
+    /// models, and the lists (one score block per worker, never users × movies).
+    public static func scorePlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
+        let s = c.ratingModel.settings
+        let itemBased = c.ratingModel.type == "item-autoencoder"
+        var parts = dataParts(d, unions: 3)
+        parts.append(MemoryPlan.Part("predicted ratings of every slice", bytes: MemoryPlan.product(d.ratings, 8)))
+        parts += Autoencoder.scoringParts(items: itemBased ? d.users : d.items, hidden: s.hidden)
+        switch c.rankingModel {
+        case .ease(let e): parts += EASE.scoringParts(items: d.items, ratedItems: d.items, solver: easeSolver(e))
+        case .userAutoencoder(let a): parts += Autoencoder.scoringParts(items: d.items, hidden: a.hidden, setting: "rankingModel")
+        case .ratingModel, .popularity: break
+        }
+        let workers = Parallel.resolve(c.workers).workers
+        let lists = MemoryPlan.sum([TopK.listBytes(users: d.users, items: d.items, k: c.score.k, workers: workers),
+                                    MemoryPlan.product(d.users, c.score.k, 12, 2)])
+        parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving) and one score block per worker",
+                                     bytes: lists, setting: "score.k"))
+        return MemoryPlan(step: "rec-score", parts: parts)
+    }
+
+    /// Checks the plan of the stage `step` (`rec-train` or `rec-score`).
+    /// - Returns: a line for the log: the planned peak and the limit.
+    @discardableResult
+    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize) throws -> String {
+        let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d)
+        let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
+        try plan.check(limit)
+        return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
+    }
+
+    /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running
+    /// the stages after ingest.
+    public static func checkAll(_ c: PipelineConfig) throws {
+        let d = try DataSize.read(ratingsArtefact: c.paths.ratings)
+        for step in ["rec-train", "rec-score"] { try check(c, step: step, d) }
+    }
+}
+
+extension MemoryChecks.DataSize {
+    /// The sizes of the matrices a stage has read.
+    init(_ m: Matrices) {
+        self.init(users: m.ids.userCount, items: m.ids.itemCount, ratings: m.train.nonZeros + m.validation.nonZeros + m.test.nonZeros)
+    }
+}
