@@ -9,8 +9,8 @@ pass (predictions clipped to the rating scale), as rec-train logs it.
 
 Input: the files `rec-bench` writes (little-endian): for train and test, `<name>.users`
 (int32 row indices), `<name>.items` (int32 column indices) and `<name>.ratings` (float32).
-Output: one JSON object on stdout with the seconds of each epoch and the test RMSE of the model
-fed its train ratings.
+Output: one JSON object on stdout with the seconds of each epoch (all of it, and its training
+steps alone) and the test RMSE of the model fed its train ratings.
 
     bench_torch.py --data DIR --users 6040 --items 3706 --hidden 200,100,200 \\
         --activation sigmoid --optimizer adam --lr 0.005 --batch 512 --epochs 50 --threads 2
@@ -86,6 +86,7 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        steps = time.perf_counter() - start
         with torch.inference_mode():
             model.eval()
             sq, n = 0.0, 0.0
@@ -94,7 +95,8 @@ def main():
                 e = (model(x).clamp(low, high) - x) * m
                 sq += float(e.pow(2).sum())
                 n += float(m.sum())
-        epochs.append({"epoch": epoch + 1, "seconds": time.perf_counter() - start, "loss": float(loss), "trainRMSE": (sq / n) ** 0.5})
+        epochs.append({"epoch": epoch + 1, "seconds": time.perf_counter() - start, "stepSeconds": steps, "loss": float(loss),
+                       "trainRMSE": (sq / n) ** 0.5})
 
     with torch.inference_mode():
         model.eval()

@@ -104,10 +104,59 @@ public enum Kernels {
         // are requested while these are summed. Measured on a 59,047 × 200 matrix with
         // MovieLens-25M-like lists, evicted between batches: 15 instead of 27 ns an entry.
         // A row's sum is the same in the eight- and four-row blocks (one accumulator over j).
-        let ahead = Kernels.prefetchAhead
-        for a in 0..<min(ahead, count) { prefetch(rows + Int(index[a]) * stride, bytes: d * 4) }
+        prefetchFirstRows(rows, stride: stride, d: d, index: index, count: count)
         var k = 0
-        while k + 8 <= count {
+        while k < count {
+            k += dotBlock(out: out, x: x, d: d, rows: rows, stride: stride, bias: bias, index: index, count: count, at: k)
+        }
+    }
+
+    /// The masked output layer of one row, in one pass over its weight rows: the predictions
+    /// `ŷ_k = bias[i_k] + dot(rows[i_k], x)` at the row's targets, the scaled errors
+    /// `coeff[k] = scale · (ŷ_k − target[k])`, and the gradient flowing back,
+    /// `g[0..<d] += Σ_k coeff[k] · rows[i_k]`. Returns `Σ_k (ŷ_k − target[k])²` (in Double,
+    /// in k order).
+    ///
+    /// The same arithmetic as `gatherDot`, the loop over the errors, then `gatherAccumulate`
+    /// (the reference twin, tested bit for bit), but each block of rows is added into `g`
+    /// while it is still in L1: the rows are fetched from memory once instead of twice.
+    public static func outputLayer(
+        coeff: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, d: Int,
+        rows: UnsafePointer<Float>, stride: Int, bias: UnsafePointer<Float>, index: UnsafePointer<Int32>,
+        target: UnsafePointer<Float>, scale: Float, count: Int
+    ) -> Double {
+        prefetchFirstRows(rows, stride: stride, d: d, index: index, count: count)
+        var sum = 0.0
+        var k = 0
+        while k < count {
+            let n = dotBlock(out: coeff, x: x, d: d, rows: rows, stride: stride, bias: bias, index: index, count: count, at: k)
+            for m in k..<(k + n) {
+                let e = coeff[m] - target[m]
+                sum += Double(e * e)
+                coeff[m] = scale * e
+            }
+            gatherAccumulate(out: g, d: d, rows: rows, stride: stride, index: index + k, coeff: coeff + k, count: n)
+            k += n
+        }
+        return sum
+    }
+
+    /// Asks for the rows of the first `prefetchAhead` entries.
+    @inline(__always)
+    static func prefetchFirstRows(_ rows: UnsafePointer<Float>, stride: Int, d: Int, index: UnsafePointer<Int32>, count: Int) {
+        for a in 0..<min(prefetchAhead, count) { prefetch(rows + Int(index[a]) * stride, bytes: d * 4) }
+    }
+
+    /// The dots of the block of entries starting at `k` (eight, else four, else one, as the
+    /// remaining count allows) into `out[k...]`; prefetches the rows `prefetchAhead` entries
+    /// on. Returns the block's size.
+    @inline(__always)
+    static func dotBlock(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        bias: UnsafePointer<Float>, index: UnsafePointer<Int32>, count: Int, at k: Int
+    ) -> Int {
+        let ahead = Kernels.prefetchAhead
+        if k + 8 <= count {
             for a in (k + ahead)..<max(k + ahead, min(k + ahead + 8, count)) { prefetch(rows + Int(index[a]) * stride, bytes: d * 4) }
             let i0 = Int(index[k]), i1 = Int(index[k + 1]), i2 = Int(index[k + 2]), i3 = Int(index[k + 3])
             let i4 = Int(index[k + 4]), i5 = Int(index[k + 5]), i6 = Int(index[k + 6]), i7 = Int(index[k + 7])
@@ -134,7 +183,7 @@ public enum Kernels {
             }
             out[k] = bias[i0] + s0; out[k + 1] = bias[i1] + s1; out[k + 2] = bias[i2] + s2; out[k + 3] = bias[i3] + s3
             out[k + 4] = bias[i4] + s4; out[k + 5] = bias[i5] + s5; out[k + 6] = bias[i6] + s6; out[k + 7] = bias[i7] + s7
-            k += 8
+            return 8
         }
         if k + 4 <= count {
             let i0 = Int(index[k]), i1 = Int(index[k + 1]), i2 = Int(index[k + 2]), i3 = Int(index[k + 3])
@@ -154,13 +203,11 @@ public enum Kernels {
                 j += 1
             }
             out[k] = bias[i0] + s0; out[k + 1] = bias[i1] + s1; out[k + 2] = bias[i2] + s2; out[k + 3] = bias[i3] + s3
-            k += 4
+            return 4
         }
-        while k < count {
-            let i = Int(index[k])
-            out[k] = bias[i] + dot(rows + i * stride, x, d)
-            k += 1
-        }
+        let i = Int(index[k])
+        out[k] = bias[i] + dot(rows + i * stride, x, d)
+        return 1
     }
 
     /// `dot(a, b)` over `n` floats with four SIMD8 accumulators.

@@ -209,18 +209,11 @@ extension Autoencoder {
                 var sum = 0.0
                 for r in rs {
                     let range = target.range(r)
-                    let out = c.base + range.lowerBound
-                    Kernels.gatherDot(out: out, x: aL.base + r * hL, d: hL, rows: wL, stride: hL, bias: bL,
-                                      index: target.columns + range.lowerBound, count: range.count)
-                    for k in 0..<range.count {
-                        let e = out[k] - target.values[range.lowerBound + k]
-                        sum += Double(e * e)
-                        out[k] = scale * e
-                    }
                     let g = gL.base + r * hL
                     g.update(repeating: 0, count: hL)
-                    Kernels.gatherAccumulate(out: g, d: hL, rows: wL, stride: hL, index: target.columns + range.lowerBound,
-                                             coeff: out, count: range.count)
+                    sum += Kernels.outputLayer(coeff: c.base + range.lowerBound, g: g, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
+                                               bias: bL, index: target.columns + range.lowerBound,
+                                               target: target.values + range.lowerBound, scale: scale, count: range.count)
                     act.backward(g, activated: aL.base + r * hL, hL)
                 }
                 part[chunk] = sum

@@ -17,7 +17,10 @@ public struct TorchComparison: Sendable {
     public struct Result: Sendable {
         public let version: String
         public let threads: Int
+        /// Each epoch: its steps and the train RMSE pass after them.
         public let epochSeconds: [Double]
+        /// Each epoch's steps alone.
+        public let stepSeconds: [Double]
         public let testRMSE: Double
         public var seconds: Double { epochSeconds.reduce(0, +) }
     }
@@ -52,12 +55,14 @@ public struct TorchComparison: Sendable {
               case .array(let epochs)? = o["epochs"], let test = o["testRMSE"]?.doubleValue else {
             throw RecError(.runtime, "\(script) printed no result: \(output.prefix(500))")
         }
-        let seconds = epochs.compactMap { e -> Double? in
-            guard case .object(let fields) = e else { return nil }
-            return fields["seconds"]?.doubleValue
+        func field(_ name: String) -> [Double] {
+            epochs.compactMap { e -> Double? in
+                guard case .object(let fields) = e else { return nil }
+                return fields[name]?.doubleValue
+            }
         }
-        return Result(version: o["torch"]?.stringValue ?? "?", threads: o["threads"]?.intValue ?? threads, epochSeconds: seconds,
-                      testRMSE: test)
+        return Result(version: o["torch"]?.stringValue ?? "?", threads: o["threads"]?.intValue ?? threads, epochSeconds: field("seconds"),
+                      stepSeconds: field("stepSeconds"), testRMSE: test)
     }
 
     /// `NAME.users`, `NAME.items` (int32) and `NAME.ratings` (float32), one value per entry.

@@ -267,3 +267,39 @@ import Testing
         #expect(bulk == single)
     }
 }
+
+@Suite struct OutputLayerKernelTests {
+    /// The fused kernel must give exactly what its three-step twin gives: the dots, the
+    /// errors, then the gradient gathered over all entries.
+    @Test(arguments: [1, 7, 8, 9, 33, 64, 70, 200])
+    func outputLayer_equalsDotsThenErrorsThenGather_bitForBit(d: Int) {
+        var rng = Seeded(UInt64(9700 + d))
+        for count in [0, 1, 3, 4, 5, 8, 12, 13, 29, 40] {
+            let stride = d + Int.random(in: 0...3, using: &rng)
+            let rowCount = 1 + Int.random(in: 0...50, using: &rng)
+            let rows = rng.floats(rowCount * stride), x = rng.floats(d), bias = rng.floats(rowCount)
+            let index = (0..<count).map { _ in Int32(Int.random(in: 0..<rowCount, using: &rng)) }
+            let target = rng.floats(count, in: 1..<5)
+            let g0 = rng.floats(d)
+            let scale: Float = 0.37
+            var coeff = [Float](repeating: 0, count: count), g = g0
+            let sum = coeff.withUnsafeMutableBufferPointer { c in g.withUnsafeMutableBufferPointer { gp in
+                Kernels.outputLayer(coeff: c.baseAddress!, g: gp.baseAddress!, x: x, d: d, rows: rows, stride: stride, bias: bias,
+                                    index: index, target: target, scale: scale, count: count)
+            } }
+            var twin = [Float](repeating: 0, count: count), gTwin = g0
+            twin.withUnsafeMutableBufferPointer { Kernels.gatherDot(out: $0.baseAddress!, x: x, d: d, rows: rows, stride: stride, bias: bias, index: index, count: count) }
+            var sumTwin = 0.0
+            for k in 0..<count {
+                let e = twin[k] - target[k]
+                sumTwin += Double(e * e)
+                twin[k] = scale * e
+            }
+            gTwin.withUnsafeMutableBufferPointer {
+                Kernels.gatherAccumulate(out: $0.baseAddress!, d: d, rows: rows, stride: stride, index: index, coeff: twin, count: count)
+            }
+            #expect(sum == sumTwin && coeff == twin && g == gTwin, "d=\(d) count=\(count)")
+            if count > 0 { #expect(g != g0) }
+        }
+    }
+}
