@@ -50,16 +50,10 @@ public enum Kernels {
         // 8 accumulators, the broadcast coefficient and a load fit AVX2's 16 registers; per
         // list entry that is 8 multiply-adds for one index load and one broadcast (measured on
         // a 59,047 × 200 matrix with MovieLens-25M-like indices: 12.2 vs 15.4 ns an entry).
-        // Each block asks the cache for its segment of the row `gatherAhead` entries on: the
-        // rows are scattered (a weight matrix of 47 MB at MovieLens-25M's shape), so without the
-        // hint every entry waits for memory.
-        let ahead = gatherAhead
         while j + 64 <= d {
             var a0 = load8(out + j), a1 = load8(out + j + 8), a2 = load8(out + j + 16), a3 = load8(out + j + 24)
             var a4 = load8(out + j + 32), a5 = load8(out + j + 40), a6 = load8(out + j + 48), a7 = load8(out + j + 56)
-            for a in 0..<min(ahead, count) { prefetch(rows + Int(index[a]) * stride + j, bytes: 256) }
             for k in 0..<count {
-                if k + ahead < count { prefetch(rows + Int(index[k + ahead]) * stride + j, bytes: 256) }
                 let c = SIMD8<Float>(repeating: coeff[k])
                 let r = rows + Int(index[k]) * stride + j
                 a0.addProduct(c, load8(r)); a1.addProduct(c, load8(r + 8))
@@ -100,8 +94,6 @@ public enum Kernels {
 
     /// Entries ahead whose rows `gatherDot` asks the cache for.
     public static let prefetchAhead = 16
-    /// Entries ahead whose row segments `gatherAccumulate` asks the cache for.
-    public static let gatherAhead = 8
 
     /// Sparse dots: `out[k] = bias[index[k]] + dot(rows[index[k] · stride ..< + d], x)`.
     ///
