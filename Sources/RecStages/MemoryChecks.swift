@@ -61,7 +61,9 @@ public enum MemoryChecks {
 
     /// `rec-score`: the matrices and their unions, the rating predictions of every slice, both
     /// models, and the lists (one score block per worker, never users × movies).
-    public static func scorePlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
+    /// - Parameter listUsers: the users whose lists this run builds (a shard's share; all of
+    ///   them when nil).
+    public static func scorePlan(_ c: PipelineConfig, _ d: DataSize, listUsers: Int? = nil) -> MemoryPlan {
         let s = c.ratingModel.settings
         let itemBased = c.ratingModel.type == "item-autoencoder"
         var parts = dataParts(d, unions: 3)
@@ -73,18 +75,20 @@ public enum MemoryChecks {
         case .ratingModel, .popularity: break
         }
         let workers = Parallel.resolve(c.workers).workers
-        let lists = MemoryPlan.sum([TopK.listBytes(users: d.users, items: d.items, k: c.score.k, workers: workers),
-                                    MemoryPlan.product(d.users, c.score.k, 12, 2)])
+        let users = listUsers ?? d.users
+        let lists = MemoryPlan.sum([TopK.listBytes(users: users, items: d.items, k: c.score.k, workers: workers),
+                                    MemoryPlan.product(users, c.score.k, 12, 2)])
         parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving) and one score block per worker",
                                      bytes: lists, setting: "score.k"))
         return MemoryPlan(step: "rec-score", parts: parts)
     }
 
-    /// Checks the plan of the stage `step` (`rec-train` or `rec-score`).
+    /// Checks the plan of the stage `step` (`rec-train` or `rec-score`, whose lists are built
+    /// for `listUsers` users, all when nil).
     /// - Returns: a line for the log: the planned peak and the limit.
     @discardableResult
-    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize) throws -> String {
-        let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d)
+    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize, listUsers: Int? = nil) throws -> String {
+        let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d, listUsers: listUsers)
         let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
         try plan.check(limit)
         return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"

@@ -50,7 +50,6 @@ public struct ScoreStage: ShardableStage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        try checkListMemory(users: m.ids.userCount, k: c.score.k)
         let memory = try MemoryChecks.check(c, step: "rec-score", .init(m))
         ctx.logger.info("\(memory)")
         let settings = try Pipeline.fingerprint(self, c)
@@ -82,16 +81,6 @@ public struct ScoreStage: ShardableStage {
         // always one set. Run by hand, rec-score prints the figures on stdout.
         return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
                 "servedRows": .int(served.rows), "summary": .string(summary)]
-    }
-
-    /// users × k entries of an item, a score and a predicted rating must fit in memory.
-    func checkListMemory(users: Int, k: Int) throws {
-        let (bytes, overflow) = users.multipliedReportingOverflow(by: k * 12 * 3)
-        let limit = ProcessInfo.processInfo.physicalMemory / 2
-        guard !overflow, UInt64(bytes) <= limit else {
-            throw RecError(.config, "'score.k' \(k) for \(users) users needs about \(overflow ? "more than 9 EB" : "\(bytes >> 20) MiB") for the lists, more than half of this machine's \(limit >> 29) GiB",
-                           hint: "lower score.k")
-        }
     }
 
     /// The serving product: lists from the served models over every rating.
@@ -137,7 +126,9 @@ public struct ScoreStage: ShardableStage {
     func runShard(_ shard: Shard, _ m: Matrices, _ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let users = shard.users(of: m.ids.userCount)
-        try checkListMemory(users: users.count, k: c.score.k)
+        // The same plan as a whole run's, with this shard's share of the lists.
+        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m), listUsers: users.count)
+        ctx.logger.info("\(memory)")
         var jobs = [try servingJob(m, ctx).1]
         if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }
         for job in jobs {

@@ -96,4 +96,33 @@ import Testing
         let score = #expect(throws: RecError.self) { try ScoreStage().run(StageContext(config: c, logger: ctx.logger)) }
         #expect(score?.message.hasPrefix("rec-score would need") == true)
     }
+
+    /// A shard builds the lists of its share of the users only: its plan counts that share,
+    /// and the rest of the plan (the matrices and models every shard reads) stays whole.
+    @Test func scorePlan_ofAShard_countsItsShareOfTheLists() throws {
+        let c = try settings(["type": .string("ease")], extra: ["score": .object(["k": .int(10_000)])])
+        let whole = MemoryChecks.scorePlan(c, ml25m), quarter = MemoryChecks.scorePlan(c, ml25m, listUsers: ml25m.users / 4)
+        let lists = { (p: MemoryPlan) in p.parts.first { $0.setting == "score.k" }!.bytes }
+        // users × k × (8 for the list + 24 for both products' items and scores), less for a quarter.
+        #expect(lists(whole) >= ml25m.users * 10_000 * 32)
+        #expect(lists(quarter) < lists(whole) / 3)
+        #expect(whole.bytes - lists(whole) == quarter.bytes - lists(quarter))
+    }
+
+    /// `rec-score --shard` checks the same plan as a whole run, before it writes its part.
+    @Test func shardOfScore_refusesUnderTheLimit_beforeWritingItsPart() throws {
+        let f = try ShardFixture()
+        for stage in Pipeline.stages.prefix(while: { !($0 is ScoreStage) }) { _ = try Runner.execute(stage, f.context) }
+        var c = f.config
+        c.memoryLimitGB = 0.000_01
+        let ctx = StageContext(config: c, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let shard = try Shard.parse("0/2")
+        let error = #expect(throws: RecError.self) { try ScoreStage(lists: .shard(shard)).run(ctx) }
+        #expect(error?.kind == .config && error?.message.hasPrefix("rec-score would need") == true)
+        #expect(!FileManager.default.fileExists(atPath: shard.part(c.paths.topK)))
+        // Under a limit it fits, the same shard writes its part.
+        c.memoryLimitGB = 8
+        _ = try ScoreStage(lists: .shard(shard)).run(StageContext(config: c, logger: ctx.logger))
+        #expect(FileManager.default.fileExists(atPath: shard.part(c.paths.topK)))
+    }
 }
