@@ -171,36 +171,45 @@ extension Autoencoder {
     /// `predict` with the parameters at `p`.
     func predict(_ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
-        let block = 1024
-        let workspace = Workspace(layout: layout, rows: block)
         let H = layout.layerCount - 1, hL = layout.lastHidden
         let outputs = queries.map { FloatBuffer($0.nonZeros) }
-        var batch = BatchBuffer()
-        do {
-            let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
-            let aL = SharedPointer(workspace.a[H - 1])
-            for first in stride(from: 0, to: input.rows, by: block) {
-                let rows = first..<min(first + block, input.rows)
-                batch.reset()
-                for r in rows { batch.appendRow(input, r) }
-                batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
-                for (query, output) in zip(queries, outputs) {
-                    let result = SharedPointer(output.pointer)
-                    query.columns.withUnsafeBufferPointer { qc in
-                        let columns = UncheckedPointer(qc)
-                        parallel.forEachChunk(count: rows.count, chunkSize: Autoencoder.rowChunk) { _, local in
-                            for r in local {
-                                let q = query.row(first + r)
-                                guard !q.isEmpty else { continue }
-                                Kernels.gatherDot(out: result.base + q.lowerBound, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
-                                                  bias: bL, index: columns.at(q.lowerBound), count: q.count)
-                            }
+        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
+        forEachBlock(p, input: input, parallel: parallel) { rows, lastHidden in
+            let aL = SharedPointer(lastHidden)
+            for (query, output) in zip(queries, outputs) {
+                let result = SharedPointer(output.pointer)
+                query.columns.withUnsafeBufferPointer { qc in
+                    let columns = UncheckedPointer(qc)
+                    parallel.forEachChunk(count: rows.count, chunkSize: Autoencoder.rowChunk) { _, local in
+                        for r in local {
+                            let q = query.row(rows.lowerBound + r)
+                            guard !q.isEmpty else { continue }
+                            Kernels.gatherDot(out: result.base + q.lowerBound, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
+                                              bias: bL, index: columns.at(q.lowerBound), count: q.count)
                         }
                     }
                 }
             }
         }
         return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+    }
+
+    /// The forward pass over every row of `input`, by blocks of 1,024 rows: `body` gets each
+    /// block's rows and its last hidden layer (block rows × `lastHidden`, valid until `body`
+    /// returns).
+    func forEachBlock(
+        _ p: UnsafePointer<Float>, input: CSRMatrix, parallel: Parallel, _ body: (Range<Int>, UnsafeMutablePointer<Float>) throws -> Void
+    ) rethrows {
+        let block = 1024
+        let workspace = Workspace(layout: layout, rows: block)
+        var batch = BatchBuffer()
+        for first in stride(from: 0, to: input.rows, by: block) {
+            let rows = first..<min(first + block, input.rows)
+            batch.reset()
+            for r in rows { batch.appendRow(input, r) }
+            batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
+            try body(rows, workspace.a[layout.layerCount - 2])
+        }
     }
 
     /// `errorSums` with the model's parameters: the rating errors of its predictions at every
@@ -218,18 +227,12 @@ extension Autoencoder {
         _ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel
     ) throws -> [RatingErrorSums] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
-        let block = 1024
-        let workspace = Workspace(layout: layout, rows: block)
         let H = layout.layerCount - 1, hL = layout.lastHidden
         var totals = queries.map { _ in RatingErrorSums(scale: scale) }
-        var batch = BatchBuffer()
         let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
-        let aL = SharedPointer(workspace.a[H - 1])
-        for first in stride(from: 0, to: input.rows, by: block) {
-            let rows = first..<min(first + block, input.rows)
-            batch.reset()
-            for r in rows { batch.appendRow(input, r) }
-            batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
+        try forEachBlock(p, input: input, parallel: parallel) { rows, lastHidden in
+            let aL = SharedPointer(lastHidden)
+            let first = rows.lowerBound
             for (qi, query) in queries.enumerated() {
                 let partial = try query.columns.withUnsafeBufferPointer { qc in
                     let columns = UncheckedPointer(qc)
