@@ -2,22 +2,22 @@ import Foundation
 import Logging
 import RecKit
 import RecModels
+import RecSynth
 
 /// `rec-bench --synthetic USERSxITEMSxRATINGS`: times a few epochs of the configured rating
 /// model on a generated matrix of that shape (`SyntheticRatings`), without the pipeline, so
 /// that training cost at scales the real data does not have can be measured.
 public struct SyntheticBenchmark {
     public var config: PipelineConfig
-    public var shape: SyntheticRatings.Shape
+    /// The data's sizes and seed.
+    public var shape: SynthSettings
     public var epochs: Int
-    public var seed: UInt64
     public var logger: Logger
 
-    public init(config: PipelineConfig, shape: SyntheticRatings.Shape, epochs: Int, seed: UInt64, logger: Logger) {
+    public init(config: PipelineConfig, shape: SynthSettings, epochs: Int, logger: Logger) {
         self.config = config
         self.shape = shape
         self.epochs = epochs
-        self.seed = seed
         self.logger = logger
     }
 
@@ -34,14 +34,15 @@ public struct SyntheticBenchmark {
             try body()
             return clock.duration(to: .now).seconds
         }
-        logger.info("generating \(shape)…")
+        let description = "\(shape.users) × \(shape.movies), \(shape.ratings) ratings"
+        logger.info("generating \(description)…")
         var m = CSRMatrix(rows: 0, cols: 0, rowStart: [0], columns: [], values: [])
-        let generation = try time { m = try SyntheticRatings.matrix(shape, seed: seed, parallel: parallel) }
+        let generation = try time { m = try SyntheticRatings.matrix(shape, parallel: parallel) }
         let perUser = (0..<m.rows).map { m.row($0).count }
         var perItem = [Int](repeating: 0, count: m.cols)
         for c in m.columns { perItem[Int(c)] += 1 }
         let sortedItems = perItem.sorted()
-        rows.append(.init(name: "synthetic ratings (seed \(seed))", value: "\(shape), made in \(String(format: "%.1f", generation)) s"))
+        rows.append(.init(name: "synthetic ratings (rec-synth's model, seed \(shape.seed))", value: "\(description), made in \(String(format: "%.1f", generation)) s"))
         rows.append(.init(name: "ratings per user", value: "min \(perUser.min() ?? 0), median \(perUser.sorted()[perUser.count / 2]), max \(perUser.max() ?? 0), \(perUser.filter { $0 > 5000 }.count) users over 5,000"))
         rows.append(.init(name: "ratings per movie", value: "median \(sortedItems[sortedItems.count / 2]), max \(sortedItems.last ?? 0), \(String(format: "%.0f", 100 * Double(perItem.filter { $0 < 10 }.count) / Double(m.cols))) % under 10"))
 
@@ -66,7 +67,7 @@ public struct SyntheticBenchmark {
         // CPU seconds beside wall seconds: on a shared machine the wall clock also counts time
         // the process waited for a core.
         var cpu: [Double] = [], lastCPU = processCPUSeconds()
-        let history = try model.train(m, validation: nil, settings: settings, scale: 1...5, parallel: parallel) { record in
+        let history = try model.train(m, validation: nil, settings: settings, scale: SyntheticRatings.scale, parallel: parallel) { record in
             let now = processCPUSeconds()
             cpu.append(now - lastCPU)
             lastCPU = now
@@ -78,7 +79,7 @@ public struct SyntheticBenchmark {
                                             record.seconds ?? .nan, cpuSeconds, record.loss, record.trainRMSE ?? .nan)))
         }
         let before = processCPUSeconds()
-        let evaluation = try time { _ = try model.errorSums(input: m, queries: [m], scale: 1...5, parallel: parallel) }
+        let evaluation = try time { _ = try model.errorSums(input: m, queries: [m], scale: SyntheticRatings.scale, parallel: parallel) }
         rows.append(.init(name: "of which the train RMSE pass", value: String(format: "%.2f s, %.2f CPU s (one forward pass, timed alone)", evaluation, processCPUSeconds() - before)))
         rows.append(.init(name: "peak resident memory", value: String(format: "%.0f MB", peakResidentMB())))
         return Benchmark.render(rows, data: "synthetic")

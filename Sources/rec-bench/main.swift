@@ -55,8 +55,8 @@ struct BenchCommand: RecCommand {
             }
             let config = try options.load()
             let report = if let synthetic {
-                try SyntheticBenchmark(config: config, shape: try SyntheticRatings.Shape(parsing: synthetic), epochs: syntheticEpochs,
-                                       seed: syntheticSeed, logger: logger).run()
+                try SyntheticBenchmark(config: config, shape: try SyntheticRatings.settings(parsing: synthetic, seed: syntheticSeed),
+                                       epochs: syntheticEpochs, logger: logger).run()
             } else {
                 try {
                     var b = Benchmark(config: config, denseEpochs: denseEpochs, logger: logger)
