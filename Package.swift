@@ -88,11 +88,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
 
-        .testTarget(name: "RecKitTests", dependencies: ["RecKit"]),
+        // What the test targets share: a temporary folder and an expectation of a RecError.
+        .target(name: "RecTestSupport", dependencies: ["RecKit"], path: "Tests/RecTestSupport"),
+        .testTarget(name: "RecKitTests", dependencies: ["RecKit", "RecTestSupport"]),
         .testTarget(name: "RecKernelsTests", dependencies: ["RecKernels"]),
         .testTarget(name: "RecModelsTests", dependencies: ["RecModels"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval"]),
-        .testTarget(name: "RecStagesTests", dependencies: ["RecStages", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RecStagesTests", dependencies: ["RecStages", "RecTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["RecKit"]),
         .testTarget(name: "RecSynthTests", dependencies: ["RecSynth"]),
     ],

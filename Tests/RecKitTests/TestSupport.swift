@@ -1,41 +1,7 @@
 import Foundation
 @testable import RecKit
 import Testing
-
-/// A fresh folder under the system's temporary folder, removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init(_ function: String = #function) throws {
-        let name = function.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-        path = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reckit-\(name)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// A path inside the folder.
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Names of everything in the folder, sorted.
-    func contents() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-}
-
-/// Runs `body` and returns the `RecError` it threw; records an issue when it returns normally
-/// or throws something else.
-func recError<T>(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T) -> RecError? {
-    do {
-        let value = try body()
-        Issue.record("expected a RecError, got \(value)", sourceLocation: sourceLocation)
-    } catch let e as RecError {
-        return e
-    } catch {
-        Issue.record("expected a RecError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}
+@_exported import RecTestSupport
 
 /// Writes a file plainly, for tests that write thousands of damaged copies: no fsync, and a
 /// new file rather than a truncated one (ext4 flushes a file truncated and rewritten on close).

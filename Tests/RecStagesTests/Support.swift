@@ -2,21 +2,7 @@ import Foundation
 import Logging
 import RecKit
 @testable import RecStages
-
-/// A fresh folder under the system's temporary folder, removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init(_ function: String = #function) throws {
-        let name = function.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-        path = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("recstages-\(name)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
+@_exported import RecTestSupport
 
 /// A stage context that logs nothing, with two workers and the artefacts in `dir`.
 func quietContext(_ config: PipelineConfig, dir: TempDir) -> StageContext {
