@@ -2,63 +2,53 @@ import RecKernels
 import RecKit
 
 /// The entries of a batch regrouped by item: for item i, `start[i] ..< start[i+1]` index the
-/// batch rows that hold it (`row`, ascending) and their coefficients (`coeff`).
+/// batch rows that hold it (`row`, ascending) and their coefficients (`coeff`, and `second`
+/// when asked for), permuted from batch entry order into item order.
 struct ItemGroups {
     var start: [Int] = []
     var row: [Int32] = []
-    /// Position of each regrouped entry in the batch's entry order.
-    var position: [Int] = []
+    var coeff: [Float] = []
+    var second: [Float] = []
 
     init() {}
 
-    init(_ e: BatchEntries, items: Int) { rebuild(e, items: items) }
-
     /// Counting sort by item; within an item, batch rows stay in ascending order, so sums over
-    /// them always run in the same order. Reuses the arrays' storage from batch to batch.
-    mutating func rebuild(_ e: BatchEntries, items: Int) {
+    /// them always run in the same order. `coeff` (and `second`) receive `values` (and
+    /// `secondValues`), given in batch entry order, in the same pass. Reuses the arrays'
+    /// storage from batch to batch.
+    mutating func rebuild(_ e: BatchEntries, items: Int, values: UnsafePointer<Float>, secondValues: UnsafePointer<Float>? = nil) {
         let n = e.start[e.rows]
-        start.removeAll(keepingCapacity: true)
-        start.append(contentsOf: repeatElement(0, count: items + 1))
-        row.removeAll(keepingCapacity: true)
-        row.append(contentsOf: repeatElement(0, count: n))
-        position.removeAll(keepingCapacity: true)
-        position.append(contentsOf: repeatElement(0, count: n))
+        func refill<T: Numeric>(_ a: inout [T], _ count: Int) {
+            a.removeAll(keepingCapacity: true)
+            a.append(contentsOf: repeatElement(0, count: count))
+        }
+        refill(&start, items + 1)
+        refill(&row, n)
+        refill(&coeff, n)
+        refill(&second, secondValues == nil ? 0 : n)
         start.withUnsafeMutableBufferPointer { start in
             row.withUnsafeMutableBufferPointer { row in
-                position.withUnsafeMutableBufferPointer { position in
-                    for k in 0..<n { start[Int(e.columns[k]) + 1] += 1 }
-                    for i in 0..<items { start[i + 1] += start[i] }
-                    // Fill from the front, then shift the starts back: no second array.
-                    for r in 0..<e.rows {
-                        for k in e.range(r) {
-                            let i = Int(e.columns[k])
-                            let at = start[i]
-                            row[at] = Int32(r)
-                            position[at] = k
-                            start[i] = at + 1
+                coeff.withUnsafeMutableBufferPointer { coeff in
+                    second.withUnsafeMutableBufferPointer { second in
+                        for k in 0..<n { start[Int(e.columns[k]) + 1] += 1 }
+                        for i in 0..<items { start[i + 1] += start[i] }
+                        // Fill from the front, then shift the starts back: no second array.
+                        for r in 0..<e.rows {
+                            for k in e.range(r) {
+                                let i = Int(e.columns[k])
+                                let at = start[i]
+                                row[at] = Int32(r)
+                                coeff[at] = values[k]
+                                if let secondValues { second[at] = secondValues[k] }
+                                start[i] = at + 1
+                            }
                         }
+                        for i in stride(from: items, to: 0, by: -1) { start[i] = start[i - 1] }
+                        start[0] = 0
                     }
-                    for i in stride(from: items, to: 0, by: -1) { start[i] = start[i - 1] }
-                    start[0] = 0
                 }
             }
         }
-    }
-
-    /// `values` (in batch entry order) permuted into item order, into `out`.
-    func gather(_ values: UnsafePointer<Float>, into out: inout [Float]) {
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: repeatElement(0, count: position.count))
-        out.withUnsafeMutableBufferPointer { o in
-            position.withUnsafeBufferPointer { p in for k in 0..<p.count { o[k] = values[p[k]] } }
-        }
-    }
-
-    /// `values` (in batch entry order) permuted into item order.
-    func gather(_ values: UnsafePointer<Float>) -> [Float] {
-        var out: [Float] = []
-        gather(values, into: &out)
-        return out
     }
 }
 
@@ -69,13 +59,11 @@ struct ItemGroups {
 final class SparseEnds {
     /// The output errors `2·(ŷ − t)/N` at the target entries, in entry order.
     var errors: [Float] = []
-    /// Target entries by item, with their output errors in item order.
+    /// Target entries by item, with their output errors (`coeff`) in item order, and their
+    /// input values (`second`) when the input entries are the target entries.
     var target = ItemGroups()
-    var targetCoeff: [Float] = []
-    /// Input entries by item (the target entries themselves without input dropout), with
-    /// their input values in item order.
+    /// Input entries by item with their input values (filled only with input dropout).
     var input = ItemGroups()
-    var inputCoeff: [Float] = []
     /// Input entries are the target entries (no dropout): `input` is not filled.
     var sameEntries = false
     /// Items with a target or an input entry, ascending.
@@ -83,12 +71,12 @@ final class SparseEnds {
 
     /// Regroups a batch whose output errors are in `errors`.
     func rebuild(input inp: BatchEntries, target tgt: BatchEntries, items: Int) {
-        target.rebuild(tgt, items: items)
-        errors.withUnsafeBufferPointer { target.gather($0.baseAddress!, into: &targetCoeff) }
         // Without input dropout the input entries are the target entries (the same buffers).
         sameEntries = inp.start == tgt.start && inp.columns == tgt.columns
-        if !sameEntries { input.rebuild(inp, items: items) }
-        (sameEntries ? target : input).gather(inp.values, into: &inputCoeff)
+        errors.withUnsafeBufferPointer { e in
+            target.rebuild(tgt, items: items, values: e.baseAddress!, secondValues: sameEntries ? inp.values : nil)
+        }
+        if !sameEntries { input.rebuild(inp, items: items, values: inp.values) }
         touched.removeAll(keepingCapacity: true)
         let inputStart = sameEntries ? target.start : input.start
         for i in 0..<items where target.start[i + 1] > target.start[i] || inputStart[i + 1] > inputStart[i] {
@@ -101,8 +89,9 @@ final class SparseEnds {
     /// count (measured at MovieLens-25M's shape: 2 workers were no faster than 1).
     func withView<T>(_ body: (SparseEndsView) throws -> T) rethrows -> T {
         let inputGroups = sameEntries ? target : input
+        let inputCoeff = sameEntries ? target.second : input.coeff
         return try target.start.withUnsafeBufferPointer { ts in try target.row.withUnsafeBufferPointer { tr in
-            try targetCoeff.withUnsafeBufferPointer { tc in try inputGroups.start.withUnsafeBufferPointer { iS in
+            try target.coeff.withUnsafeBufferPointer { tc in try inputGroups.start.withUnsafeBufferPointer { iS in
                 try inputGroups.row.withUnsafeBufferPointer { ir in try inputCoeff.withUnsafeBufferPointer { ic in
                     try touched.withUnsafeBufferPointer { t in
                         let none = UnsafePointer<Int32>(bitPattern: 8)!, noCoeff = UnsafePointer<Float>(bitPattern: 8)!
