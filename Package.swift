@@ -10,7 +10,9 @@
 //   RecEval     metrics and the HTML report
 //   RecStages   the six stages, manifests and the pipeline runner (what the executables call)
 //   RecCLI      shared command-line options, logging set-up and exit codes
-//   RecSynth    synthetic MovieLens-shaped data (rec-synth) for the scale benchmark
+//   RecSynth    synthetic MovieLens-shaped data (rec-synth, rec-bench --synthetic) for the
+//               benchmarks
+//   RecTestSupport  what the test targets share (in Tests/)
 //   rec-*       thin executables, one per stage, plus the runner, the inspector, the benchmark
 //               and the data generator
 //   C*          system libraries: libzstd, OpenBLAS, xxHash (apt: libzstd-dev libopenblas-dev
