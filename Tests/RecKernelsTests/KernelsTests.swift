@@ -10,8 +10,9 @@ import Testing
     static let canary: Float = 12345.5
     static let canaries = 9
 
-    /// 96 and 127: one 64-block then a 32-block and tails; 200 and 203: the seed's width.
-    @Test(arguments: widths + [96, 127, 200, 203])
+    /// 96 and 127: one 64-block then a 32-block and tails; 72, 136 and 200 (the seed's
+    /// width): a last block of 72; 203: 64-blocks, then 32, 8 and 3.
+    @Test(arguments: widths + [72, 96, 127, 136, 200, 203])
     func gatherAccumulate_matchesReference(d: Int) {
         var rng = Seeded(UInt64(1000 + d))
         for count in [0, 1, 2, 7, 8, 9, 31, 33, 50, Int.random(in: 0...50, using: &rng)] {
