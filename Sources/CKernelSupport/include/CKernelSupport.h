@@ -16,6 +16,15 @@ typedef float rec_float8 __attribute__((ext_vector_type(8)));
 /** Lane-wise square root, IEEE-exact (llvm.sqrt: one vsqrtps on AVX). Swift's
     `SIMD8<Float>.squareRoot()` compiled to a scalar square root per lane with a branch around
     each (seen in `perf annotate` of the Adam kernel: a third of its cycles). */
-static inline rec_float8 rec_sqrt8(rec_float8 x) { return __builtin_elementwise_sqrt(x); }
+static inline rec_float8 rec_sqrt8(rec_float8 x) {
+#if __has_builtin(__builtin_elementwise_sqrt)
+    return __builtin_elementwise_sqrt(x);
+#else
+    /* Older clang: lane by lane, the same bits. */
+    rec_float8 r;
+    for (int i = 0; i < 8; i++) r[i] = __builtin_sqrtf(x[i]);
+    return r;
+#endif
+}
 
 #endif
