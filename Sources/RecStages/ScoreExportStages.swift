@@ -86,7 +86,6 @@ public struct ScoreStage: ShardableStage {
     /// The serving product: lists from the served models over every rating.
     func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists) {
         let c = ctx.config
-        let all = m.all
         let (rating, job) = try servingJob(m, ctx)
         let lists = try ranked(job, m, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
@@ -94,10 +93,11 @@ public struct ScoreStage: ShardableStage {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        return (Served(ratings: all.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
+        return (Served(ratings: job.input.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
     }
 
-    /// The served models and what their lists are built from.
+    /// The served models and what their lists are built from (every rating: `job.input`,
+    /// a union built once here).
     func servingJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, ListJob) {
         let c = ctx.config
         let all = m.all
@@ -108,7 +108,8 @@ public struct ScoreStage: ShardableStage {
         return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
     }
 
-    /// The evaluation models, their rating baseline and what their lists are built from.
+    /// The evaluation models, their rating baseline and what their lists are built from
+    /// (every rating known before the test: `job.input`, a union built once here).
     func evaluationJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, UserItemBias, ListJob) {
         let c = ctx.config
         let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
@@ -150,7 +151,7 @@ public struct ScoreStage: ShardableStage {
         let predictor = job.predictor
         // Inputs: train rows for the train and validation figures (validation must not see
         // itself), every rating known before the test (train + validation) for the test.
-        let known = m.known
+        let known = job.input
         func measure(_ model: any RatingPredictor) throws -> (test: [Float], rmse: SplitValues, mae: SplitValues) {
             func one(_ q: CSRMatrix, input: CSRMatrix) throws -> ([Float], RatingMetrics) {
                 let p = model.predict(train: input, queries: q, parallel: ctx.parallel)
@@ -170,9 +171,10 @@ public struct ScoreStage: ShardableStage {
         }
 
         let lists = try ranked(job, m, ctx)
-        let itemsInTrain = m.ids.itemCount - known.emptyColumns().count
+        let unrated = known.emptyColumns()
+        let itemsInTrain = m.ids.itemCount - unrated.count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
-        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: known.emptyColumns(), k: c.score.k, ids: m.ids,
+        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: unrated, k: c.score.k, ids: m.ids,
                                        parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
             lists: popularLists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel))
@@ -264,12 +266,14 @@ public struct ScoreStage: ShardableStage {
         scale: ClosedRange<Float>, parallel: Parallel
     ) -> [Float] {
         let users = users ?? 0..<m.ids.userCount
-        // The lists as a sparse query matrix: each user's listed items, sorted; no queries
-        // for users outside the range.
-        var start = [Int](repeating: 0, count: users.lowerBound + 1), columns: [Int32] = []
+        // The lists as a sparse query matrix: each user's listed items, sorted, and the list
+        // slot of each query; no queries for users outside the range.
+        var start = [Int](repeating: 0, count: users.lowerBound + 1), columns: [Int32] = [], slots: [Int] = []
         for u in users {
             let o = u - users.lowerBound
-            columns += items[(o * k)..<((o + 1) * k)].filter { $0 >= 0 }.sorted()
+            let listed = (o * k..<(o + 1) * k).filter { items[$0] >= 0 }.sorted { items[$0] < items[$1] }
+            columns += listed.map { items[$0] }
+            slots += listed
             start.append(columns.count)
         }
         start += [Int](repeating: columns.count, count: m.ids.userCount - users.upperBound)
@@ -277,13 +281,7 @@ public struct ScoreStage: ShardableStage {
                                 values: [Float](repeating: 0, count: columns.count))
         let p = predictor.predict(train: input, queries: queries, parallel: parallel)
         var out = [Float](repeating: 0, count: items.count)
-        for u in users {
-            let o = u - users.lowerBound
-            for t in queries.row(u) {
-                guard let r = (0..<k).first(where: { items[o * k + $0] == columns[t] }) else { continue }
-                out[o * k + r] = min(max(p[t], scale.lowerBound), scale.upperBound)
-            }
-        }
+        for (t, slot) in slots.enumerated() { out[slot] = min(max(p[t], scale.lowerBound), scale.upperBound) }
         return out
     }
 
