@@ -55,20 +55,6 @@ final class Optimizer {
         self.init(kind: Kind(rawValue: kind) ?? .adam, count: count, learningRate: learningRate, weightDecay: weightDecay, lazyRows: lazyRows)
     }
 
-    /// A dense step over `0..<count`, the ranges in `decayed` with weight decay and the rest
-    /// without.
-    func update(_ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, decayed: [Range<Int>], count: Int, parallel: Parallel) {
-        var pieces: [Piece] = []
-        var position = 0
-        for d in decayed.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if position < d.lowerBound { pieces.append(Piece(range: position..<d.lowerBound, decayed: false)) }
-            pieces.append(Piece(range: d, decayed: true))
-            position = d.upperBound
-        }
-        if position < count { pieces.append(Piece(range: position..<count, decayed: false)) }
-        step(p, grad: grad, pieces: pieces, parallel: parallel)
-    }
-
     /// A contiguous range of the parameter buffer, decayed (weights) or not (biases).
     struct Piece {
         let range: Range<Int>
@@ -107,12 +93,6 @@ final class Optimizer {
 
     /// Prepares lazy row updates for the current dense step (call after `step` in each batch).
     func prepareRows() { growCorrections(upTo: step) }
-
-    /// A lazy update of one row: `count` parameters at `offset`, whose gradient is `grad`
-    /// (a scratch row, consumed). Advances `rowSteps[row]`.
-    func updateRow(_ row: Int, _ p: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, offset: Int, count: Int, decayed: Bool) {
-        withRowUpdater { $0.update(row, p, grad: grad, offset: offset, count: count, decayed: decayed) }
-    }
 
     /// Runs `body` with a `RowUpdater`: lazy row updates through raw pointers, which distinct
     /// workers may call concurrently for distinct rows. Call `prepareRows` first in each step.
