@@ -145,12 +145,15 @@ public struct Runner {
     public static func execute(_ stage: any Stage, _ ctx: StageContext) throws -> ([String: JSONValue], Double) {
         let c = ctx.config
         let inputs = stage.inputs(c)
+        // The one check that a stage's inputs exist, shards' parts included (a merge lists
+        // them among its inputs): the hint names the command that writes the missing file.
         for path in inputs where !FileManager.default.fileExists(atPath: path) {
             let producer = Pipeline.stages.first { $0.outputs(c).contains(path) }
-            let part = path.contains(".part-")  // a shard's part (see Shard.part)
-            throw RecError(producer == nil && !part ? .input : .artefact, "not found", file: path,
+            let shard = Shard.ofPart(path)
+            throw RecError(producer == nil && shard == nil ? .input : .artefact, "not found", file: path,
                            hint: producer.map { "run \($0.executable) first" }
-                               ?? (part ? "run that shard first (rec-pipeline --engine slurm resubmits it)" : "check the paths in the settings"))
+                               ?? shard.map { "run \(stage.executable) --shard \($0) first (rec-pipeline --engine slurm resubmits it)" }
+                               ?? "check the paths in the settings")
         }
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now

@@ -39,6 +39,14 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// `<path>.part-I-of-N`: this shard's part of the artefact at `path`.
     public func part(_ path: String) -> String { path + ".part-\(index)-of-\(count)" }
 
+    /// The shard whose part `path` is (`<artefact>.part-I-of-N`), nil for any other path.
+    public static func ofPart(_ path: String) -> Shard? {
+        guard let at = path.range(of: ".part-", options: .backwards) else { return nil }
+        let fields = path[at.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        guard fields.count == 3, fields[1] == "of", let i = Int(fields[0]), let n = Int(fields[2]) else { return nil }
+        return try? Shard(index: i, count: n)
+    }
+
     /// The manifest name of a stage's shard: `<stage>.shard-I-of-N`.
     public func manifestName(_ stage: String) -> String { "\(stage).shard-\(index)-of-\(count)" }
 
@@ -90,9 +98,6 @@ struct ListPart {
         var items: [Int32] = [], scores: [Float] = [], predicted: [Float] = []
         for shard in try Shard.all(count) {
             let file = shard.part(path)
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw RecError(.artefact, "not found", file: file, hint: "run rec-score --shard \(shard) first")
-            }
             let a = try Artefact.read(file, expecting: .topK)
             let range = shard.users(of: users)
             guard a.meta("firstUser")?.intValue == range.lowerBound, a.meta("users")?.intValue == range.count,

@@ -108,7 +108,32 @@ struct ShardTests {
         let e = recError { try Runner.execute(SplitStage().merge(2), f.context) }
         #expect(e?.kind == .artefact)
         #expect(e?.description.contains("train.art.part-1-of-2") == true && e?.hint?.contains("shard") == true, "\(String(describing: e))")
+        #expect(e?.hint?.hasPrefix("run rec-split --shard 1/2 first") == true, "\(String(describing: e?.hint))")
         #expect(!FileManager.default.fileExists(atPath: f.config.paths.train))
+    }
+
+    /// The runner's input check names the shard command for the score and export merges too.
+    @Test func scoreAndExportMerges_whenAPartIsMissing_nameTheShardToRun() throws {
+        let f = try ShardFixture()
+        try f.runSharded(2)
+        let p = f.config.paths
+        let missing: [(stage: any Stage, part: String, command: String)] = [
+            (ScoreStage().merge(2), try Shard(index: 1, count: 2).part(p.topK), "rec-score --shard 1/2"),
+            (ExportStage().merge(2), ExportShard(shardOf: try Shard(index: 0, count: 2)).outputs(f.config)[1], "rec-export --shard 0/2"),
+        ]
+        for (stage, part, command) in missing {
+            let kept = try f.bytes(part)
+            try FileManager.default.removeItem(atPath: part)
+            let e = recError { try Runner.execute(stage, f.context) }
+            #expect(e?.kind == .artefact && e?.description.contains(URL(fileURLWithPath: part).lastPathComponent) == true, "\(String(describing: e))")
+            #expect(e?.hint?.hasPrefix("run \(command) first") == true, "\(String(describing: e?.hint))")
+            try AtomicFile.write(kept, to: part)
+        }
+    }
+
+    @Test func partPaths_nameTheirShard() throws {
+        #expect(Shard.ofPart("/a/topk.art.part-3-of-7") == (try Shard(index: 3, count: 7)))
+        for other in ["/a/topk.art", "/a/x.part-3-of", "/a/x.part-7-of-7", "/a/x.part-a-of-2"] { #expect(Shard.ofPart(other) == nil, "\(other)") }
     }
 
     @Test func clusterJob_ofASupersededRun_throwsLocked_andRunsNothing() throws {
