@@ -15,14 +15,7 @@ public struct Catalogue: Sendable, Equatable {
     public var count: Int { movieIds.count }
 
     /// Position of a movie id, by binary search.
-    public func index(of movieId: Int32) -> Int? {
-        var lo = 0, hi = movieIds.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if movieIds[mid] < movieId { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < movieIds.count && movieIds[lo] == movieId ? lo : nil
-    }
+    public func index(of movieId: Int32) -> Int? { movieIds.sortedIndex(of: movieId) }
 
     public func write(to path: String, meta: [String: JSONValue], parallel: Parallel) throws {
         var b = ArtefactBuilder(kind: .catalogue)

@@ -195,3 +195,17 @@ public struct CSRMatrix: Sendable, Equatable {
         return CSRMatrix(rows: rows, cols: cols, rowStart: start, columns: columns, values: values)
     }
 }
+
+extension RandomAccessCollection where Element: Comparable {
+    /// The index of `x` in this ascending collection, by binary search; nil when absent.
+    /// - Complexity: O(log n).
+    @inlinable
+    public func sortedIndex(of x: Element) -> Index? {
+        var lo = startIndex, n = count
+        while n > 0 {
+            let half = n / 2, mid = index(lo, offsetBy: half)
+            if self[mid] < x { lo = index(after: mid); n -= half + 1 } else { n = half }
+        }
+        return lo != endIndex && self[lo] == x ? lo : nil
+    }
+}

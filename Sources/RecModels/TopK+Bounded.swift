@@ -58,7 +58,7 @@ extension TopK {
                             let seen = input.columns[input.row(u)]
                             var r = 0
                             for i in order where r < k {
-                                if binarySearch(seen, i) { continue }
+                                if seen.sortedIndex(of: i) != nil { continue }
                                 outItems[u * k + r] = i
                                 outScores[u * k + r] = shared[Int(i)]
                                 r += 1
@@ -113,17 +113,6 @@ extension TopK {
             }
         }
         return (items, scores)
-    }
-
-    /// Whether the ascending `values` hold `x`.
-    @inline(__always)
-    static func binarySearch(_ values: ArraySlice<Int32>, _ x: Int32) -> Bool {
-        var lo = values.startIndex, hi = values.endIndex
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if values[mid] < x { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < values.endIndex && values[lo] == x
     }
 }
 
