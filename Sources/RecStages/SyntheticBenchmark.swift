@@ -85,10 +85,3 @@ public struct SyntheticBenchmark {
         return Benchmark.render(rows, data: "synthetic")
     }
 }
-
-/// CPU time used by this process so far (all threads), in seconds.
-func processCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
