@@ -32,22 +32,17 @@ public struct Benchmark {
         let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let ctx = StageContext(config: c, logger: quiet)
         var rows: [Row] = []
-        func time(_ body: () throws -> Void) rethrows -> Double {
-            let clock = ContinuousClock.now
-            try body()
-            return clock.duration(to: .now).seconds
-        }
 
         // Whole pipeline first (cold), as `make run` does after the build.
         logger.info("whole pipeline…")
-        let pipeline = try time { try Runner(config: c, options: { var o = Runner.Options(); o.force = true; return o }(), logger: quiet).run() }
+        let pipeline = try wallSeconds { try Runner(config: c, options: { var o = Runner.Options(); o.force = true; return o }(), logger: quiet).run() }
         let pipelineRSS = peakResidentMB()
         rows.append(Row(name: "whole pipeline (6 stages, \(ctx.parallel.workers) workers)", value: String(format: "%.2f s", pipeline)))
 
         // Ingest throughput: best of 3.
         let bytes = (try? AtomicFile.read(c.resolve(c.input.ratings)).count) ?? 0
         var ingest = Double.infinity
-        for _ in 0..<3 { ingest = min(ingest, try time { _ = try IngestStage().run(ctx) }) }
+        for _ in 0..<3 { ingest = min(ingest, try wallSeconds { _ = try IngestStage().run(ctx) }) }
         rows.append(Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)))
 
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
@@ -60,7 +55,7 @@ public struct Benchmark {
         logger.info("training, sparse, \(ctx.parallel.workers) workers, \(s.epochs) epochs…")
         let sparse = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
         var history: [EpochRecord] = []
-        let sparseSeconds = try time {
+        let sparseSeconds = try wallSeconds {
             history = try sparse.train(m.train, validation: nil, settings: settings, scale: scale, parallel: ctx.parallel)
         }
         let epochTimes = history.compactMap(\.seconds)
@@ -125,10 +120,10 @@ public struct Benchmark {
         // Scoring: every user's top-k over every movie.
         let scorer = AutoencoderScorer(model: sparse)
         var lists: (items: [Int32], scores: [Float]) = ([], [])
-        let scoring = time { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) } }
+        let scoring = wallSeconds { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) } }
         precondition(lists.items.count == m.ids.userCount * c.score.k)
         let naiveUsers = min(500, m.ids.userCount)
-        let naive = time { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)
+        let naive = wallSeconds { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)
         rows.append(Row(name: "score \(m.ids.userCount) users, top-\(c.score.k) of \(m.ids.itemCount)",
                         value: String(format: "%.3f s, %.0f users/s; naive (per-user dot products + full sort) %.2f s: %.1f×",
                                       scoring, Double(m.ids.userCount) / scoring, naive, naive / scoring)))
@@ -171,4 +166,11 @@ public func peakResidentMB() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+/// Wall seconds `body` takes (the benchmarks' timer).
+func wallSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock.now
+    try body()
+    return clock.duration(to: .now).seconds
 }

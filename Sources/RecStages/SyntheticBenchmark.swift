@@ -29,15 +29,10 @@ public struct SyntheticBenchmark {
             throw RecError(.config, "ratingModel.activation '\(s.activation)' is not one of sigmoid, tanh, relu, identity")
         }
         var rows: [Benchmark.Row] = []
-        func time(_ body: () throws -> Void) rethrows -> Double {
-            let clock = ContinuousClock.now
-            try body()
-            return clock.duration(to: .now).seconds
-        }
         let description = "\(shape.users) × \(shape.movies), \(shape.ratings) ratings"
         logger.info("generating \(description)…")
         var m = CSRMatrix(rows: 0, cols: 0, rowStart: [0], columns: [], values: [])
-        let generation = try time { m = try SyntheticRatings.matrix(shape, parallel: parallel) }
+        let generation = try wallSeconds { m = try SyntheticRatings.matrix(shape, parallel: parallel) }
         let perUser = (0..<m.rows).map { m.row($0).count }
         var perItem = [Int](repeating: 0, count: m.cols)
         for c in m.columns { perItem[Int(c)] += 1 }
@@ -79,7 +74,7 @@ public struct SyntheticBenchmark {
                                             record.seconds ?? .nan, cpuSeconds, record.loss, record.trainRMSE ?? .nan)))
         }
         let before = processCPUSeconds()
-        let evaluation = try time { _ = try model.errorSums(input: m, queries: [m], scale: SyntheticRatings.scale, parallel: parallel) }
+        let evaluation = try wallSeconds { _ = try model.errorSums(input: m, queries: [m], scale: SyntheticRatings.scale, parallel: parallel) }
         rows.append(.init(name: "of which the train RMSE pass", value: String(format: "%.2f s, %.2f CPU s (one forward pass, timed alone)", evaluation, processCPUSeconds() - before)))
         rows.append(.init(name: "peak resident memory", value: String(format: "%.0f MB", peakResidentMB())))
         return Benchmark.render(rows, data: "synthetic")
