@@ -16,7 +16,8 @@
 //   rec-*       thin executables, one per stage, plus the runner, the inspector, the benchmark
 //               and the data generator
 //   C*          system libraries: libzstd, OpenBLAS, xxHash (apt: libzstd-dev libopenblas-dev
-//               libxxhash-dev); CKernelSupport: a prefetch hint for the kernels
+//               libxxhash-dev); CKernelSupport: what the kernels need
+//               from C (prefetch, a vector square root, the AVX-512 kernels)
 import PackageDescription
 
 // Swift on x86_64 targets baseline SSE2 unless told otherwise: SIMD8 multiply-add then becomes a
@@ -55,7 +56,8 @@ let package = Package(
             ]
         ),
         .target(name: "RecKernels", dependencies: ["COpenBLAS", "CKernelSupport"], swiftSettings: kernelFlags),
-        // Software prefetch for the kernels (a static inline C builtin Swift has no word for).
+        // What the kernels need from C: software prefetch and a vector square root (builtins Swift
+        // has no word for), and the AVX-512 kernels (a per-function target, chosen at run time).
         .target(name: "CKernelSupport"),
         .target(name: "RecModels", dependencies: ["RecKit", "RecKernels"]),
         .target(name: "RecEval", dependencies: ["RecKit"]),

@@ -17,6 +17,10 @@ public enum BLAS {
         return try body()
     }
 
+    /// OpenBLAS's kernel set, as it names it (`Haswell`, `SkylakeX`, …; `OPENBLAS_CORETYPE`
+    /// chooses it at start).
+    public static var kernels: String { String(cString: openblas_get_corename()) }
+
     /// Threads OpenBLAS may use now (what `withThreads` set, or OpenBLAS's default).
     public static var threads: Int { Int(openblas_get_num_threads()) }
 

@@ -20,6 +20,11 @@ public enum Kernels {
         }
     }
 
+    /// The CPU has AVX-512F: `gatherAccumulate` and `adam` run their AVX-512 versions (the
+    /// same bits as the AVX2 ones). `REC_KERNELS=avx2` in the environment keeps AVX2, for
+    /// benchmarks that compare the two.
+    public static let wide: Bool = rec_have_avx512() == 1 && ProcessInfo.processInfo.environment["REC_KERNELS"] != "avx2"
+
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -42,7 +47,24 @@ public enum Kernels {
     /// time (then 32, 8, 1) stay in registers while the whole list is streamed; every output
     /// is summed over the list in list order, whatever the block it falls in.
     /// - Complexity: O(count · d).
+    ///
+    /// With AVX-512 (`wide`) the C kernel `rec_gather_accumulate_avx512` does the same
+    /// operations lane for lane, in one pass over each row; else `gatherAccumulate8`.
+    @inline(__always)
     public static func gatherAccumulate(
+        out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
+        index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
+    ) {
+        if wide {
+            rec_gather_accumulate_avx512(out, d, rows, stride, index, coeff, count)
+        } else {
+            gatherAccumulate8(out: out, d: d, rows: rows, stride: stride, index: index, coeff: coeff, count: count)
+        }
+    }
+
+    /// `gatherAccumulate` with AVX2's eight lanes: the kernel on CPUs without AVX-512, and the
+    /// twin the AVX-512 kernel is tested against bit for bit.
+    public static func gatherAccumulate8(
         out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
     ) {
@@ -336,7 +358,26 @@ public enum Kernels {
     /// - Parameters:
     ///   - stepSize: `lr / (1 - β1^t)`.
     ///   - sqrtBias2: `√(1 - β2^t)`; the denominator is `√v / sqrtBias2 + eps`.
+    ///
+    /// With AVX-512 (`wide`) the C kernel `rec_adam_avx512` does the same operations lane for
+    /// lane, sixteen at a time; else `adam8`.
+    @inline(__always)
     public static func adam(
+        _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
+        eps: Float, weightDecay: Float
+    ) {
+        if wide {
+            rec_adam_avx512(n, p, g, m, v, stepSize, beta1, beta2, sqrtBias2, eps, weightDecay)
+        } else {
+            adam8(n, p: p, g: g, m: m, v: v, stepSize: stepSize, beta1: beta1, beta2: beta2, sqrtBias2: sqrtBias2, eps: eps,
+                  weightDecay: weightDecay)
+        }
+    }
+
+    /// `adam` with AVX2's eight lanes: the kernel on CPUs without AVX-512, and the twin the
+    /// AVX-512 kernel is tested against bit for bit.
+    public static func adam8(
         _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
         eps: Float, weightDecay: Float
