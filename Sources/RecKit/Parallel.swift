@@ -20,9 +20,28 @@ public struct SharedPointer<T>: @unchecked Sendable {
 public struct Parallel: Sendable {
     /// Number of concurrent workers (1 = run on the calling thread).
     public let workers: Int
+    /// Workers kept awake between regions, inside `withTeam`.
+    private let team: (any Sendable)?
 
     public init(workers: Int) {
         self.workers = max(1, workers)
+        team = nil
+    }
+
+    private init(workers: Int, team: any Sendable) {
+        self.workers = workers
+        self.team = team
+    }
+
+    /// Runs `body` with a `Parallel` whose regions go to a team of workers started once and
+    /// kept awake between regions (`WorkerTeam`), for computations made of many short regions
+    /// (training). The same chunks and the same results as `self`; the team stops when `body`
+    /// returns. Nothing changes with one worker.
+    public func withTeam<T>(_ body: (Parallel) throws -> T) rethrows -> T {
+        guard workers > 1, #available(macOS 15, *) else { return try body(self) }
+        let team = WorkerTeam(workers: workers)
+        defer { team.finish() }
+        return try body(Parallel(workers: workers, team: team))
     }
 
     /// Workers = 0 means all cores.
@@ -42,6 +61,12 @@ public struct Parallel: Sendable {
         let ranges = Parallel.chunks(count: count, chunkSize: chunkSize)
         if workers == 1 || ranges.count <= 1 {
             for (i, r) in ranges.enumerated() { try body(i, r) }
+            return
+        }
+        if #available(macOS 15, *), let team = team as? WorkerTeam, team.canLead, ranges.count <= WorkerTeam.maxChunks {
+            try withoutActuallyEscaping(body) { body in
+                if let error = team.run(ranges, body) { throw error }
+            }
             return
         }
         try withoutActuallyEscaping(body) { body in

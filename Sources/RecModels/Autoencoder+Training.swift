@@ -58,8 +58,13 @@ extension Autoencoder {
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
-        // One BLAS thread per call while Dispatch runs the workers, restored afterwards.
-        try BLAS.withThreads(1) { try trainInScope(train, validation: validation, settings: s, scale: scale, parallel: parallel, dense: dense, log: log) }
+        // One BLAS thread per call while Dispatch runs the workers, restored afterwards; a
+        // team of workers kept awake between the many short regions of each batch.
+        try BLAS.withThreads(1) {
+            try parallel.withTeam { team in
+                try trainInScope(train, validation: validation, settings: s, scale: scale, parallel: team, dense: dense, log: log)
+            }
+        }
     }
 
     private func trainInScope(

@@ -101,3 +101,74 @@ import Testing
         if n == 50 { #expect(a != Array(0..<n)) }
     }
 }
+
+/// `Parallel.withTeam`: the same chunks and results as plain Dispatch, through many regions,
+/// pauses long enough for the followers to sleep, errors and nested regions.
+@Suite struct WorkerTeamTests {
+    /// Each chunk's sum of squares into its slot, for `regions` regions in a row.
+    func sums(_ p: Parallel, regions: Int, count: Int, chunkSize: Int, pause: Double = 0) -> [[Int]] {
+        (0..<regions).map { region in
+            if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            return p.mapChunks(count: count, chunkSize: chunkSize) { r in r.reduce(0) { $0 + ($1 + region) * ($1 + region) } }
+        }
+    }
+
+    @Test(arguments: [2, 3, 8])
+    func manyShortRegions_giveTheResultsOfPlainDispatch(workers: Int) {
+        let plain = sums(Parallel(workers: 1), regions: 2000, count: 97, chunkSize: 4)
+        let teamed = Parallel(workers: workers).withTeam { sums($0, regions: 2000, count: 97, chunkSize: 4) }
+        #expect(teamed == plain)
+    }
+
+    @Test func regionsAfterThePausesThatPutFollowersToSleep_stillRunEveryChunk() {
+        // 20 ms pauses: far beyond the followers' watching time, so each region wakes them.
+        let plain = sums(Parallel(workers: 1), regions: 8, count: 500, chunkSize: 3, pause: 0)
+        let teamed = Parallel(workers: 2).withTeam { sums($0, regions: 8, count: 500, chunkSize: 3, pause: 0.02) }
+        #expect(teamed == plain)
+    }
+
+    @Test func aThrowingChunk_isRethrownAndTheTeamRunsTheNextRegion() {
+        Parallel(workers: 2).withTeam { p in
+            #expect(throws: ParallelTests.Boom(chunk: 40)) {
+                try p.forEachChunk(count: 100, chunkSize: 1) { i, _ in
+                    if i == 40 { throw ParallelTests.Boom(chunk: 40) }
+                }
+            }
+            var hits = [Int](repeating: 0, count: 300)
+            hits.withUnsafeMutableBufferPointer { buffer in
+                let out = SharedPointer(buffer.baseAddress!)
+                p.forEachChunk(count: 300, chunkSize: 7) { _, r in for i in r { out[i] += 1 } }
+            }
+            #expect(hits.allSatisfy { $0 == 1 })
+        }
+    }
+
+    @Test func aRegionInsideAChunk_runsOnItsCallerAndGivesTheSameResult() {
+        let expected = (0..<10).map { c in (0..<50).reduce(0) { $0 + $1 * c } }
+        let got = Parallel(workers: 2).withTeam { p in
+            p.mapChunks(count: 10, chunkSize: 1) { outer in
+                p.mapChunks(count: 50, chunkSize: 5) { inner in inner.reduce(0) { $0 + $1 * outer.lowerBound } }.reduce(0, +)
+            }
+        }
+        #expect(got == expected)
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount > 1, "one core: the team has no followers"))
+    func chunks_runOnMoreThanOneThread() {
+        let threads = Parallel(workers: 2).withTeam { p in
+            (0..<50).flatMap { _ in
+                p.mapChunks(count: 8, chunkSize: 1) { _ -> UInt in
+                    var x = 0.0
+                    for i in 0..<20_000 { x += Double(i).squareRoot() }
+                    return x < 0 ? 0 : UInt(pthread_self())
+                }
+            }
+        }
+        #expect(Set(threads).count > 1)
+    }
+
+    @Test func oneWorker_hasNoTeam() {
+        let threads = Parallel(workers: 1).withTeam { p in p.mapChunks(count: 20, chunkSize: 1) { _ in UInt(pthread_self()) } }
+        #expect(Set(threads) == [UInt(pthread_self())])
+    }
+}
