@@ -24,15 +24,6 @@ static inline rec_float8 rec_sqrt8(rec_float8 x) {
     rec_float8 r;
     for (int i = 0; i < 8; i++) r[i] = __builtin_sqrtf(x[i]);
     return r;
-/* AVX-512 kernels (Kernels512.c), the same bits as their Swift AVX2 twins; call them only
-   when rec_have_avx512() returns 1. */
-#include <stdint.h>
-int rec_have_avx512(void);
-void rec_gather_accumulate_avx512(float *out, long d, const float *rows, long stride, const int32_t *index,
-                                  const float *coeff, long count);
-void rec_adam_avx512(long n, float *p, float *g, float *m, float *v, float stepSize, float beta1, float beta2,
-                     float sqrtBias2, float eps, float weightDecay);
-
 #endif
 }
 
@@ -44,14 +35,5 @@ void rec_gather_accumulate_avx512(float *out, long d, const float *rows, long st
                                   const float *coeff, long count);
 void rec_adam_avx512(long n, float *p, float *g, float *m, float *v, float stepSize, float beta1, float beta2,
                      float sqrtBias2, float eps, float weightDecay);
-
-/* OpenBLAS's kernel choice (KernelSupport.c). */
-/** 1 when the CPU and OS have the AVX-512 subsets of OpenBLAS's SkylakeX kernels (F, CD, BW,
-    DQ, VL). */
-int rec_cpu_has_avx512_skylakex(void);
-/** Makes a DYNAMIC_ARCH OpenBLAS choose its kernels again, as if OPENBLAS_CORETYPE=name had
-    been set at start; 1 when it did. Call before any BLAS call and before other threads start
-    (it sets and unsets the variable). Does nothing (0) when OPENBLAS_CORETYPE is set. */
-int rec_openblas_force_core(const char *name);
 
 #endif
