@@ -43,9 +43,9 @@ public enum Kernels {
     /// Sparse gather-accumulate: `out[0..<d] += Σ_k coeff[k] · rows[index[k] · stride ..< + d]`.
     ///
     /// This is the first layer's forward pass (a user's ratings times the weight rows of the
-    /// rated items) and the output layer's backward pass. Register-blocked: 64 outputs at a
-    /// time (then 32, 8, 1) stay in registers while the whole list is streamed; every output
-    /// is summed over the list in list order, whatever the block it falls in.
+    /// rated items) and the output layer's backward pass. Every output is summed over the list
+    /// in list order, one fused multiply-add per entry (plain multiply and add for the last
+    /// d mod 8 outputs).
     /// - Complexity: O(count · d).
     ///
     /// With AVX-512 (`wide`) the C kernel `rec_gather_accumulate_avx512` does the same
@@ -63,7 +63,8 @@ public enum Kernels {
     }
 
     /// `gatherAccumulate` with AVX2's eight lanes: the kernel on CPUs without AVX-512, and the
-    /// twin the AVX-512 kernel is tested against bit for bit.
+    /// twin the AVX-512 kernel is tested against bit for bit. Register-blocked: 64 outputs at a
+    /// time (then 32, 8, 1) stay in registers while the whole list is streamed.
     public static func gatherAccumulate8(
         out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
