@@ -97,8 +97,7 @@ extension Autoencoder {
             var batches = 0
             for start in stride(from: 0, to: order.count, by: s.batchSize) {
                 let rows = order[start..<min(start + s.batchSize, order.count)]
-                target.reset()
-                for r in rows { target.appendRow(train, r) }
+                target.fill(train, rows: rows, parallel: parallel)
                 // Without dropout the input is the target itself (the same buffers, which the
                 // backward pass recognises); no copy is kept, so the next batch refills the
                 // target's storage in place.
@@ -210,8 +209,7 @@ extension Autoencoder {
         var batch = BatchBuffer()
         for first in stride(from: 0, to: input.rows, by: block) {
             let rows = first..<min(first + block, input.rows)
-            batch.reset()
-            for r in rows { batch.appendRow(input, r) }
+            batch.fill(input, rows: rows, parallel: parallel)
             batch.with { forwardHidden(p, batch: $0, activations: workspace.a, parallel: parallel) }
             try body(rows, workspace.a[layout.layerCount - 2])
         }

@@ -168,6 +168,50 @@ struct BatchBuffer {
         start.append(columns.count)
     }
 
+    /// Makes the batch the rows `rows` of `m`, in that order: their offsets on this thread,
+    /// their entries copied in parallel by fixed chunks of rows (the same buffers as
+    /// `reset` and `appendRow` for each row). Measured in `rec-train` on ML-1M: the copy on one
+    /// thread was 1.7 % of the CPU samples while the other worker waited; the run took 4.24 s
+    /// with it, 4.12 s with the copy in parallel.
+    mutating func fill(_ m: CSRMatrix, rows: some Collection<Int>, parallel: Parallel) {
+        start.removeAll(keepingCapacity: true)
+        start.append(0)
+        var n = 0
+        for r in rows {
+            n += m.row(r).count
+            start.append(n)
+        }
+        // Exactly n entries (as `appendRow` leaves them); storage is reused, and only entries
+        // beyond the last batch's are zeroed before being overwritten.
+        if columns.count < n {
+            columns.append(contentsOf: repeatElement(0, count: n - columns.count))
+            values.append(contentsOf: repeatElement(0, count: n - values.count))
+        } else {
+            columns.removeLast(columns.count - n)
+            values.removeLast(values.count - n)
+        }
+        let order = Array(rows)
+        start.withUnsafeBufferPointer { startBuffer in
+            columns.withUnsafeMutableBufferPointer { c in
+                values.withUnsafeMutableBufferPointer { v in
+                    let (offsets, cs, vs) = (UncheckedPointer(startBuffer), SharedPointer(c.baseAddress!), SharedPointer(v.baseAddress!))
+                    m.columns.withUnsafeBufferPointer { mc in
+                        m.values.withUnsafeBufferPointer { mv in
+                            let (srcC, srcV) = (UncheckedPointer(mc), UncheckedPointer(mv))
+                            parallel.forEachChunk(count: order.count, chunkSize: Autoencoder.rowChunk) { _, chunk in
+                                for k in chunk {
+                                    let r = m.row(order[k]), at = offsets.buffer[k]
+                                    (cs.base + at).update(from: srcC.at(r.lowerBound), count: r.count)
+                                    (vs.base + at).update(from: srcV.at(r.lowerBound), count: r.count)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     var rows: Int { start.count - 1 }
 
     func with<T>(_ body: (BatchEntries) throws -> T) rethrows -> T {
