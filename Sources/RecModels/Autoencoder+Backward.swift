@@ -9,6 +9,8 @@ struct ItemGroups {
     var row: [Int32] = []
     var coeff: [Float] = []
     var second: [Float] = []
+    /// Each row chunk's count, then write position, per item (reused from batch to batch).
+    private var cursor: [Int32] = []
 
     init() {}
 
@@ -16,7 +18,14 @@ struct ItemGroups {
     /// them always run in the same order. `coeff` (and `second`) receive `values` (and
     /// `secondValues`), given in batch entry order, in the same pass. Reuses the arrays'
     /// storage from batch to batch.
-    mutating func rebuild(_ e: BatchEntries, items: Int, values: UnsafePointer<Float>, secondValues: UnsafePointer<Float>? = nil) {
+    ///
+    /// The counting and the filling run by chunks of rows on the workers, with a count per
+    /// chunk and item; only the running sum over items and chunks is serial. A stable sort's
+    /// result is unique, so it does not depend on the chunks (`ItemGroupsTests` compares it
+    /// with a plain sort by item and row). On one thread it took 2.6 % of `rec-train`'s CPU
+    /// samples on ML-1M while the other worker waited.
+    mutating func rebuild(_ e: BatchEntries, items: Int, values: UnsafePointer<Float>, secondValues: UnsafePointer<Float>? = nil,
+                          parallel: Parallel) {
         let n = e.start[e.rows]
         func refill<T: Numeric>(_ a: inout [T], _ count: Int) {
             a.removeAll(keepingCapacity: true)
@@ -26,30 +35,65 @@ struct ItemGroups {
         refill(&row, n)
         refill(&coeff, n)
         refill(&second, secondValues == nil ? 0 : n)
+        // A chunk costs a pass over every item (its counts zeroed, then summed); more chunks pay
+        // only when the entries outnumber the items several times (ML-1M's batches: 17 times;
+        // MovieLens-25M's shape: 1.3 times, where 4 chunks made an epoch 3 % slower than 1).
+        let chunkCount = max(1, min(2 * parallel.workers, (e.rows + 63) / 64, n / max(1, 4 * items)))
+        let chunkSize = max(1, (e.rows + chunkCount - 1) / chunkCount)
+        let chunks = Parallel.chunks(count: e.rows, chunkSize: chunkSize).count
+        if cursor.count < chunks * items { cursor.append(contentsOf: repeatElement(0, count: chunks * items - cursor.count)) }
         start.withUnsafeMutableBufferPointer { start in
             row.withUnsafeMutableBufferPointer { row in
                 coeff.withUnsafeMutableBufferPointer { coeff in
                     second.withUnsafeMutableBufferPointer { second in
-                        for k in 0..<n { start[Int(e.columns[k]) + 1] += 1 }
-                        for i in 0..<items { start[i + 1] += start[i] }
-                        // Fill from the front, then shift the starts back: no second array.
-                        for r in 0..<e.rows {
-                            for k in e.range(r) {
-                                let i = Int(e.columns[k])
-                                let at = start[i]
-                                row[at] = Int32(r)
-                                coeff[at] = values[k]
-                                if let secondValues { second[at] = secondValues[k] }
-                                start[i] = at + 1
+                        cursor.withUnsafeMutableBufferPointer { cursorBuffer in
+                            let cur = SharedPointer(cursorBuffer.baseAddress!)
+                            parallel.forEachChunk(count: e.rows, chunkSize: chunkSize) { c, rows in
+                                let count = cur.base + c * items
+                                count.update(repeating: 0, count: items)
+                                for k in e.start[rows.lowerBound]..<e.start[rows.upperBound] { count[Int(e.columns[k])] += 1 }
+                            }
+                            var running = 0
+                            for i in 0..<items {
+                                start[i] = running
+                                for c in 0..<chunks {
+                                    let at = c * items + i
+                                    let k = Int(cur.base[at])
+                                    cur.base[at] = Int32(running)
+                                    running += k
+                                }
+                            }
+                            start[items] = running
+                            let (rowOut, coeffOut) = (SharedPointer(row.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!),
+                                                      SharedPointer(coeff.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!))
+                            let secondOut = SharedPointer(second.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
+                            let secondIn = secondValues.map { UncheckedRawPointer($0) }
+                            let valuesIn = UncheckedRawPointer(values)
+                            parallel.forEachChunk(count: e.rows, chunkSize: chunkSize) { c, rows in
+                                let position = cur.base + c * items
+                                for r in rows {
+                                    for k in e.range(r) {
+                                        let i = Int(e.columns[k])
+                                        let at = Int(position[i])
+                                        rowOut.base[at] = Int32(r)
+                                        coeffOut.base[at] = valuesIn.pointer[k]
+                                        if let secondIn { secondOut.base[at] = secondIn.pointer[k] }
+                                        position[i] = Int32(at + 1)
+                                    }
+                                }
                             }
                         }
-                        for i in stride(from: items, to: 0, by: -1) { start[i] = start[i - 1] }
-                        start[0] = 0
                     }
                 }
             }
         }
     }
+}
+
+/// A read-only pointer that may cross into Dispatch closures.
+struct UncheckedRawPointer<T>: @unchecked Sendable {
+    let pointer: UnsafePointer<T>
+    init(_ p: UnsafePointer<T>) { pointer = p }
 }
 
 /// What the backward pass leaves for the sparse ends of a batch (the first layer's weight
@@ -70,13 +114,13 @@ final class SparseEnds {
     var touched: [Int32] = []
 
     /// Regroups a batch whose output errors are in `errors`.
-    func rebuild(input inp: BatchEntries, target tgt: BatchEntries, items: Int) {
+    func rebuild(input inp: BatchEntries, target tgt: BatchEntries, items: Int, parallel: Parallel) {
         // Without input dropout the input entries are the target entries (the same buffers).
         sameEntries = inp.start == tgt.start && inp.columns == tgt.columns
         errors.withUnsafeBufferPointer { e in
-            target.rebuild(tgt, items: items, values: e.baseAddress!, secondValues: sameEntries ? inp.values : nil)
+            target.rebuild(tgt, items: items, values: e.baseAddress!, secondValues: sameEntries ? inp.values : nil, parallel: parallel)
         }
-        if !sameEntries { input.rebuild(inp, items: items, values: inp.values) }
+        if !sameEntries { input.rebuild(inp, items: items, values: inp.values, parallel: parallel) }
         touched.removeAll(keepingCapacity: true)
         let inputStart = sameEntries ? target.start : input.start
         for i in 0..<items where target.start[i + 1] > target.start[i] || inputStart[i + 1] > inputStart[i] {
@@ -237,7 +281,7 @@ extension Autoencoder {
             columnSums(g1.base + cols.lowerBound, stride: h1, rows: rows, cols: cols.count, into: gB0.base + cols.lowerBound)
         }
 
-        ends.rebuild(input: input, target: target, items: n)
+        ends.rebuild(input: input, target: target, items: n, parallel: parallel)
         return (lossSum, targetCount, ends)
     }
 
