@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "CKernelSupport"),
         .target(name: "RecModels", dependencies: ["RecKit", "RecKernels"]),
         .target(name: "RecEval", dependencies: ["RecKit"]),
-        .target(name: "RecStages", dependencies: ["RecKit", "RecModels", "RecEval", "RecSynth"]),
+        .target(name: "RecStages", dependencies: ["RecKit", "RecKernels", "RecModels", "RecEval", "RecSynth"]),
         .target(
             name: "RecCLI",
             dependencies: [

@@ -149,7 +149,12 @@ public struct Benchmark {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         var out = "rec-bench  \(ISO8601DateFormatter().string(from: Date()))  \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)\n"
-        out += "kernels: \(Kernels.wide ? "AVX-512" : "AVX2"); OpenBLAS \(BLAS.kernels)\n"
+        #if arch(x86_64)
+        let vector = Kernels.wide ? "AVX-512" : "AVX2"
+        #else
+        let vector = "portable SIMD"
+        #endif
+        out += "kernels: \(vector); OpenBLAS \(BLAS.kernels)\n"
         out += "data: \(data)\n\n"
         let width = rows.map(\.name.count).max() ?? 0
         for r in rows { out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + r.value + "\n" }
