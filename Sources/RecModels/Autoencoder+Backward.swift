@@ -67,8 +67,8 @@ struct ItemGroups {
                             let (rowOut, coeffOut) = (SharedPointer(row.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!),
                                                       SharedPointer(coeff.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!))
                             let secondOut = SharedPointer(second.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
-                            let secondIn = secondValues.map { UncheckedRawPointer($0) }
-                            let valuesIn = UncheckedRawPointer(values)
+                            let secondIn = secondValues.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
+                            let valuesIn = SharedPointer(UnsafeMutablePointer(mutating: values))
                             parallel.forEachChunk(count: e.rows, chunkSize: chunkSize) { c, rows in
                                 let position = cur.base + c * items
                                 for r in rows {
@@ -76,8 +76,8 @@ struct ItemGroups {
                                         let i = Int(e.columns[k])
                                         let at = Int(position[i])
                                         rowOut.base[at] = Int32(r)
-                                        coeffOut.base[at] = valuesIn.pointer[k]
-                                        if let secondIn { secondOut.base[at] = secondIn.pointer[k] }
+                                        coeffOut.base[at] = valuesIn[k]
+                                        if let secondIn { secondOut.base[at] = secondIn[k] }
                                         position[i] = Int32(at + 1)
                                     }
                                 }
@@ -88,12 +88,6 @@ struct ItemGroups {
             }
         }
     }
-}
-
-/// A read-only pointer that may cross into Dispatch closures.
-struct UncheckedRawPointer<T>: @unchecked Sendable {
-    let pointer: UnsafePointer<T>
-    init(_ p: UnsafePointer<T>) { pointer = p }
 }
 
 /// What the backward pass leaves for the sparse ends of a batch (the first layer's weight

@@ -190,6 +190,8 @@ struct BatchBuffer {
             columns.removeLast(columns.count - n)
             values.removeLast(values.count - n)
         }
+        // Nothing to copy (and an empty array need not have a base address).
+        guard n > 0 else { return }
         let order = Array(rows)
         start.withUnsafeBufferPointer { startBuffer in
             columns.withUnsafeMutableBufferPointer { c in

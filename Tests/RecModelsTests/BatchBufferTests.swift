@@ -24,3 +24,20 @@ import Testing
         }
     }
 }
+
+@Suite struct BatchBufferEmptyTests {
+    /// A fresh buffer's first batch with no entries at all (users with no ratings, or a matrix
+    /// without any): rows and offsets, nothing to copy.
+    @Test func fill_withNoEntries_givesEmptyRows() {
+        let empty = CSRMatrix(rows: 3, cols: 4, rowStart: [0, 0, 0, 0], columns: [], values: [])
+        var batch = BatchBuffer()
+        batch.fill(empty, rows: [2, 0, 1], parallel: Parallel(workers: 2))
+        #expect(batch.rows == 3 && batch.start == [0, 0, 0, 0] && batch.columns.isEmpty && batch.values.isEmpty)
+        let m = CSRMatrix(rows: 3, cols: 4, rowStart: [0, 0, 2, 2], columns: [1, 3], values: [4, 5])
+        var fresh = BatchBuffer()
+        fresh.fill(m, rows: [0, 2], parallel: Parallel(workers: 2))
+        #expect(fresh.rows == 2 && fresh.start == [0, 0, 0] && fresh.columns.isEmpty)
+        fresh.fill(m, rows: [1, 0], parallel: Parallel(workers: 2))
+        #expect(fresh.start == [0, 2, 2] && fresh.columns == [1, 3] && fresh.values == [4, 5])
+    }
+}
