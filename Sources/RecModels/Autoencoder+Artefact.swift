@@ -8,7 +8,8 @@ extension Autoencoder {
         b.meta["sizes"] = .array(layout.sizes.map { .int($0) })
         b.meta["activation"] = .string(activation.rawValue)
         b.add("parameters", parameters)
-        // Weights barely compress (PLATFORM-NOTES: ratio 1.09): the fastest level is enough.
+        // Weights barely compress (Float32 weights: zstd ratio 1.09, measured on this
+        // platform's libzstd 1.5.4): the fastest level is enough.
         try b.write(to: path, parallel: parallel, level: 1)
     }
 

@@ -45,9 +45,10 @@ public struct EASE: ItemScorer {
 
     /// Largest number of rated items for which `auto` uses the exact solver, so that small
     /// catalogues keep the reference result bit for bit. Measured on the 2-core test machine:
-    /// ML-1M's 3,706 movies take 1.2 s (`make bench-scale`, 1M); 20,000 movies took 201 s and
-    /// 4.7 GB, against 13 s for the blocked solver over the 10,000 most-rated with the same
-    /// NDCG@10 (README: Scale). The cost grows as n³, memory as 12 n² bytes.
+    /// ML-1M's 3,706 movies take 1.1 s (`make bench-scale`, 1M); 20,000 movies took 150 s and
+    /// 4.7 GB, against 5.8 s for the blocked solver over the 10,000 most-rated with NDCG@10
+    /// 0.3013 against 0.3014 (`rec-bench --ease-matrices`, README: Scale). The cost grows as
+    /// n³, memory as 12 n² bytes.
     public static let exactItemLimit = 5000
 
     /// Items in the catalogue (the width of a score row).
