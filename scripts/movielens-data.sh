@@ -12,6 +12,9 @@
 #
 # A download is written under a hidden folder inside DIR and moved into place only once its
 # checksum and its zip CRCs are right, so a failed or interrupted run leaves nothing half-written.
+# Only regular files and folders are installed: a zip entry that is a symbolic link, a hard
+# link, a device, a FIFO or a socket, or whose name is absolute or has a '..' part, stops the
+# run before anything is unzipped, naming the entry, and DIR is left exactly as it was.
 # Exit codes: 0 done, 1 the data could not be put in place (the message says why and what to
 # do), 2 usage.
 #
@@ -109,19 +112,25 @@ case $dataset in
 esac
 
 # 3. Download, check, unzip, move into place.
-for tool in curl unzip md5sum sha256sum; do
+for tool in curl unzip zipinfo md5sum sha256sum; do
   command -v $tool >/dev/null || fail "$tool is missing (make deps installs curl and unzip)"
 done
+made_data=no
+[ -d "$data" ] || made_data=yes
 mkdir -p "$data"
 # Folders left by a run that was killed (their process is gone).
 for old in "$data"/.download-*; do
   [ -f "$old/pid" ] || continue
   kill -0 "$(cat "$old/pid")" 2>/dev/null || rm -rf "$old"
 done
-work=$(mktemp -d "$data/.download-$dataset.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# On every way out (error, Ctrl-C, kill): the download folder goes, and so does data/ itself
+# when this run made it and installed nothing.
+work=
+trap 'if [ -n "$work" ]; then rm -rf "$work"; fi; if [ $made_data = yes ]; then rmdir "$data" 2>/dev/null || true; fi' EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+work=$(mktemp -d "$data/.download-$dataset.XXXXXX")
 echo $$ > "$work/pid"
 
 echo "downloading $url"
@@ -154,12 +163,45 @@ fi
 if ! unzip -tq "$work/$zip" > "$work/unzip.err" 2>&1; then
   fail "$url is not a whole zip file (cut off or damaged: unzip -t finds it broken); nothing was kept"
 fi
+# Only regular files and folders, under names that stay inside the folder they are unzipped
+# into. Checked on the zip's own listing before unzipping (unzip would create a symbolic link
+# and could then write through it), and again on what unzip made (a file with a second hard
+# link included).
+refuse() {
+  echo "error: $url holds $1; only regular files and folders are installed, and nothing was kept ($data is as it was)." >&2
+  echo "This is not a MovieLens release as GroupLens publishes it: check where the download comes from (MOVIELENS_BASE_URL, a proxy)." >&2
+  exit 1
+}
+zipinfo -1 "$work/$zip" > "$work/names" 2> /dev/null || fail "$url is not a zip file that can be listed"
+entries=$(wc -l < "$work/names")
+# `zipinfo -s`: two header lines, then one line per entry in the same order, whose first
+# character is the entry's type as `ls -l` shows it ('?' for none: unzip makes a regular file).
+zipinfo -s "$work/$zip" 2> /dev/null | sed -n "3,$((entries + 2))p" | cut -c1 > "$work/types"
+[ "$(wc -l < "$work/types")" -eq "$entries" ] || fail "$url: its listing cannot be read"
+while IFS= read -r name <&3 && IFS= read -r type <&4; do
+  case $type in
+    -|d|\?) ;;
+    l) refuse "'$name', a symbolic link" ;;
+    p) refuse "'$name', a FIFO" ;;
+    b|c) refuse "'$name', a device" ;;
+    s) refuse "'$name', a socket" ;;
+    *) refuse "'$name', an entry of type '$type'" ;;
+  esac
+  case $name in
+    /*|\\*|[A-Za-z]:*) refuse "'$name', an absolute path" ;;
+  esac
+  case /${name//\\//}/ in
+    */../*) refuse "'$name', a path with a '..' part" ;;
+  esac
+done 3< "$work/names" 4< "$work/types"
 unzip -q "$work/$zip" -d "$work/unzipped" || fail "could not unzip $url into $work"
+odd=$(find "$work/unzipped" -mindepth 1 \( -type l -o \( ! -type f ! -type d \) -o \( -type f -links +1 \) \) -printf "'%P' " | head -c 400)
+[ -z "$odd" ] || refuse "${odd% } (not regular files or folders once unzipped)"
 for f in $files; do
   [ -f "$work/unzipped/$folder/$f" ] || fail "$url does not hold $folder/$f"
 done
-[ -e "$target" ] && fail "$target appeared while downloading (another run?); it was left as it is"
-mv "$work/unzipped/$folder" "$target"
+[ -e "$target" ] || [ -L "$target" ] && fail "$target appeared while downloading (another run?); it was left as it is"
+mv -T "$work/unzipped/$folder" "$target"
 if [ "$md5" = - ] && [ "$sha256" = - ]; then
   echo "MovieLens $dataset is in $target (no published checksum to check: its zip CRCs are right; SHA-256 $got_sha256)"
 else

@@ -213,6 +213,130 @@ import Testing
         #expect(r.stderr.contains("unknown dataset 'ml-2m'"))
     }
 
+    // MARK: - Zips whose entries are not plain files and folders
+
+    /// A hostile entry: its name in the zip, its kind, and the word the error must use.
+    enum BadEntry: String, CaseIterable, Sendable {
+        case linkToFileOutside, linkInPlaceOfRatings, releaseFolderIsALink, dotDotPath, dotDotInsideRelease
+        case backslashDotDot, absolutePath, fifo, characterDevice, blockDevice, socket
+
+        /// (name, Unix mode with its type bits, content: a link's target), for `release`.
+        func entry(_ release: String, outside: String) -> (name: String, mode: Int, content: String) {
+            switch self {
+            case .linkToFileOutside: ("\(release)/links.csv", 0o120777, "/etc/passwd")
+            case .linkInPlaceOfRatings: ("\(release)/ratings-link", 0o120777, outside + "/escape.txt")
+            case .releaseFolderIsALink: (release, 0o120777, outside)
+            case .dotDotPath: ("../escape.txt", 0o100644, "x")
+            case .dotDotInsideRelease: ("\(release)/../../escape.txt", 0o100644, "x")
+            case .backslashDotDot: ("\(release)\\..\\..\\escape.txt", 0o100644, "x")
+            case .absolutePath: (outside + "/escape.txt", 0o100644, "x")
+            case .fifo: ("\(release)/fifo", 0o010644, "")
+            case .characterDevice: ("\(release)/tty", 0o020644, "")
+            case .blockDevice: ("\(release)/disk", 0o060644, "")
+            case .socket: ("\(release)/socket", 0o140644, "")
+            }
+        }
+
+        var word: String {
+            switch self {
+            case .linkToFileOutside, .linkInPlaceOfRatings, .releaseFolderIsALink: "a symbolic link"
+            case .dotDotPath, .dotDotInsideRelease, .backslashDotDot: "a path with a '..' part"
+            case .absolutePath: "an absolute path"
+            case .fifo: "a FIFO"
+            case .characterDevice, .blockDevice: "a device"
+            case .socket: "a socket"
+            }
+        }
+    }
+
+    /// Writes a zip of `release` holding its two files, with `bad` placed first, among them or
+    /// last (`position` 0, 1, 2), as Python's zipfile writes it; the bad entry's Unix mode (type
+    /// bits included) goes in the high half of its external attributes, as Info-ZIP does.
+    static func hostileZip(_ path: String, release: String, files: [(String, Data)], bad: (name: String, mode: Int, content: String), position: Int) throws {
+        var entries: [[String: Any]] = files.map { ["name": "\(release)/\($0.0)", "mode": 0o100644, "content": String(decoding: $0.1, as: UTF8.self)] }
+        entries.insert(["name": release + "/", "mode": 0o40755, "content": ""], at: 0)
+        entries.insert(["name": bad.name, "mode": bad.mode, "content": bad.content], at: [0, 2, entries.count][position])
+        let spec = String(decoding: try JSONSerialization.data(withJSONObject: entries), as: UTF8.self)
+        let r = try runTool("python3", ["-c", """
+            import json, sys, zipfile
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                for e in json.loads(sys.argv[2]):
+                    info = zipfile.ZipInfo(e["name"], (2024, 1, 1, 0, 0, 0))
+                    info.create_system = 3
+                    info.external_attr = e["mode"] << 16
+                    z.writestr(info, e["content"])
+            """, path, spec])
+        guard r.status == 0 else { throw RecTestError("zip: \(r.stderr)") }
+    }
+
+    /// Every entry under `dir` (links not followed): its kind, a link's target, a file's bytes.
+    static func listing(_ dir: URL) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ relative: String) {
+            let path = relative.isEmpty ? dir.path : dir.appendingPathComponent(relative).path
+            guard let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType else { return }
+            switch type {
+            case .typeDirectory:
+                out[relative] = "folder"
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                    walk(relative.isEmpty ? name : relative + "/" + name)
+                }
+            case .typeSymbolicLink: out[relative] = "link to " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?")
+            case .typeRegular: out[relative] = "file " + ((try? Data(contentsOf: URL(fileURLWithPath: path)))?.base64EncodedString() ?? "?")
+            default: out[relative] = "\(type)"
+            }
+        }
+        walk("")
+        return out
+    }
+
+    /// Each kind of bad entry, in three places of the zip, for a release with a published
+    /// checksum (here the hostile zip's own: the checksum is what an attacker who controls the
+    /// download controls too) and for one without: the run fails naming the entry, installs
+    /// nothing, writes nothing outside, and leaves data/ as it was (other releases, a link, a
+    /// file), or absent when it was absent.
+    @Test(arguments: BadEntry.allCases)
+    func fetch_zipWithAnEntryThatIsNotAPlainFileOrFolder_isRefusedAndDataIsUnchanged(bad: BadEntry) throws {
+        let s = try Setup()
+        let outside = s.dir.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: s.data.appendingPathComponent("ml-100k"), withIntermediateDirectories: true)
+        try Data("196\t242\t3\t881250949\n".utf8).write(to: s.data.appendingPathComponent("ml-100k/u.data"))
+        try Data("notes\n".utf8).write(to: s.data.appendingPathComponent("README.local"))
+        try FileManager.default.createSymbolicLink(atPath: s.data.appendingPathComponent("ml-20m").path, withDestinationPath: "../shared/ml-20m")
+        let small = [("ratings.csv", Data("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n".utf8)),
+                     ("movies.csv", Data("movieId,title,genres\n1,Toy Story (1995),Adventure\n".utf8))]
+        let cases: [(dataset: String, files: [(String, Data)])] = [("ml-1m", [("ratings.dat", s.ratings), ("movies.dat", s.movies)]), ("ml-latest-small", small)]
+        for (dataset, files) in cases {
+            for position in 0..<3 {
+                let set = "hostile-\(bad.rawValue)-\(position)"
+                let served = s.dir.appendingPathComponent("served/\(set)")
+                try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
+                let zip = served.appendingPathComponent("\(dataset).zip").path
+                let entry = bad.entry(dataset, outside: outside.path)
+                try Self.hostileZip(zip, release: dataset, files: files, bad: entry, position: position)
+                let md5 = try runTool("md5sum", [zip]).stdout.split(separator: " ").first.map(String.init) ?? "-"
+                try s.setChecksums(md5: md5, sha256: "-")
+                // Once into the data/ set up above, once into a data folder that does not exist yet.
+                for fresh in [false, true] {
+                    let data = fresh ? s.dir.appendingPathComponent("fresh-data") : s.data
+                    let before = Self.listing(data)
+                    let r = try runTool("env", ["MOVIELENS_BASE_URL=http://127.0.0.1:\(s.server.port)/whole/\(set)", "MOVIELENS_CHECKSUMS=\(s.sums)",
+                                                "bash", repositoryRoot.appendingPathComponent("scripts/movielens-data.sh").path,
+                                                "--data", data.path, "--shared", s.dir.appendingPathComponent("shared").path, dataset])
+                    let what = "\(bad) at \(position) in \(dataset)\(fresh ? " into a new folder" : "")"
+                    #expect(r.status == 1, "\(what): \(r.stdout)\(r.stderr)")
+                    #expect(r.stderr.contains("holds '\(entry.name)', \(bad.word)"), "\(what): \(r.stderr)")
+                    #expect(r.stderr.contains("nothing was kept"), "\(what)")
+                    #expect(Self.listing(data) == before, "\(what): data/ changed")
+                    #expect(fresh ? !FileManager.default.fileExists(atPath: data.path) : !before.isEmpty)
+                    #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty, "\(what): wrote outside")
+                    #expect(!FileManager.default.fileExists(atPath: s.dir.appendingPathComponent("escape.txt").path), "\(what)")
+                }
+            }
+        }
+    }
+
     /// `make data` in a fresh checkout (no data, no shared folder beside it) downloads ML-1M:
     /// what `make run` does first.
     @Test func makeData_onAFreshCheckout_downloadsML1M() throws {
