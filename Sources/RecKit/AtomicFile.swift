@@ -29,9 +29,10 @@ public enum AtomicFile {
     private static func publish(_ temp: String, to path: String) throws {
         guard rename(temp, path) == 0 else {
             let reason = String(cString: strerror(errno))
-            unlink(temp)
+            discard(temp)
             throw RecError(.runtime, "cannot rename into place: \(reason)", file: path)
         }
+        RunState.shared.temporaryGone(temp)
         syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
@@ -41,18 +42,23 @@ public enum AtomicFile {
     /// microseconds) leaves each file whole, old or new.
     public static func writeAll(_ files: [(path: String, bytes: [UInt8])]) throws {
         var temps: [(temp: String, path: String)] = []
-        defer { for t in temps { unlink(t.temp) } }
+        defer { for t in temps { discard(t.temp) } }
         for f in files {
             let temp = try f.bytes.withUnsafeBytes { try writeTemporary($0, beside: f.path) }
             temps.append((temp, f.path))
         }
-        for (i, t) in temps.enumerated() {
-            guard rename(t.temp, t.path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                temps.removeFirst(i)
-                throw RecError(.runtime, "cannot rename into place: \(reason)", file: t.path)
+        // A stop signal waits for these renames to end (or, once begun, keeps them from starting).
+        try RunState.shared.publishingSet {
+            for (i, t) in temps.enumerated() {
+                guard rename(t.temp, t.path) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    for done in temps.prefix(i) { RunState.shared.temporaryGone(done.temp) }
+                    temps.removeFirst(i)
+                    throw RecError(.runtime, "cannot rename into place: \(reason)", file: t.path)
+                }
             }
         }
+        for t in temps { RunState.shared.temporaryGone(t.temp) }
         for dir in Set(temps.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path }) { syncDirectory(dir) }
         temps.removeAll()
     }
@@ -77,7 +83,8 @@ public enum AtomicFile {
         // Unique per call, not only per process: two threads writing the same file must not
         // share (and truncate) one temporary file.
         let temp = dir + "/" + temporaryName(for: url.lastPathComponent)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        // Noted for a stop signal's handler, which removes this process's temporary files.
+        let fd = RunState.shared.createTemporary(temp) { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
         do {
             try body { bytes in
@@ -92,14 +99,20 @@ public enum AtomicFile {
                 }
             }
         } catch {
-            close(fd); unlink(temp)
+            close(fd); discard(temp)
             throw error
         }
         if fsync(fd) != 0 || close(fd) != 0 {
-            unlink(temp)
+            discard(temp)
             throw RecError(.runtime, "cannot flush to disk", file: path)
         }
         return temp
+    }
+
+    /// Removes a temporary file of ours that will not be renamed.
+    private static func discard(_ temp: String) {
+        unlink(temp)
+        RunState.shared.temporaryGone(temp)
     }
 
     // MARK: - Temporary names

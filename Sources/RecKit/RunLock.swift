@@ -84,6 +84,7 @@ public final class RunLock: @unchecked Sendable {
         if ftruncate(fd, 0) == 0 {
             _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
+        RunState.shared.lockTaken(fd)
         return RunLock(path: path, fd: fd)
     }
 
@@ -136,6 +137,7 @@ public final class RunLock: @unchecked Sendable {
         mutex.lock()
         defer { mutex.unlock() }
         guard fd >= 0 else { return }
+        RunState.shared.lockReleased(fd)
         _ = ftruncate(fd, 0)
         close(fd)  // closing the only descriptor of the open file description drops the flock
         fd = -1

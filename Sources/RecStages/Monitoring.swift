@@ -54,6 +54,7 @@ public struct RunMonitor: Sendable {
     public init?(config: PipelineConfig, configPath: String, started: Date) {
         guard !config.monitoring.textfile.isEmpty else { return nil }
         self.textfile = config.resolve(config.monitoring.textfile)
+        RunState.shared.addFolders([URL(fileURLWithPath: textfile).deletingLastPathComponent().path])
         self.configPath = RunMonitor.absolute(configPath)
         self.config = config
         self.started = started

@@ -155,6 +155,9 @@ public struct Runner {
                                ?? shard.map { "run \(stage.executable) --shard \($0) first (rec-pipeline --engine slurm resubmits it)" }
                                ?? "check the paths in the settings")
         }
+        // What a stop signal's message names.
+        RunState.shared.stageStarted(stage.name)
+        defer { RunState.shared.stageEnded(stage.name) }
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now
         let stats = try stage.run(ctx)
