@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecKit
 
 /// Log lines for people and cron mail: `2026-11-30T04:39:11Z rec-train info: message`, on
 /// stderr. Data never goes to stderr, diagnostics never to stdout.
@@ -19,6 +20,8 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        // While a stop signal is handled, the failures it causes elsewhere are not news.
+        if RunState.shared.silencesThisThread { return }
         let stamp = StderrLogHandler.timestamp()
         let line = "\(stamp) \(label) \(event.level): \(event.message)\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -16,6 +16,10 @@ public enum ExitCodes {
     /// The quality gate refused the run's results; the previous exports were kept.
     public static let qualityGate: Int32 = 4
 
+    /// Stopped by a signal (SIGHUP 129, SIGINT 130, SIGTERM 143): 128 + its number, the shell's
+    /// convention.
+    public static func stopped(by signal: Int32) -> Int32 { 128 + signal }
+
     public static func code(for kind: RecError.Kind) -> Int32 {
         switch kind {
         case .config: usage
@@ -53,6 +57,8 @@ public struct StageOptions: ParsableArguments {
             guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
             c.workers = workers
         }
+        // Where a stop signal's handler looks for this process's temporary files.
+        RunState.shared.addFolders([c.paths.output, c.paths.artefacts, Manifest.directory(c.paths.artefacts)])
         return c
     }
 }

@@ -32,7 +32,10 @@ struct PipelineCommand: RecCommand {
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
             settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
-            4 the quality gate refused the run's figures (the previous exports were kept).
+            4 the quality gate refused the run's figures (the previous exports were kept), \
+            129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (logged, temporary files removed, the \
+            run recorded as failed in the monitoring file; the exports are the previous set or, \
+            when the stop came after the publish, the new one).
             """)
 
     @OptionGroup var options: StageOptions
@@ -72,9 +75,24 @@ struct PipelineCommand: RecCommand {
         // The monitoring file (monitoring.textfile) describes every run but a dry one.
         let started = Date()
         var monitor: RunMonitor?
+        if !dryRun {
+            // A stop before the settings are loaded is recorded where their JSON says, as for
+            // settings that do not load; once loaded, the run's own monitor takes over.
+            let configPath = options.config
+            RunState.shared.onStop { code in
+                RunMonitor(unloadableConfigAt: configPath, started: started)?.finish(exitCode: code, logger: logger)
+            }
+        }
         do {
             let config = try options.load()
             if !dryRun { monitor = RunMonitor(config: config, configPath: options.config, started: started) }
+            // A stop signal records the run as failed with its exit code (128 + the signal); one
+            // that came while waiting for another run's lock writes the run's own figures only.
+            if let monitor {
+                RunState.shared.onStop { code in
+                    monitor.finish(exitCode: code, lockTaken: !RunState.shared.hasTakenLocks, logger: logger)
+                }
+            }
             var runOptions = Runner.Options()
             runOptions.force = force
             runOptions.from = startStage
@@ -87,9 +105,11 @@ struct PipelineCommand: RecCommand {
             if !options.quiet { for o in outcomes { printSummary(o.stats) } }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
+            RunState.shared.endRun()
             logger.info("pipeline: \(dryRun ? "planned" : "finished") in \(String(format: "%.2f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)) s; ran: \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))")
             monitor?.finish(exitCode: ExitCodes.ok, logger: logger)
         } catch let e as RecError {
+            RunState.shared.endRun()
             logger.error("\(e.description)")
             let code = ExitCodes.code(for: e.kind)
             if !dryRun {
@@ -98,6 +118,7 @@ struct PipelineCommand: RecCommand {
             }
             throw ExitCode(code)
         } catch {
+            RunState.shared.endRun()
             monitor?.finish(exitCode: ExitCodes.failure, logger: logger)
             throw error
         }
