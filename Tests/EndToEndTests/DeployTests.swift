@@ -30,6 +30,11 @@ import Testing
         let exec = (s["ExecStart"] ?? "").split(separator: " ").map(String.init)
         #expect(exec.first?.hasSuffix("/.build/release/rec-pipeline") == true)
         #expect(exec.contains("--quiet"))
+        // Stopping sends a signal that rec-pipeline handles (logged, cleaned up, recorded as a
+        // failed run), with time for it before SIGKILL; a stopped run is not a success.
+        #expect(["SIGTERM", "SIGINT", "SIGHUP"].contains(s["KillSignal"] ?? "SIGTERM"))
+        #expect(s["TimeoutStopSec"].flatMap { Int($0) }.map { $0 >= 5 } == true)
+        #expect(!(s["SuccessExitStatus"] ?? "").split(separator: " ").contains { ["129", "130", "143", "SIGTERM", "SIGINT", "SIGHUP"].contains(String($0)) })
         let t = Self.section(timer, "Timer")
         #expect(t["Persistent"] == "true")
         #expect(t["Unit"] == "rec-pipeline.service")
