@@ -248,11 +248,11 @@ struct SignalTests {
         #expect(before.value("rec_pipeline_stage_ran", ["stage": "train"]) == 1)
     }
 
-    /// A stage executable run by hand (rec-train, the longest), stopped in the middle of its
-    /// work: the same contract without the monitoring file; its previous outputs and record
-    /// stay as they were.
-    @Test(arguments: [SIGTERM, SIGINT])
-    func stageExecutable_stoppedMidWork_exitsWithTheSignalsCodeAndLeavesItsOutputsAsTheyWere(signal: Int32) throws {
+    /// A stage executable run by hand (rec-train, the longest), or as a job of a cluster run
+    /// (what `scancel` stops), stopped in the middle of its work: the same contract without
+    /// the monitoring file; its previous outputs and record stay as they were.
+    @Test(arguments: [(SIGTERM, false), (SIGINT, false), (SIGTERM, true)] as [(Int32, Bool)])
+    func stageExecutable_stoppedMidWork_exitsWithTheSignalsCodeAndLeavesItsOutputsAsTheyWere(signal: Int32, asClusterJob: Bool) throws {
         let f = try Self.fixture()
         defer { f.remove() }
         try f.setConfig { $0["ratingModel"] = ["hidden": [16, 8, 16], "epochs": 400, "batchSize": 8] }
@@ -262,8 +262,16 @@ struct SignalTests {
         let manifests = f.path("output/artefacts/manifests")
         let records = try FileManager.default.contentsOfDirectory(atPath: manifests).sorted()
         let recordBytes = try records.map { try bytes(manifests + "/" + $0) }
-        let p = try Started("rec-train", ["--config", f.configPath], log: f.path("train.log"))
-        #expect(p.waitFor("train: started"), "\(p.stderr)")
+        var arguments = ["--config", f.configPath]
+        if asClusterJob {
+            // The record rec-pipeline --engine slurm writes when it submits the run's jobs.
+            try Data(#"{"runId": "r1", "shards": 1, "jobs": ["1"], "submitted": "2026-01-01T00:00:00Z"}"#.utf8)
+                .write(to: URL(fileURLWithPath: f.path("output/artefacts/cluster-run.json")))
+            arguments += ["--run-id", "r1"]
+        }
+        let p = try Started("rec-train", arguments, log: f.path("train.log"))
+        // A job logs nothing before it ends: give it time to be into the epochs.
+        if asClusterJob { usleep(1_500_000) } else { #expect(p.waitFor("train: started"), "\(p.stderr)") }
         usleep(300_000)  // into the epochs
         #expect(p.process.isRunning, "rec-train ended before the signal: \(p.stderr)")
         let status = p.stop(signal)
@@ -278,7 +286,7 @@ struct SignalTests {
             #expect(try bytes(f.path(lock)).isEmpty)
         }
         // Rerun without --wait: the lock is free, and training runs to its end.
-        let again = try run("rec-train", ["--config", f.configPath, "--quiet"])
+        let again = try run("rec-train", arguments + ["--quiet"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(FileManager.default.fileExists(atPath: f.path("output/artefacts/model.art")))
     }
