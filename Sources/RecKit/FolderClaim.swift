@@ -154,6 +154,7 @@ public enum FolderClaim {
                              takeOver: Bool, claim: Bool) throws -> [String] {
         var notes: [String] = []
         for (folder, role) in folders {
+            try checkEnclosing(folder, role: role, owner: owner)
             let path = markerPath(folder)
             let marker: Marker?
             do {
@@ -190,6 +191,35 @@ public enum FolderClaim {
             }
         }
         return notes
+    }
+
+    /// Names a configuration writes directly in its output folder.
+    static let outputNames: Set<String> = Set(PipelineConfig.exportNames + [RunLock.fileName, fileName])
+
+    /// Refuses a folder inside another configuration's artefact folder (whatever its name, that
+    /// folder's content is the other configuration's), or directly inside another
+    /// configuration's output folder under the name of a file published there. Folders are
+    /// found along the path with symbolic links resolved; an ancestor's marker that cannot be
+    /// read is no claim.
+    static func checkEnclosing(_ folder: String, role: Role, owner: SettingsFileIdentity?) throws {
+        var parts = PipelineConfig.canonicalFolder(folder).path.split(separator: "/").map(String.init)
+        var depth = 0
+        while let name = parts.popLast() {
+            depth += 1
+            let parent = "/" + parts.joined(separator: "/")
+            guard let marker = try? read(parent) else { continue }
+            if let owner, marker.owner.isSameConfiguration(as: owner) { continue }
+            let inside: String
+            if marker.role == .artefactDir {
+                inside = "is inside \(parent), which was claimed as the artefactDir of \(marker.settingsFile) on \(marker.claimed): its content is that configuration's"
+            } else if depth == 1 && outputNames.contains(name) {
+                inside = "would take the place of \(name) in \(parent), which was claimed as the outputDir of \(marker.settingsFile) on \(marker.claimed)"
+            } else {
+                continue
+            }
+            throw RecError(.config, "'\(role.rawValue)' (\(folder)) \(inside)", file: markerPath(parent),
+                           hint: "give this configuration folders of its own, outside the other configuration's")
+        }
     }
 
     /// The error for a folder another configuration claimed.

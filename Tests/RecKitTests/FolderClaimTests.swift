@@ -169,6 +169,35 @@ import Glibc
         }
     }
 
+    /// Inside another configuration's artefact folder, at any depth and by any path, nothing of
+    /// another configuration may go; inside its output folder, nothing under the name of a file
+    /// it publishes there. Other folders nested in an output folder (`output/ml-25m`) are fine.
+    @Test func folderInsideAnotherConfigurationsArtefactFolder_orInPlaceOfItsExports_isRefused() throws {
+        let dir = try TempDir()
+        let a = try settings(dir, "a.json"), b = try settings(dir, "b.json")
+        let art = dir.file("a-art"), out = dir.file("a-out")
+        for f in [art, out] { try makeFolder(f) }
+        try FolderClaim.check([(art, .artefactDir), (out, .outputDir)], owner: a, takeOver: false, claim: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link"), withDestinationPath: art)
+        var refused = [art + "/b", art + "/b/c/d", dir.file("link/b"), art + "/manifests", out + "/../a-art/x"]
+        refused += (PipelineConfig.exportNames + [RunLock.fileName, FolderClaim.fileName]).map { out + "/" + $0 }
+        for folder in refused {
+            for role in Role.allCases {
+                for takeOver in [false, true] {
+                    let e = try #require(recError { try FolderClaim.check([(folder, role)], owner: b, takeOver: takeOver, claim: true) }, "\(folder)")
+                    #expect(e.kind == .config && e.message.contains("'\(role.rawValue)' (\(folder))") && e.message.contains(a.path), "\(e)")
+                    #expect(e.file == FolderClaim.markerPath(folder.contains("a-art") || folder.contains("link") ? art : out), "\(e)")
+                }
+            }
+            #expect(!FileManager.default.fileExists(atPath: FolderClaim.markerPath(folder)))
+        }
+        for folder in [out + "/ml-25m", out + "/ml-25m/artefacts", out + "/metrics", dir.path, dir.file("elsewhere")] {
+            try FolderClaim.check([(folder, .outputDir)], owner: b, takeOver: false, claim: false)
+        }
+        // The owner itself may nest its folders as its settings allow.
+        try FolderClaim.check([(out + "/artefacts", .artefactDir), (art + "/sub", .outputDir)], owner: a, takeOver: false, claim: false)
+    }
+
     @Test func sameConfigurationInTheOtherRole_keepsTheFolder_andTheMarkerSaysItsNewRole() throws {
         let dir = try TempDir()
         let a = try settings(dir, "a.json")
