@@ -136,7 +136,10 @@ public final class RunLock: @unchecked Sendable {
         defer { mutex.unlock() }
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
-        close(fd)  // closing the only descriptor of the open file description drops the flock
+        // Unlocked explicitly before closing: a process being started by another thread holds
+        // a copy of the descriptor until its exec closes it, and would keep the flock alive.
+        _ = flock(fd, LOCK_UN)
+        close(fd)
         fd = -1
     }
 
