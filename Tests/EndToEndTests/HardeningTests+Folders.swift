@@ -50,15 +50,18 @@ extension HardeningTests {
         #expect(!FileManager.default.fileExists(atPath: f.path("elsewhere")), "a refused run made its output folder")
     }
 
-    /// One configuration's artefact folder as another's output folder, or the other way round,
-    /// by its path or another path to it.
-    @Test func folderOfOneConfigurationInTheOtherRole_isRefused_byAnyPathToIt() throws {
+    /// One configuration's output folder as another's, its artefact folder as another's output
+    /// folder or the other way round, or a folder inside its artefact folder, by its path or
+    /// another path to it.
+    @Test func folderOfOneConfiguration_inEitherRole_isRefused_byAnyPathToIt() throws {
         let f = try Fixture(.ml1mNoTimestamps)
         defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         try FileManager.default.createSymbolicLink(atPath: f.path("link-to-output"), withDestinationPath: f.path("output"))
         let before = snapshot(f.path("output"))
         let cases: [(artefacts: String, output: String, key: String, claimedAs: String)] = [
+            ("b-artefacts", "output", "outputDir", "outputDir"),
+            ("b-artefacts", "link-to-output", "outputDir", "outputDir"),
             ("b-artefacts", "output/artefacts", "outputDir", "artefactDir"),
             ("b-artefacts", "link-to-output/artefacts/", "outputDir", "artefactDir"),
             ("b-artefacts", "b-artefacts/../output/artefacts", "outputDir", "artefactDir"),
