@@ -230,7 +230,7 @@ public enum FolderClaim {
             .config,
             "'\(role.rawValue)' (\(folder)) belongs to another configuration: it was claimed as the \(marker.role.rawValue) of \(marker.settingsFile) on \(marker.claimed)\(cross); a folder serves one configuration, and \(this) would overwrite its files",
             file: markerPath(folder),
-            hint: "give this configuration folders of its own; to hand the folder over to it, run it once with --take-over (or delete \(markerPath(folder)))")
+            hint: "give this configuration folders of its own; to hand the folder over to it, run it once with --take-over, or delete \(markerPath(folder))")
     }
 
     /// The marker of `folder`, or nil when it has none.
