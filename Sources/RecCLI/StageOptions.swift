@@ -44,6 +44,9 @@ public struct StageOptions: ParsableArguments {
     @Flag(name: .long, help: "Wait for another run to finish instead of exiting with code 3.")
     public var wait = false
 
+    @Flag(name: .long, help: "Hand outputDir and artefactDir over to this settings file when another configuration claimed them (their .rec-owner.json); without it such a folder is refused with code 2.")
+    public var takeOver = false
+
     public init() {}
 
     public func validate() throws {
@@ -78,9 +81,9 @@ public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: Clu
             }
             return
         }
-        // The same locks as rec-pipeline: a stage rerun by hand never runs into a nightly run,
-        // nor into another configuration that shares its artefact folder.
-        let locks = try Runner.lock(config, wait: options.wait)
+        // The same locks and folder claims as rec-pipeline: a stage rerun by hand never runs
+        // into a nightly run, nor writes into another configuration's folders.
+        let locks = try Runner.lock(config, wait: options.wait, takeOver: options.takeOver, logger: logger)
         defer { for lock in locks.reversed() { lock.release() } }
         let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
         logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")

@@ -108,6 +108,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     /// The folder relative paths are taken from.
     public var baseDirectory = "."
+    /// The settings file this was loaded from (nil: built in code), which owns the folders
+    /// (`FolderClaim`).
+    public var settingsFile: SettingsFileIdentity?
 
     enum CodingKeys: String, CodingKey {
         case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
@@ -120,6 +123,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public static func load(_ path: String) throws -> PipelineConfig {
         var config = try parse(bytes: try readSettingsFile(path), file: path)
         config.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        config.settingsFile = SettingsFileIdentity.of(path)
         try config.checkFolders(file: path)
         return config
     }

@@ -76,18 +76,36 @@ extension PipelineConfig {
         let (art, out) = (real[0], real[1])
         let names = "'artefactDir' (\(folders[0].1)) and 'outputDir' (\(folders[1].1))"
         let hint = "give the artefacts a folder of their own, such as the default output/artefacts"
-        if art == out {
+        // By path and by identity (device, inode): two paths can name one folder (a bind
+        // mount), and a folder's parents are found by identity along the path.
+        let (artID, outID) = (FileIdentity.of(art), FileIdentity.of(out))
+        if art == out || (artID != nil && artID == outID) {
             throw RecError(.config, "\(names) are the same folder: the staged metrics would sit among the exports", file: file, hint: hint)
         }
-        if out.hasPrefix(art + "/") || art == "/" {
+        if out.hasPrefix(art + "/") || art == "/" || (artID != nil && PipelineConfig.ancestors(out).contains { $0.id == artID }) {
             throw RecError(.config, "\(names): the output folder is inside the artefact folder", file: file, hint: hint)
         }
+        var first: String?
         if art.hasPrefix(out + "/") || out == "/" {
-            let first = art.dropFirst(out == "/" ? 1 : out.count + 1).split(separator: "/").first.map(String.init) ?? ""
-            if PipelineConfig.exportNames.contains(first) || first == RunLock.fileName || AtomicFile.isTemporary(first) {
-                throw RecError(.config, "\(names): the artefact folder takes the name of an export", file: file, hint: hint)
-            }
+            first = art.dropFirst(out == "/" ? 1 : out.count + 1).split(separator: "/").first.map(String.init) ?? ""
+        } else if let outID, let below = PipelineConfig.ancestors(art).first(where: { $0.id == outID })?.child {
+            first = below
         }
+        if let first, PipelineConfig.exportNames.contains(first) || first == RunLock.fileName || first == FolderClaim.fileName
+            || AtomicFile.isTemporary(first) {
+            throw RecError(.config, "\(names): the artefact folder takes the name of an export", file: file, hint: hint)
+        }
+    }
+
+    /// The existing folders that hold a canonical path (its parent, its parent's parent, … the
+    /// root), nearest first, each with its identity and the name of its child on the path.
+    static func ancestors(_ canonical: String) -> [(id: FileIdentity, child: String)] {
+        var parts = canonical.split(separator: "/").map(String.init)
+        var out: [(FileIdentity, String)] = []
+        while let child = parts.popLast() {
+            if let id = FileIdentity.of("/" + parts.joined(separator: "/")) { out.append((id, child)) }
+        }
+        return out
     }
 
     /// A folder's path with every symbolic link of its existing part resolved and `.`/`..`

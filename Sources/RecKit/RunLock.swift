@@ -89,22 +89,27 @@ public final class RunLock: @unchecked Sendable {
     }
 
     /// Takes the locks of several folders (a run's output folder and its artefact folder), in
-    /// one fixed order, the order of their real paths (symbolic links resolved), so that two
-    /// runs needing the same two locks can never each hold one and wait for the other. A
-    /// folder named twice, or by two paths to the same place, is locked once.
+    /// one fixed order, the order of the folders' identities (device, inode), so that two runs
+    /// needing the same two locks can never each hold one and wait for the other. A folder
+    /// named twice, or by two paths to the same place (a symbolic link, `..`, a bind mount),
+    /// is locked once: two `flock`s on one lock file through two descriptors would make a run
+    /// wait for itself.
     ///
     /// - Returns: the locks, in the order taken; release them all (or drop them) when done.
     /// - Throws: as `acquire(directory:wait:)`; the locks already taken are released first.
     public static func acquire(directories: [String], wait: Bool) throws -> [RunLock] {
-        var byRealPath: [String: String] = [:]
+        var byIdentity: [FileIdentity: String] = [:]
         for dir in directories {
             try createFolder(dir)
-            byRealPath[realPath(dir) ?? dir] = byRealPath[realPath(dir) ?? dir] ?? dir
+            guard let id = FileIdentity.of(dir) else {
+                throw RecError(.runtime, "cannot stat the folder: \(String(cString: strerror(errno)))", file: dir)
+            }
+            byIdentity[id] = byIdentity[id] ?? dir
         }
         var locks: [RunLock] = []
         do {
-            for real in byRealPath.keys.sorted() {
-                locks.append(try acquire(directory: byRealPath[real]!, wait: wait))
+            for id in byIdentity.keys.sorted() {
+                locks.append(try acquire(directory: byIdentity[id]!, wait: wait))
             }
         } catch {
             for lock in locks.reversed() { lock.release() }
@@ -126,12 +131,6 @@ public final class RunLock: @unchecked Sendable {
         }
     }
 
-    private static func realPath(_ path: String) -> String? {
-        guard let p = realpath(path, nil) else { return nil }
-        defer { free(p) }
-        return String(cString: p)
-    }
-
     /// Lets go of the lock. Safe to call twice; also done when the value is freed.
     public func release() {
         mutex.lock()
@@ -139,7 +138,10 @@ public final class RunLock: @unchecked Sendable {
         guard fd >= 0 else { return }
         RunState.shared.lockReleased(fd)
         _ = ftruncate(fd, 0)
-        close(fd)  // closing the only descriptor of the open file description drops the flock
+        // Unlocked explicitly before closing: a process being started by another thread holds
+        // a copy of the descriptor until its exec closes it, and would keep the flock alive.
+        _ = flock(fd, LOCK_UN)
+        close(fd)
         fd = -1
     }
 
@@ -175,7 +177,7 @@ public final class RunLock: @unchecked Sendable {
         return "pid \(h.pid)\(host), started \(h.started)"
     }
 
-    private static func hostName() -> String {
+    static func hostName() -> String {
         var name = [CChar](repeating: 0, count: 256)
         guard gethostname(&name, name.count - 1) == 0 else { return "unknown" }
         return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

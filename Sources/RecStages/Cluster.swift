@@ -16,12 +16,16 @@ public struct ClusterRun: Codable, Sendable, Equatable {
     /// Slurm job ids, as submitted (array jobs by their array job id).
     public var jobs: [String]
     public var submitted: String
+    /// The settings file that submitted the run, which claimed the folders: every job checks
+    /// the folders' claims against it, whatever settings file the job itself reads.
+    public var owner: SettingsFileIdentity?
 
-    public init(runId: String, shards: Int, jobs: [String] = [], submitted: Date = Date()) {
+    public init(runId: String, shards: Int, jobs: [String] = [], submitted: Date = Date(), owner: SettingsFileIdentity? = nil) {
         self.runId = runId
         self.shards = shards
         self.jobs = jobs
         self.submitted = submitted.ISO8601Format()
+        self.owner = owner
     }
 
     public static func path(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.json" }
@@ -62,6 +66,9 @@ public enum ClusterJob {
             throw RecError(.locked, "this job belongs to cluster run \(runId), but \(ClusterRun.path(c)) names \(ClusterRun.read(c)?.runId ?? "no run"): a later submission superseded it",
                            file: ClusterRun.path(c), hint: "nothing was changed; the newer run does the work")
         }
+        // The folders must still be the submitting configuration's: another one may have
+        // taken them over since. A job takes no lock, so it only checks.
+        try FolderClaim.check(FolderClaim.folders(c), owner: current.owner, takeOver: false, claim: false)
         let (current2, why) = try Runner.check(stage, c)
         if current2 { return .skipped(why) }
         if let (base, count) = shards {

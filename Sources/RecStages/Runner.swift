@@ -24,6 +24,8 @@ public struct Runner {
         public var dryRun = false
         /// Wait for another run's lock instead of exiting.
         public var wait = false
+        /// Hand the folders over to this configuration when another one claimed them.
+        public var takeOver = false
 
         public init() {}
     }
@@ -69,7 +71,7 @@ public struct Runner {
     @discardableResult
     public func run() throws -> [Outcome] {
         let stages = try plan()
-        let locks = options.dryRun ? [] : try Runner.lock(config, wait: options.wait)
+        let locks = try Runner.lock(config, wait: options.wait, takeOver: options.takeOver, dryRun: options.dryRun, logger: logger)
         defer { for lock in locks.reversed() { lock.release() } }
         if !locks.isEmpty { Runner.removeLeftovers(config, logger: logger) }
         let ctx = StageContext(config: config, logger: logger, progress: progress)
@@ -112,13 +114,30 @@ public struct Runner {
         return outcomes
     }
 
-    /// Takes the locks a run needs: its output folder's and its artefact folder's, so that
-    /// neither two runs of one configuration nor two configurations sharing either folder
-    /// (the default `artefactDir` when only `outputDir` was changed) ever run at once. Taken
-    /// in one fixed order (`RunLock.acquire(directories:wait:)`), so two runs cannot deadlock.
-    /// `rec-pipeline` and every stage executable take the same two.
-    public static func lock(_ c: PipelineConfig, wait: Bool) throws -> [RunLock] {
-        try RunLock.acquire(directories: [c.paths.output, c.paths.artefacts], wait: wait)
+    /// Takes the locks a run needs, its output folder's and its artefact folder's, so that two
+    /// runs of one configuration never run at once; taken in one fixed order
+    /// (`RunLock.acquire(directories:wait:)`), so two runs cannot deadlock. Then, under the
+    /// locks, claims both folders for the configuration's settings file (`FolderClaim`): a
+    /// folder another configuration claimed is refused (a settings error) unless `takeOver`
+    /// hands it over. The claims are checked once before waiting too, so a foreign folder is
+    /// refused at once rather than after the other configuration's run. `rec-pipeline`, every
+    /// stage executable and the Slurm submitter take the same locks and claims; a dry run
+    /// only checks the claims and takes nothing.
+    public static func lock(_ c: PipelineConfig, wait: Bool, takeOver: Bool = false, dryRun: Bool = false,
+                            logger: Logger? = nil) throws -> [RunLock] {
+        let folders = FolderClaim.folders(c)
+        try FolderClaim.check(folders, owner: c.settingsFile, takeOver: takeOver, claim: false)
+        if dryRun { return [] }
+        let locks = try RunLock.acquire(directories: [c.paths.output, c.paths.artefacts], wait: wait)
+        do {
+            for note in try FolderClaim.check(folders, owner: c.settingsFile, takeOver: takeOver, claim: true) {
+                logger?.info("\(note)")
+            }
+        } catch {
+            for lock in locks.reversed() { lock.release() }
+            throw error
+        }
+        return locks
     }
 
     /// Temporary files of a run that was killed before it could rename them (its own renames

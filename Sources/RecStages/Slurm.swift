@@ -20,6 +20,8 @@ public struct SlurmEngine {
         public var force = false
         public var dryRun = false
         public var wait = false
+        /// Hand the folders over to this configuration when another one claimed them.
+        public var takeOver = false
         /// Seconds between two looks at the queue while waiting.
         public var pollSeconds = 2.0
         public init() {}
@@ -147,7 +149,7 @@ public struct SlurmEngine {
     ///   none, e.g. a cancelled job).
     public func run(print: (String) -> Void) throws -> Int32 {
         let c = config
-        let locks = options.dryRun ? [] : try Runner.lock(c, wait: false)
+        let locks = try Runner.lock(c, wait: false, takeOver: options.takeOver, dryRun: options.dryRun, logger: logger)
         defer { for lock in locks.reversed() { lock.release() } }
         // A submission while an earlier one's jobs are queued would run two pipelines on one
         // folder: refuse, as a second local run would. (A dry run asks no scheduler.)
@@ -175,7 +177,7 @@ public struct SlurmEngine {
         }
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         if !locks.isEmpty { Runner.removeLeftovers(c) }
-        var record = ClusterRun(runId: runId, shards: options.shards)
+        var record = ClusterRun(runId: runId, shards: options.shards, owner: c.settingsFile)
         try record.write(c)
         var after: String?
         for (job, reason) in plan {

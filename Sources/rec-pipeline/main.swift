@@ -16,8 +16,11 @@ struct PipelineCommand: RecCommand {
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
             rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
 
-            One run at a time: locks in outputDir and artefactDir, so two configurations sharing \
-            either folder wait for each other (--wait) or exit with code 3. The exports are replaced \
+            One run at a time: locks in outputDir and artefactDir; a second run of the same settings \
+            file waits (--wait) or exits with code 3. A folder belongs to one configuration: the first \
+            run claims outputDir and artefactDir (.rec-owner.json names the settings file), and another \
+            settings file using either folder, in either role, is refused with code 2; --take-over hands \
+            them over to this one (or delete the .rec-owner.json). The exports are replaced \
             only at the end of a successful run, all together; a run killed at any moment leaves the \
             previous ones whole.
 
@@ -31,7 +34,8 @@ struct PipelineCommand: RecCommand {
             each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
-            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
+            settings error (a wrong option, a missing or wrong settings file, a folder another configuration \
+            claimed), 3 another run holds a lock, \
             4 the quality gate refused the run's figures (the previous exports were kept), \
             129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (logged, temporary files removed, the \
             run recorded as failed in the monitoring file; the exports are the previous set or, \
@@ -99,6 +103,7 @@ struct PipelineCommand: RecCommand {
             runOptions.only = onlyStage
             runOptions.dryRun = dryRun
             runOptions.wait = options.wait
+            runOptions.takeOver = options.takeOver
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
@@ -135,6 +140,7 @@ extension PipelineCommand {
             o.force = force
             o.dryRun = dryRun
             o.wait = options.wait
+            o.takeOver = options.takeOver
             let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
             let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,

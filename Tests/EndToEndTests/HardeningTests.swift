@@ -68,7 +68,10 @@ struct HardeningTests {
         return found
     }
 
-    @Test func twoConfigurationsSharingAnArtefactFolder_runTwentyTimesAtOnce_everyPublishedSetIsItsOwn() throws {
+    /// Two configurations sharing the default artefact folder, started together twenty times:
+    /// the folder's owner always publishes its own set, the other is always refused (code 2)
+    /// and never publishes, whichever takes the lock first.
+    @Test func twoConfigurationsSharingAnArtefactFolder_startedTwentyTimesAtOnce_onlyTheOwnerEverPublishes() throws {
         let f = try Fixture(.ml1mNoTimestamps)
         defer { f.remove() }
         // Both keep the default artefactDir (output/artefacts); only outputDir, k and the split differ.
@@ -77,50 +80,50 @@ struct HardeningTests {
             $0["outputDir"] = "out-b"; $0["score"] = ["k": 5]
             $0["split"] = ["seed": 11, "testRatio": 0.25, "validationRatio": 0.1]
         }
-        var expected: [String: [Data]] = [:]
-        for (config, out) in [(a, "out-a"), (b, "out-b")] {
-            let r = try run("rec-pipeline", ["--config", config])
-            #expect(r.status == 0, "\(r.stderr)")
-            expected[out] = try Self.exports.map { try bytes(f.path(out + "/" + $0)) }
-        }
+        let first = try run("rec-pipeline", ["--config", a])
+        #expect(first.status == 0, "\(first.stderr)")
+        let expected = try Self.exports.map { try bytes(f.path("out-a/" + $0)) }
         var bad: [String] = []
         for round in 0..<20 {
-            let first = round % 2 == 0 ? a : b, second = round % 2 == 0 ? b : a
-            let p = try start("rec-pipeline", ["--config", first, "--quiet", "--wait"])
-            let q = try start("rec-pipeline", ["--config", second, "--quiet", "--wait"])
-            p.waitUntilExit()
-            q.waitUntilExit()
-            if p.terminationStatus != 0 || q.terminationStatus != 0 {
-                bad.append("round \(round): exit codes \(p.terminationStatus), \(q.terminationStatus)")
-            }
-            for (out, k) in [("out-a", 3), ("out-b", 5)] {
-                bad += problems(f.path(out), expected: expected[out]!, k: k).map { "round \(round), \(out): \($0)" }
-            }
+            let order = round % 2 == 0 ? [a, b] : [b, a]
+            let runs = try order.map { try start("rec-pipeline", ["--config", $0, "--quiet", "--wait"]) }
+            for p in runs { p.waitUntilExit() }
+            let (codeA, codeB) = round % 2 == 0 ? (runs[0].terminationStatus, runs[1].terminationStatus)
+                                                : (runs[1].terminationStatus, runs[0].terminationStatus)
+            if codeA != 0 || codeB != 2 { bad.append("round \(round): exit codes \(codeA) (owner), \(codeB) (other)") }
+            bad += problems(f.path("out-a"), expected: expected, k: 3).map { "round \(round), out-a: \($0)" }
+            if FileManager.default.fileExists(atPath: f.path("out-b/recommendations.csv")) { bad.append("round \(round): out-b was published") }
         }
         #expect(bad.isEmpty, "\(bad.count) problems: \(bad.prefix(6).joined(separator: "; "))")
     }
 
-    @Test func stageExecutable_whileAnotherConfigurationHoldsTheSharedArtefactFolder_exitsWithLockCode() throws {
+    @Test func stageExecutable_whileItsPipelineHoldsTheLock_exitsWithLockCode_andAnotherConfigurationIsRefusedAtOnce() throws {
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["ratingModel": ["hidden": [16, 8, 16], "epochs": 150, "batchSize": 8]])
         defer { f.remove() }
         let other = try writeConfig(f, "other.json") { $0["outputDir"] = "elsewhere" }
         let holder = try start("rec-pipeline", ["--config", f.configPath])
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        // The artefact folder's lock names the holder once it is taken.
+        // The artefact folder's lock names the holder once it is taken, and its claim follows.
         let lockFile = f.path("output/artefacts/.rec-pipeline.lock")
         var held = false
         for _ in 0..<500 where !held {
             held = (try? String(contentsOfFile: lockFile, encoding: .utf8))?.contains("\(holder.processIdentifier)") == true
+                && (try? FolderClaim.read(f.path("output/artefacts"))) != nil
             if !held { usleep(10_000) }
         }
         #expect(held, "the artefact folder's lock never named the running pipeline")
-        let train = try run("rec-train", ["--config", other])
-        let pipeline = try run("rec-pipeline", ["--config", other])
+        let train = try run("rec-train", ["--config", f.configPath])
+        let otherTrain = try run("rec-train", ["--config", other, "--wait"])
+        let otherPipeline = try run("rec-pipeline", ["--config", other, "--wait"])
         holder.waitUntilExit()
         #expect(holder.terminationStatus == 0)
         #expect(train.status == 3, "\(train.stderr)")
-        #expect(train.stderr.contains(lockFile), "\(train.stderr)")
-        #expect(pipeline.status == 3, "\(pipeline.stderr)")
+        // Either lock names the holder: they are taken in the order of the folders' identities.
+        #expect([lockFile, f.path("output/.rec-pipeline.lock")].contains { train.stderr.contains("another run (pid \(holder.processIdentifier)") && train.stderr.contains($0) }, "\(train.stderr)")
+        for r in [otherTrain, otherPipeline] {
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stderr.contains(f.path("output/artefacts/" + FolderClaim.fileName)), "\(r.stderr)")
+        }
         #expect(!FileManager.default.fileExists(atPath: f.path("elsewhere/recommendations.csv")))
     }
 

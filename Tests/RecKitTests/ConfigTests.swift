@@ -24,6 +24,7 @@ import Testing
         let c = try Self.load("{}", in: dir)
         var expected = PipelineConfig()
         expected.baseDirectory = dir.path
+        expected.settingsFile = SettingsFileIdentity.of(dir.path + "/pipeline.json")
         #expect(c == expected)
         #expect(c.input.ratings == "data/ml-1m/ratings.dat")
         #expect(c.input.moviesEncoding == "auto" && c.input.invalidLines == "error" && c.input.ratingScale == .auto)
