@@ -116,7 +116,8 @@ extension PipelineCommand {
             o.wait = options.wait
             let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-            let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,
+            let (config, settings) = try options.loadKeepingBytes()
+            let engine = SlurmEngine(config: config, configPath: configPath, settings: settings, options: o, logger: logger,
                                      binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
             let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
             if code != 0 { throw ExitCode(code) }
