@@ -72,34 +72,34 @@ extension Runner {
 
     /// Whether `file`, as `producer` wrote it, can be read now; nil when it can.
     static func staleness(of producer: any Stage, reading file: String, _ c: PipelineConfig) throws -> StaleLink? {
-        let name = URL(fileURLWithPath: file).lastPathComponent, by = command(producer)
+        let by = command(producer)
         func stale(_ reason: String) -> StaleLink { StaleLink(producer: producer, file: file, reason: reason) }
         guard let record = Manifest.read(stage: producer.name, dir: c.paths.artefacts) else {
-            return stale("\(name) has no record of being made by \(by) (no readable \(Manifest.path(stage: producer.name, dir: c.paths.artefacts)))")
+            return stale("has no record of being made by \(by) (no readable \(Manifest.path(stage: producer.name, dir: c.paths.artefacts)))")
         }
-        guard record.success else { return stale("the last run of \(by) that made \(name) did not succeed") }
+        guard record.success else { return stale("was made by a run of \(by) that did not succeed") }
         guard record.version == Pipeline.version else {
-            return stale("\(name) was made by \(by) of program version \(record.version); this is \(Pipeline.version)")
+            return stale("was made by \(by) of program version \(record.version); this is \(Pipeline.version)")
         }
         if let key = Manifest.firstDifference(record.settings, try Pipeline.fingerprint(producer, c), at: "") {
-            return stale("\(name) was made by \(by) under other settings (\(key.isEmpty ? "settings" : "setting \(key)") changed)")
+            return stale("was made by \(by) under other settings (\(key.isEmpty ? "settings" : "setting \(key)") changed)")
         }
         let now = try Manifest.stamp(file)
         guard let now, record.outputs[file] == now else {
-            var link = stale(now == nil ? "\(name), made by \(by), is missing" : "\(name) is not the file \(by) wrote: it was replaced or changed since")
+            var link = stale(now == nil ? "is missing (\(by) makes it)" : "is not the file \(by) wrote: it was replaced or changed since")
             link.damage = now == nil ? nil : damage(file, producer)
             return link
         }
         for input in producer.inputs(c) {
             let inputName = URL(fileURLWithPath: input).lastPathComponent
             guard let recorded = record.inputs[input] else {
-                return stale("\(name) was made by \(by) from other files than \(input)")
+                return stale("was made by \(by) from other files than \(input)")
             }
             guard let current = try Manifest.stamp(input) else {
-                return stale("\(name) was made by \(by) from \(inputName), which is missing now")
+                return stale("was made by \(by) from \(inputName), which is missing now")
             }
             guard current == recorded else {
-                return stale("\(name) was made by \(by) from an earlier \(inputName): it has changed since")
+                return stale("was made by \(by) from \(inputName), which has changed since")
             }
         }
         return nil
