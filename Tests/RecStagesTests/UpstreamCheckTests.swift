@@ -125,4 +125,27 @@ import Testing
         _ = try ClusterJob.run(IngestStage(), merging: nil, runId: "r", settings: "00000000000000aa", f.context)
         #expect(FileManager.default.fileExists(atPath: f.config.paths.ratings))
     }
+
+    /// The writer's record is what vouches for a file: one of another program version, of a
+    /// failed run, of other settings, or none at all, and the reader refuses.
+    @Test(arguments: ["version", "success", "settings", "outputs", "removed"])
+    func trainsRecordChanged_scoreByHandRefusesNamingTrain(_ change: String) throws {
+        let f = try PipelineFixture()
+        defer { f.remove() }
+        try f.run()
+        let ctx = try Self.context(f)
+        let dir = ctx.config.paths.artefacts
+        var record = try #require(Manifest.read(stage: "train", dir: dir))
+        switch change {
+        case "version": record.version = "0.0.1"
+        case "success": record.success = false
+        case "settings": record.settings = .object(["split": .object(["seed": .int(99)])])
+        case "outputs": record.outputs[ctx.config.paths.model] = FileStamp(hash: "0000000000000000", bytes: 1)
+        default: try FileManager.default.removeItem(atPath: Manifest.path(stage: "train", dir: dir))
+        }
+        if change != "removed" { try Manifest.write(record, dir: dir) }
+        let e = recError { try Runner.runAlone(ScoreStage(), ctx, wait: false) }
+        #expect(e?.kind == .config && e?.hint?.hasPrefix("run rec-train first, then rec-score;") == true, "\(change): \(String(describing: e))")
+        #expect(!(e?.message.isEmpty ?? true))
+    }
 }
