@@ -51,7 +51,8 @@ extension Runner {
         if from + 1 <= to { order += Pipeline.stages[(from + 1)...to].map(\.executable) }
         if order.last != command(stage) { order.append(command(stage)) }
         let then = order.dropFirst()
-        throw RecError(.config, "\(first.reason), so \(command(stage)) cannot use it", file: first.file,
+        let use = stage.inputs(c).contains(first.file) ? "so \(command(stage)) cannot use it" : "and \(command(stage)) reads what was made from it"
+        throw RecError(.config, "\(first.reason), \(use)", file: first.file,
                        hint: "run \(order[0]) first" + (then.isEmpty ? "" : ", then " + then.joined(separator: ", "))
                            + "; or rec-pipeline, which reruns whatever is out of date")
     }
