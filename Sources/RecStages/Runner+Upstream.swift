@@ -44,27 +44,33 @@ extension Runner {
     ///   the reader's `RecError(.artefact)` when a file is a damaged artefact.
     public static func checkUpstream(of stage: any Stage, _ c: PipelineConfig) throws {
         let links = try staleLinks(of: stage, c)
-        guard let first = links.min(by: { position($0.producer) < position($1.producer) }) else { return }
-        if let damage = first.damage { throw damage }
-        var order = [command(first.producer)]
-        let from = position(first.producer), to = position(stage)
-        if from + 1 <= to { order += Pipeline.stages[(from + 1)...to].map(\.executable) }
-        if order.last != command(stage) { order.append(command(stage)) }
-        let then = order.dropFirst()
-        let use = stage.inputs(c).contains(first.file) ? "so \(command(stage)) cannot use it" : "and \(command(stage)) reads what was made from it"
+        guard let from = links.map({ position($0.producer) }).min() else { return }
+        let earliest = links.filter { position($0.producer) == from }
+        if let damage = earliest.lazy.compactMap(\.damage).first { throw damage }
+        let first = earliest[0]
+        // The commands to run, in order: the earliest stale stage (every stale shard of it),
+        // the stages between, and this one (a merge as `--merge-shards N`).
+        var firsts: [String] = []
+        for link in earliest where !firsts.contains(command(link.producer)) { firsts.append(command(link.producer)) }
+        let to = position(stage)
+        let between = from + 1 < to ? Pipeline.stages[(from + 1)..<to].map(\.executable) : []
+        let merge = stage.inputs(c).lazy.compactMap(Shard.ofPart).first.map { " --merge-shards \($0.count)" } ?? ""
+        let then = between + [command(stage) + merge].filter { !firsts.contains($0) }
+        let use = stage.inputs(c).contains(first.file) ? "so \(command(stage) + merge) cannot use it" : "and \(command(stage) + merge) reads what was made from it"
         throw RecError(.config, "\(first.reason), \(use)", file: first.file,
-                       hint: "run \(order[0]) first" + (then.isEmpty ? "" : ", then " + then.joined(separator: ", "))
+                       hint: "run \(firsts.joined(separator: ", ")) first" + (then.isEmpty ? "" : ", then " + then.joined(separator: ", "))
                            + "; or rec-pipeline, which reruns whatever is out of date")
     }
 
-    /// Every stale link upstream of `stage`, each producer checked once.
+    /// Every stale link upstream of `stage`: each file read on the way checked once against
+    /// its writer's record, and each writer's own inputs followed once.
     static func staleLinks(of stage: any Stage, _ c: PipelineConfig) throws -> [StaleLink] {
         var links: [StaleLink] = []
-        var visited: Set<String> = []
+        var visited: Set<String> = [], seen: Set<String> = []
         var pending = stage.inputs(c)
         while !pending.isEmpty {
             let file = pending.removeFirst()
-            guard let producer = Pipeline.producer(of: file, c) else { continue }
+            guard seen.insert(file).inserted, let producer = Pipeline.producer(of: file, c) else { continue }
             if let link = try staleness(of: producer, reading: file, c) { links.append(link) }
             if visited.insert(producer.name).inserted { pending += producer.inputs(c) }
         }

@@ -111,9 +111,12 @@ import Testing
         c.score.k = 3
         let ctx = StageContext(config: c, logger: Self.logger)
         let e = recError { try Runner.runAlone(ScoreStage().merge(2), ctx, wait: false) }
-        #expect(e?.kind == .config && e?.hint?.hasPrefix("run rec-score --shard 0/2 first, then rec-score;") == true, "\(String(describing: e))")
+        #expect(e?.kind == .config && e?.hint?.hasPrefix("run rec-score --shard 0/2, rec-score --shard 1/2 first, then rec-score --merge-shards 2;") == true, "\(String(describing: e))")
         let export = recError { try Runner.runAlone(ExportStage().merge(2), ctx, wait: false) }
-        #expect(export?.kind == .config && export?.hint?.hasPrefix("run rec-score first") == true, "\(String(describing: export))")
+        #expect(export?.kind == .config && export?.hint?.hasPrefix("run rec-score first, then rec-export --merge-shards 2;") == true, "\(String(describing: export))")
+        // A shard by hand names itself last.
+        let shard = recError { try Runner.runAlone(ExportStage().shard(try Shard(index: 1, count: 2)), ctx, wait: false) }
+        #expect(shard?.hint?.hasPrefix("run rec-score first, then rec-export --shard 1/2;") == true, "\(String(describing: shard))")
     }
 
     @Test func clusterJob_readingOtherSettingsThanSubmitted_isRefused_andRunsNothing() throws {
