@@ -14,7 +14,10 @@ struct PipelineCommand: RecCommand {
             whose inputs, settings and program version are unchanged since its last successful run (its \
             manifest in artefactDir/manifests) is skipped; --dry-run tells which would run and why. Each \
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
-            rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
+            rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir; \
+            a stage run alone (or with --only or --from) refuses with exit code 2, naming the stage to \
+            run first, when what it reads was made under other settings, by another program version, \
+            or from files that have changed since.
 
             One run at a time: locks in outputDir and artefactDir, so two configurations sharing \
             either folder wait for each other (--wait) or exit with code 3. The exports are replaced \
@@ -31,7 +34,8 @@ struct PipelineCommand: RecCommand {
             each stage run or skipped and its seconds, lines read and skipped, and the published metrics.
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
-            settings error (a wrong option, a missing or wrong settings file), 3 another run holds a lock, \
+            settings error (a wrong option, a missing or wrong settings file, a stage asked to run on stale \
+            artefacts), 3 another run holds a lock, \
             4 the quality gate refused the run's figures (the previous exports were kept).
             """)
 
