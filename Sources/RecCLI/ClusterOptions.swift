@@ -16,7 +16,20 @@ public struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Run as a job of this cluster run (no lock; skip when up to date; exit 3 if a later submission superseded it).")
     public var runId: String?
 
+    @Option(name: .long, help: "With --run-id: the copy of the settings taken when the cluster run was submitted (rec-pipeline --engine slurm passes it); relative paths are still taken from --config's folder.")
+    public var submittedSettings: String?
+
     public init() {}
+
+    /// The settings the stage runs with, and the bytes they were read from: a cluster job's
+    /// from the copy taken at submission, so an edit of the settings file after it changes
+    /// nothing the jobs do.
+    func load(_ options: StageOptions) throws -> (config: PipelineConfig, bytes: [UInt8]) {
+        if submittedSettings != nil && runId == nil {
+            throw RecError(.config, "--submitted-settings is for the jobs of a cluster run (with --run-id)")
+        }
+        return try options.loadKeepingBytes(copy: submittedSettings)
+    }
 
     /// The stage to run: `stage` itself, one shard of it, or its merge.
     func resolve(_ stage: any Stage) throws -> (any Stage, merging: (any ShardableStage, Int)?) {

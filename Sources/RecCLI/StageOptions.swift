@@ -55,14 +55,20 @@ public struct StageOptions: ParsableArguments {
 
     /// The settings file with the command-line overrides applied.
     public func load() throws -> PipelineConfig {
-        var c = try PipelineConfig.load(config)
+        try loadKeepingBytes().config
+    }
+
+    /// The settings with the command-line overrides applied, and the bytes of the settings
+    /// file they were read from (`copy`: from that copy of it, as `PipelineConfig.loadKeepingBytes`).
+    public func loadKeepingBytes(copy: String? = nil) throws -> (config: PipelineConfig, bytes: [UInt8]) {
+        var (c, bytes) = try PipelineConfig.loadKeepingBytes(config, copy: copy)
         if let workers {
             guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
             c.workers = workers
         }
         // Where a stop signal's handler looks for this process's temporary files.
         RunState.shared.addFolders([c.paths.output, c.paths.artefacts, Manifest.directory(c.paths.artefacts)])
-        return c
+        return (c, bytes)
     }
 }
 
@@ -71,23 +77,18 @@ public struct StageOptions: ParsableArguments {
 public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: ClusterOptions = ClusterOptions()) throws {
     let logger = makeLogger(stage.executable, quiet: options.quiet)
     do {
-        let config = try options.load()
+        let (config, settings) = try cluster.load(options)
         let (stage, merging) = try cluster.resolve(stage)
         if let runId = cluster.runId {
             let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
-            switch try ClusterJob.run(stage, merging: merging, runId: runId, ctx) {
+            switch try ClusterJob.run(stage, merging: merging, runId: runId, settings: Hash.hex(Hash.xxh3(settings)), ctx) {
             case .skipped(let why): logger.info("\(stage.name): skipped, \(why)")
             case .ran(let stats, let seconds): logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
             }
             return
         }
-        // The same locks and folder claims as rec-pipeline: a stage rerun by hand never runs
-        // into a nightly run, nor writes into another configuration's folders.
-        let locks = try Runner.lock(config, wait: options.wait, takeOver: options.takeOver, logger: logger)
-        defer { for lock in locks.reversed() { lock.release() } }
         let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
-        logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")
-        let (stats, seconds) = try Runner.execute(stage, ctx)
+        let (stats, seconds) = try Runner.runAlone(stage, ctx, wait: options.wait, takeOver: options.takeOver)
         if !options.quiet { printSummary(stats) }
         logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
     } catch let e as RecError {

@@ -121,11 +121,19 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Loads a configuration: defaults, overlaid with the file's values, then checked
     /// (duplicate keys and the two folders too: see ConfigFile.swift).
     public static func load(_ path: String) throws -> PipelineConfig {
-        var config = try parse(bytes: try readSettingsFile(path), file: path)
+        try loadKeepingBytes(path).config
+    }
+
+    /// Loads a configuration as `load` does, and returns the bytes it was read from.
+    /// - Parameter copy: read the bytes from this copy of the settings file instead (taken
+    ///   when a cluster run was submitted); relative paths are still taken from `path`'s folder.
+    public static func loadKeepingBytes(_ path: String, copy: String? = nil) throws -> (config: PipelineConfig, bytes: [UInt8]) {
+        let bytes = try readSettingsFile(copy ?? path)
+        var config = try parse(bytes: bytes, file: copy ?? path)
         config.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         config.settingsFile = SettingsFileIdentity.of(path)
         try config.checkFolders(file: path)
-        return config
+        return (config, bytes)
     }
 
     /// Overlays `user` on the defaults and decodes; unknown keys and wrong types are errors.

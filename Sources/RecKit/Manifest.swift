@@ -185,7 +185,7 @@ public enum Manifest {
 
     /// Dotted path of the first key (in sorted order) whose values differ, "" for the root;
     /// nil when equal. Numbers compare by value, so `1` and `1.0` are the same setting.
-    static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> String? {
+    public static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> String? {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             for key in Set(x.keys).union(y.keys).sorted() {

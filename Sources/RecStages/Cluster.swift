@@ -19,16 +19,25 @@ public struct ClusterRun: Codable, Sendable, Equatable {
     /// The settings file that submitted the run, which claimed the folders: every job checks
     /// the folders' claims against it, whatever settings file the job itself reads.
     public var owner: SettingsFileIdentity?
+    /// XXH3-64 of the settings file as submitted (`Hash.hex`); its copy is `settingsPath`.
+    /// Jobs run those settings, whatever the settings file says by the time they start.
+    public var settings: String?
 
-    public init(runId: String, shards: Int, jobs: [String] = [], submitted: Date = Date(), owner: SettingsFileIdentity? = nil) {
+    public init(runId: String, shards: Int, jobs: [String] = [], submitted: Date = Date(),
+                owner: SettingsFileIdentity? = nil, settings: String? = nil) {
         self.runId = runId
         self.shards = shards
         self.jobs = jobs
         self.submitted = submitted.ISO8601Format()
         self.owner = owner
+        self.settings = settings
     }
 
     public static func path(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.json" }
+
+    /// `<artefactDir>/cluster-run.settings.json`: the settings file's bytes as submitted, which
+    /// every job reads (`--submitted-settings`).
+    public static func settingsPath(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.settings.json" }
 
     public static func read(_ c: PipelineConfig) -> ClusterRun? {
         guard let data = (try? PlainFile.read(path(c))).map({ Data($0) }) else { return nil }
@@ -59,8 +68,12 @@ public enum ClusterJob {
     /// stage that came out unchanged costs a manifest check). Takes no lock: see `ClusterRun`.
     /// A merge first checks every shard's manifest: parts are only joined when each was
     /// recorded complete by its shard, with these settings and inputs.
-    /// - Throws: `RecError(.locked)` when another submission superseded `runId`.
-    public static func run(_ stage: any Stage, merging shards: (any ShardableStage, Int)?, runId: String, _ ctx: StageContext) throws -> Outcome {
+    /// - Parameter settings: XXH3-64 (`Hash.hex`) of the settings bytes the job read; a job
+    ///   runs only the settings its run was submitted with.
+    /// - Throws: `RecError(.locked)` when another submission superseded `runId`;
+    ///   `RecError(.config)` when the job read other settings than were submitted.
+    public static func run(_ stage: any Stage, merging shards: (any ShardableStage, Int)?, runId: String, settings: String? = nil,
+                           _ ctx: StageContext) throws -> Outcome {
         let c = ctx.config
         guard let current = ClusterRun.read(c), current.runId == runId else {
             throw RecError(.locked, "this job belongs to cluster run \(runId), but \(ClusterRun.path(c)) names \(ClusterRun.read(c)?.runId ?? "no run"): a later submission superseded it",
@@ -69,6 +82,10 @@ public enum ClusterJob {
         // The folders must still be the submitting configuration's: another one may have
         // taken them over since. A job takes no lock, so it only checks.
         try FolderClaim.check(FolderClaim.folders(c), owner: current.owner, takeOver: false, claim: false)
+        if let submitted = current.settings, let settings, settings != submitted {
+            throw RecError(.config, "this job read other settings than cluster run \(runId) was submitted with (the settings file or its copy \(ClusterRun.settingsPath(c)) was changed since)",
+                           file: ClusterRun.path(c), hint: "nothing was changed; submit again: rec-pipeline --engine slurm")
+        }
         let (current2, why) = try Runner.check(stage, c)
         if current2 { return .skipped(why) }
         if let (base, count) = shards {

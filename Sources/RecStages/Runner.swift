@@ -71,6 +71,12 @@ public struct Runner {
     @discardableResult
     public func run() throws -> [Outcome] {
         let stages = try plan()
+        // --from and --only run a stage without the ones before it: a dry run says at once
+        // when they are stale, as the run would (a missing input is the run's own error).
+        if options.dryRun, options.from != nil || options.only != nil, let first = stages.first,
+           first.stage.inputs(config).allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+            try Runner.checkUpstream(of: first.stage, config)
+        }
         let locks = try Runner.lock(config, wait: options.wait, takeOver: options.takeOver, dryRun: options.dryRun, logger: logger)
         defer { for lock in locks.reversed() { lock.release() } }
         if !locks.isEmpty { Runner.removeLeftovers(config, logger: logger) }
@@ -174,6 +180,9 @@ public struct Runner {
                                ?? shard.map { "run \(stage.executable) --shard \($0) first (rec-pipeline --engine slurm resubmits it)" }
                                ?? "check the paths in the settings")
         }
+        // What it reads must come from the stages before it under these settings and this
+        // program: a stage run by hand on a stale chain is refused, never run on old results.
+        try checkUpstream(of: stage, c)
         // What a stop signal's message names.
         RunState.shared.stageStarted(stage.name)
         defer { RunState.shared.stageEnded(stage.name) }

@@ -38,16 +38,20 @@ public struct SlurmEngine {
     }
 
     public let config: PipelineConfig
-    /// The settings file, as the jobs will read it (absolute).
+    /// The settings file (absolute): the jobs take relative paths from its folder.
     public let configPath: String
+    /// The bytes `config` was read from: copied beside the artefacts at submission, and what
+    /// every job reads (nil: read `configPath` when submitting).
+    public let settings: [UInt8]?
     public let options: Options
     public let logger: Logger
     /// Where the rec-* executables are on the nodes.
     public let binDirectory: String
 
-    public init(config: PipelineConfig, configPath: String, options: Options, logger: Logger, binDirectory: String) {
+    public init(config: PipelineConfig, configPath: String, settings: [UInt8]? = nil, options: Options, logger: Logger, binDirectory: String) {
         self.config = config
         self.configPath = configPath
+        self.settings = settings
         self.options = options
         self.logger = logger
         self.binDirectory = config.slurm.binDirectory.isEmpty ? binDirectory : config.slurm.binDirectory
@@ -98,7 +102,8 @@ public struct SlurmEngine {
 
     /// The shell line a job runs.
     func command(_ stage: any Stage, runId: String, extra: [String]) -> String {
-        var words = [binDirectory + "/" + stage.executable, "--config", configPath, "--run-id", runId]
+        var words = [binDirectory + "/" + stage.executable, "--config", configPath, "--run-id", runId,
+                     "--submitted-settings", ClusterRun.settingsPath(config)]
         if config.slurm.cpusPerTask > 0 { words += ["--workers", "\(config.slurm.cpusPerTask)"] }
         return (words.map(SlurmEngine.quote) + extra.map { $0.contains("${SLURM_ARRAY_TASK_ID}") ? "\"\($0)\"" : SlurmEngine.quote($0) })
             .joined(separator: " ")
@@ -177,7 +182,10 @@ public struct SlurmEngine {
         }
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         if !locks.isEmpty { Runner.removeLeftovers(c) }
-        var record = ClusterRun(runId: runId, shards: options.shards, owner: c.settingsFile)
+        // The jobs read the settings as submitted, not the file as it is when each starts.
+        let bytes = try settings ?? PlainFile.read(configPath, kind: .config)
+        try AtomicFile.write(bytes, to: ClusterRun.settingsPath(c))
+        var record = ClusterRun(runId: runId, shards: options.shards, owner: c.settingsFile, settings: Hash.hex(Hash.xxh3(bytes)))
         try record.write(c)
         var after: String?
         for (job, reason) in plan {

@@ -14,7 +14,10 @@ struct PipelineCommand: RecCommand {
             whose inputs, settings and program version are unchanged since its last successful run (its \
             manifest in artefactDir/manifests) is skipped; --dry-run tells which would run and why. Each \
             stage can also be run alone with its own executable (rec-ingest, rec-split, rec-build-matrix, \
-            rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir.
+            rec-train, rec-score, rec-export) on the artefacts the previous stage left in artefactDir; \
+            a stage run alone (or with --only or --from) refuses with exit code 2, naming the stage to \
+            run first, when what it reads was made under other settings, by another program version, \
+            or from files that have changed since.
 
             One run at a time: locks in outputDir and artefactDir; a second run of the same settings \
             file waits (--wait) or exits with code 3. A folder belongs to one configuration: the first \
@@ -35,7 +38,7 @@ struct PipelineCommand: RecCommand {
 
             Exit codes: 0 ok, 1 failure (bad input, damaged artefact, run-time error), 2 usage or \
             settings error (a wrong option, a missing or wrong settings file, a folder another configuration \
-            claimed), 3 another run holds a lock, \
+            claimed, a stage asked to run on stale artefacts), 3 another run holds a lock, \
             4 the quality gate refused the run's figures (the previous exports were kept), \
             129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (logged, temporary files removed, the \
             run recorded as failed in the monitoring file; the exports are the previous set or, \
@@ -143,7 +146,8 @@ extension PipelineCommand {
             o.takeOver = options.takeOver
             let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-            let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,
+            let (config, settings) = try options.loadKeepingBytes()
+            let engine = SlurmEngine(config: config, configPath: configPath, settings: settings, options: o, logger: logger,
                                      binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
             let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
             if code != 0 { throw ExitCode(code) }

@@ -185,4 +185,60 @@ struct SlurmTests {
             #expect(try bytes(f.path("output/" + name)) == expected[name], "\(name) was changed by a run the quality gate refused")
         }
     }
+
+    /// Submits held jobs, then `change`s the fixture while they wait, releases them and waits
+    /// for the queue to empty. - Returns: the job ids.
+    func submitHeld(_ cluster: SlurmCluster, _ f: Fixture, shards: Int, whileHeld change: () throws -> Void) throws -> [String] {
+        try f.setConfig { $0["slurm"] = ["extraOptions": ["--hold"]] }
+        let held = try cluster.run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--shards", "\(shards)"])
+        #expect(held.status == 0, "\(held.stderr)")
+        let ids = held.stdout.split(separator: "\n").map(String.init)
+        try change()
+        #expect(try cluster.run("scontrol", ["release"] + ids).status == 0)
+        let deadline = Date().addingTimeInterval(180)
+        while try cluster.queue().contains(where: { q in ids.contains { q.id.hasPrefix($0) } }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return ids
+    }
+
+    @Test func settingsEditedAfterSubmission_jobsRunTheSubmittedSettings_andACopyChangedSinceIsRefused() throws {
+        let cluster = try SlurmCluster()
+        defer { cluster.stop() }
+        let (local, expected) = try localReference(k: 5)
+        defer { local.remove() }
+        let f = try Fixture(.ml1mNoTimestamps)
+        defer { f.remove() }
+        try f.setConfig { $0["score"] = ["k": 5] }
+        // Submitted with k 5; the file says k 3 (and no --hold) by the time the jobs run.
+        let ids = try submitHeld(cluster, f, shards: 2) {
+            try f.setConfig { $0["score"] = ["k": 3]; $0["slurm"] = ["extraOptions": [String]()] }
+        }
+        try #require(ids.count >= 6, "every stage was submitted: \(ids)")
+        for id in ids {
+            let states = try cluster.run("scontrol", ["show", "job", "--oneliner", id]).stdout
+            #expect(states.contains("JobState=COMPLETED") && !states.contains("JobState=FAILED"), "job \(id): \(states)")
+        }
+        for name in SlurmTests.exports {
+            #expect(try bytes(f.path("output/" + name)) == expected[name], "\(name) is not the submitted settings' (k 5) local run's")
+        }
+        let copy = try read(f.path("output/artefacts/cluster-run.settings.json"))
+        #expect(copy.contains("\"k\":5"), "\(copy)")
+
+        // A copy edited after submission: the first job refuses it (exit 2) and nothing after
+        // it runs; the exports stay as they were.
+        try f.setConfig { $0["score"] = ["k": 4] }
+        let refused = try submitHeld(cluster, f, shards: 2) {
+            try Data(copy.replacingOccurrences(of: "\"k\":5", with: "\"k\":6").utf8)
+                .write(to: URL(fileURLWithPath: f.path("output/artefacts/cluster-run.settings.json")))
+        }
+        let first = try cluster.run("scontrol", ["show", "job", "--oneliner", refused[0]]).stdout
+        #expect(first.contains("ExitCode=2:0"), "\(first)")
+        let log = try FileManager.default.contentsOfDirectory(atPath: f.path("output/artefacts/slurm-logs")).filter { $0.contains(refused[0]) }
+        let text = try log.map { try read(f.path("output/artefacts/slurm-logs/" + $0)) }.joined()
+        #expect(text.contains("other settings than cluster run"), "\(text)")
+        for name in SlurmTests.exports {
+            #expect(try bytes(f.path("output/" + name)) == expected[name], "\(name) was changed by a refused run")
+        }
+    }
 }
