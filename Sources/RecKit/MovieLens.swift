@@ -281,7 +281,13 @@ public enum MovieLens {
                     return
                 }
             }
-            rows.append((id, title, rawGenres == nil ? flagged : genreList(genres), n))
+            let list = rawGenres == nil ? flagged : genreList(genres)
+            // Genres are names: a number there means the file is not a movies file (a ratings
+            // file given as the movies file reads as id::title::genres otherwise).
+            if let number = list.first(where: { g in parseDecimal(Array(g.utf8), 0..<g.utf8.count) != nil }) {
+                issue(n, .badGenres, "genre '\(display(Array(number.utf8)))' is a number (is this a ratings file?)"); return
+            }
+            rows.append((id, title, list, n))
         }
         let headerLine = lineNumber(bytes, at: first.lowerBound)
         if separator == .comma {

@@ -246,6 +246,27 @@ import Testing
         #expect(e.line == 2 && e.message == "the header has no movieId column", "\(e)")
     }
 
+    /// The two files swapped (a crossed setting): neither reads as the other, under either policy.
+    @Test(arguments: [
+        ("1::1193::5::978300760\n1::661::3::978302109\n", "genre '978300760' is a number"),
+        ("1::1193::5\n1::661::3\n", "genre '5' is a number"),
+        ("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n", "unknown column 'userId' in the header"),
+    ])
+    func parseMovies_givenARatingsFile_fails(text: String, message: String) throws {
+        let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: "auto", policy: .error) })
+        #expect(e.line == 1 && e.message.hasPrefix(message), "\(e)")
+        let skipped = try? MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: "auto", policy: .skip)
+        #expect(skipped == nil || skipped?.0.count == 0)
+    }
+
+    @Test(arguments: ["movieId,title,genres\n1,Toy Story (1995),Comedy\n", "1::Toy Story (1995)::Comedy\n"])
+    func parseRatings_givenAMoviesFile_fails(text: String) throws {
+        for policy in [InvalidLinePolicy.error, .skip] {
+            let r = try? MovieLens.parseRatings(Array(text.utf8), file: "r", scale: .auto, policy: policy, parallel: Parallel(workers: 1))
+            #expect(r == nil || r?.0.count == 0)
+        }
+    }
+
     @Test func parseRatings_controlCharacterInAHeaderName_isShownEscaped() throws {
         let e = try #require(recError { try Self.parseRatings([0x75, 0x00, 0x1B] + Array(",movieId,rating\n1,2,3\n".utf8)) })
         #expect(e.message == "unknown column 'u<U+0000><U+001B>' in the header (column 1)", "\(e)")
