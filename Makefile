@@ -24,7 +24,7 @@ run: deps build data
 # After the tests, a short fuzz run of every reader of untrusted bytes (scripts/fuzz.sh: the
 # sanitizer build of Fuzz/, then FUZZ_SECONDS per target); it fails when a target crashes or
 # runs fewer than 1,000 inputs (a dead harness).
-FUZZ_SECONDS ?= 12
+FUZZ_SECONDS ?= 10
 test: test-deps
 	@$(MAKE) --no-print-directory venv
 	$(SWIFT) build --build-tests
