@@ -99,8 +99,9 @@ extension MovieLens {
     // MARK: - Text in messages
 
     /// Bytes of an input field as a message shows them: UTF-8 text as it is, a control
-    /// character as `<U+0000>` and a byte that is not UTF-8 as `<0xE9>`, so that a message never
-    /// carries raw control bytes to a terminal or a log. At most 40 bytes, then `…`.
+    /// character or an invisible byte order mark as `<U+0000>` / `<U+FEFF>`, and a byte that is
+    /// not UTF-8 as `<0xE9>`, so that a message never carries raw control bytes to a terminal
+    /// or a log. At most 40 bytes, then `…`.
     static func display<C: Collection>(_ raw: C) -> String where C.Element == UInt8 {
         let b = Array(raw.prefix(40))
         var out = ""
@@ -109,7 +110,7 @@ extension MovieLens {
             if let n = utf8SequenceLength(b, at: i, end: b.count),
                let s = String(validating: b[i..<(i + n)], as: UTF8.self) {
                 let scalar = s.unicodeScalars.first!
-                out += isControl(scalar) ? "<\(describe(scalar).prefix(6))>" : s
+                out += isControl(scalar) || scalar == "\u{FEFF}" ? "<\(describe(scalar).prefix(6))>" : s
                 i += n
             } else {
                 out += "<0x" + (b[i] < 16 ? "0" : "") + String(b[i], radix: 16, uppercase: true) + ">"

@@ -186,5 +186,9 @@ import Testing
     @Test func display_escapesControlCharactersAndBytesThatAreNotUTF8() {
         #expect(MovieLens.display(Array("a\u{0}b\u{1B}[31m\u{85}é".utf8) + [0xE9]) == "a<U+0000>b<U+001B>[31m<U+0085>é<0xE9>")
         #expect(MovieLens.display(Array(repeating: UInt8(ascii: "x"), count: 41)) == String(repeating: "x", count: 40) + "…")
+        // A second byte order mark is part of the first name: shown, not invisible.
+        let e = recError { try MovieLens.parseRatings([0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF] + Array("userId,movieId,rating\n1,2,3\n".utf8), file: "r",
+                                                      scale: .auto, policy: .error, parallel: Parallel(workers: 1)) }
+        #expect(e?.message == "unknown column '<U+FEFF>userId' in the header (column 1)")
     }
 }
