@@ -21,10 +21,15 @@ MAKEFILE_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 run: deps build data
 	$(RELEASE)/rec-pipeline --config pipeline.json
 
+# After the tests, a short fuzz run of every reader of untrusted bytes (scripts/fuzz.sh: the
+# sanitizer build of Fuzz/, then FUZZ_SECONDS per target); it fails when a target crashes or
+# runs fewer than 1,000 inputs (a dead harness).
+FUZZ_SECONDS ?= 10
 test: test-deps
 	@$(MAKE) --no-print-directory venv
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 build: deps
 	$(SWIFT) build -c release

@@ -11,11 +11,14 @@
 # each target, and prints executions and crashes.
 # libFuzzer stops a target at its first crash; the input is kept in fuzz-corpus/crashes/
 # (git-ignored); replay it with `SWIFT_BACKTRACE=enable=no Fuzz/.build/release/<target> <file>`.
-# Exit status: 0 no crash, 1 a target crashed, 2 build or set-up failure.
+# A target that runs fewer than FUZZ_MIN_RUNS inputs (default 1000) counts as failed: a
+# harness that stops at its first seed, or never starts, is not fuzzing anything.
+# Exit status: 0 no crash, 1 a target crashed or ran too few inputs, 2 build or set-up failure.
 set -euo pipefail
 
 seconds="${1:-60}"
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "usage: $0 [seconds per target]" >&2; exit 2; }
+min_runs="${FUZZ_MIN_RUNS:-1000}"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
@@ -49,6 +52,20 @@ printf '1::2::x::3\n\n0::1::5::1\n1::1::9::1\n1::1::-1.5\n' > "$seeds/bad-lines.
 printf '1::Toy Story (1995)::Animation|Children'"'"'s|Comedy\n2::Jumanji (1995)::(no genres listed)\n' > "$seeds/movies.dat"
 printf '73::Mis\xe9rables, Les (1995)::Drama|Musical\n73::Again::Drama\n' > "$seeds/movies-latin1.dat"
 printf '1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%%20Story%%20(1995)|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n' > "$seeds/u.item"
+# Headers read by name: columns in other orders and under other releases' names, a header
+# without timestamps, a wrong header, a row short of the header's fields.
+printf 'movieId,userId,rating,timestamp\n242,196,3,881250949\n302,186,3.5,891717742\n' > "$seeds/ratings-reordered.csv"
+printf 'Rating::UserID::MovieID\n5::1::1193\n3::1::661\n' > "$seeds/ratings-header.dat"
+printf 'item id\tuser id\ttimestamp\trating\n242\t196\t881250949\t3\n' > "$seeds/ratings-header.tsv"
+printf 'foo,bar,baz,qux\n1,2,3,4\n' > "$seeds/ratings-unknown-header.csv"
+printf 'userId,movieId,rating,timestamp\n1,1,4.0\n1,3,4.5,964981247\n' > "$seeds/ratings-short-row.csv"
+printf 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n11,"American President, The (1995)",Comedy|Drama\n' > "$seeds/movies.csv"
+printf 'genres,movieId,title\n(no genres listed),2,"Quote ""Unquote"" (1999)"\nDrama,3,Am\xc3\xa9lie (2001)\n' > "$seeds/movies-reordered.csv"
+# Encodings and control characters: UTF-8 with a stray byte, a NUL and a tab in titles, C1
+# controls as ISO-8859-1 bytes, a line break inside a quoted title.
+printf '1::Am\xc3\xa9lie (2001)::Comedy\n2::Mis\xe9rables (1995)::Drama\n3::\xe5\x8d\x83 (2001)::Animation\n' > "$seeds/movies-stray-byte.dat"
+printf 'movieId,title,genres\n1,"Nul\x00 (1990)",Drama\n2,Tab\there (1991),Drama\n3,"Two\nLines",Drama\n' > "$seeds/movies-controls.csv"
+printf '1::C1 \x85\x9b (1990)::Drama\n2::Ok (1991)::Dr\x7fama\n' > "$seeds/movies-c1.dat"
 
 # Settings files: every configuration in the repository, plus the shapes the parser refuses
 # (a duplicate key, a wrong type, a number too large, nesting, escapes).
@@ -80,6 +97,11 @@ for target in fuzz-ratings fuzz-settings fuzz-artefact; do
     found=$(( $(find "$crashes/$target" -type f | wc -l) - before ))
     if [[ $code -ne 0 && $found -eq 0 ]]; then found=1; fi  # died without writing its input
     echo "$target: ${runs:-?} executions in $((SECONDS - start)) s, $found crash(es), corpus $(find "$corpus" -type f | wc -l) inputs"
+    if [[ $found -eq 0 && ${runs:-0} -lt $min_runs ]]; then
+        echo "    $target ran ${runs:-no} inputs, fewer than $min_runs: the harness is dead (the end of its log follows)"
+        tail -n 5 "$log" | sed 's/^/    /'
+        status=1
+    fi
     if [[ $found -ne 0 ]]; then
         status=1
         # What failed, the first frame in our sources, and where the input was kept.

@@ -14,7 +14,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// Movies file: `MovieID::Title::Genres` (ML-1M, ML-10M), ML-100K's pipe-separated
         /// `u.item`, or `movies.csv` (`movieId,title,genres`, RFC 4180 quoting).
         public var movies = "data/ml-1m/movies.dat"
-        /// `auto` (UTF-8 when the file is valid UTF-8, else ISO-8859-1), `latin1` or `utf8`.
+        /// `auto` (UTF-8 when the file has a UTF-8 byte order mark or any multi-byte UTF-8
+        /// sequence, else ISO-8859-1), `latin1` or `utf8`.
         public var moviesEncoding = "auto"
         /// `auto` (the release's scale, from the data) or `[lowest, highest]`.
         public var ratingScale = RatingScale.auto

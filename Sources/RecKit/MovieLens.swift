@@ -10,10 +10,18 @@ public enum InvalidLinePolicy: String, Sendable, Codable {
 public struct LineReport: Sendable, Equatable, Codable {
     public var linesRead = 0
     public var blankLines = 0
+    /// The header line, when the file has one (so that `linesRead` is exactly the kept,
+    /// blank, skipped and header lines). Not encoded: manifests and artefacts keep their keys.
+    public var headerLines = 0
+    /// Lines after the first of a record whose quoted field holds a line break (movies.csv),
+    /// counted with that record. Not encoded either.
+    public var continuationLines = 0
     /// Skipped lines per reason (only under the `skip` policy).
     public var skipped: [String: Int] = [:]
     /// The first few skipped lines, `file:line: message`, for the log.
     public var examples: [String] = []
+
+    enum CodingKeys: String, CodingKey { case linesRead, blankLines, skipped, examples }
 
     public init() {}
 
@@ -39,6 +47,8 @@ public enum LineProblem: String, Sendable, Codable, CaseIterable {
     case badEncoding = "bad-encoding"
     case badGenres = "bad-genres"
     case badQuoting = "bad-quoting"
+    /// A title or genre holding a control character (U+0000–U+001F, U+007F–U+009F).
+    case controlCharacter = "control-character"
 }
 
 public struct LineIssue: Sendable, Equatable {
@@ -129,18 +139,27 @@ public enum MovieLens {
         else if line.contains(9) { separator = .tab }
         else if line.contains(44) { separator = .comma }
         else { throw RecError(.input, "unrecognised ratings format: expected fields separated by '::', tabs or commas", file: file, line: lineNumber(bytes, at: first.lowerBound)) }
-        // A comma file from newer MovieLens releases starts with `userId,movieId,rating,timestamp`.
-        // Only a first line without any number is a header: a malformed data line is reported.
+        // A header (`userId,movieId,rating,timestamp` in the newer releases; in any format, a
+        // first line without any number) is read by name: its columns may come in any order.
+        // A malformed first data line, with numbers in it, is reported as data.
         var start = body
         var headerFields: [Range<Int>] = []
         split(bytes, first, separator, into: &headerFields)
-        if separator == .comma, headerFields.allSatisfy({ parseDecimal(bytes, $0) == nil }) {
+        var columns = ColumnMap.positional(ratingsColumns)
+        if isHeader(headerFields.map { bytes[$0] }) {
+            columns = try columnMap(header: headerFields.map { bytes[$0] }, columns: ratingsColumns, what: "ratings",
+                                    file: file, line: lineNumber(bytes, at: first.lowerBound))
             start = first.upperBound
             while start < bytes.count, bytes[start] != 10 { start += 1 }
             start = min(start + 1, bytes.count)
         }
         // The header and any blank lines before it.
         let headerLines = start == body ? 0 : lineNumber(bytes, at: first.lowerBound)
+        let (userColumn, movieColumn, ratingColumn) = (columns.index[0]!, columns.index[1]!, columns.index[2]!)
+        let timestampColumn = columns.index[3]
+        let fieldCountProblem = columns.fieldCount.map { n in
+            "expected \(n) fields separated by \(separator.display), one for each column of the header"
+        } ?? "expected 3 or 4 fields separated by \(separator.display) (user, movie, rating[, timestamp])"
 
         let chunks = lineChunks(bytes, from: start, target: 1 << 20)
         struct Part { var r = RawRatings(); var lines = 0; var blank = 0; var issues: [LineIssue] = [] }
@@ -154,26 +173,27 @@ public enum MovieLens {
                 if l.isEmpty { part.blank += 1; return }
                 split(bytes, l, separator, into: &fields)
                 func issue(_ p: LineProblem, _ m: String) { part.issues.append(LineIssue(line: n, reason: p, message: m)) }
-                guard fields.count == 3 || fields.count == 4 else {
-                    issue(.fieldCount, "expected 3 or 4 fields separated by \(separator.display) (user, movie, rating[, timestamp]), found \(fields.count)")
+                guard columns.fieldCount.map({ fields.count == $0 }) ?? (fields.count == 3 || fields.count == 4) else {
+                    issue(.fieldCount, "\(fieldCountProblem), found \(fields.count)")
                     return
                 }
-                guard let user = parseId(bytes, fields[0]) else {
-                    issue(.badUserId, "user id '\(text(bytes, fields[0]))' is not a positive whole number"); return
+                let userField = fields[userColumn], movieField = fields[movieColumn], ratingField = fields[ratingColumn]
+                guard let user = parseId(bytes, userField) else {
+                    issue(.badUserId, "user id '\(text(bytes, userField))' is not a positive whole number"); return
                 }
-                guard let movie = parseId(bytes, fields[1]) else {
-                    issue(.badMovieId, "movie id '\(text(bytes, fields[1]))' is not a positive whole number"); return
+                guard let movie = parseId(bytes, movieField) else {
+                    issue(.badMovieId, "movie id '\(text(bytes, movieField))' is not a positive whole number"); return
                 }
-                guard let rating = parseDecimal(bytes, fields[2]) else {
-                    issue(.badRating, "rating '\(text(bytes, fields[2]))' is not a number"); return
+                guard let rating = parseDecimal(bytes, ratingField) else {
+                    issue(.badRating, "rating '\(text(bytes, ratingField))' is not a number"); return
                 }
                 guard check.accepts(rating) else {
-                    issue(.ratingOutOfScale, check.problem(text(bytes, fields[2]), rating)); return
+                    issue(.ratingOutOfScale, check.problem(text(bytes, ratingField), rating)); return
                 }
                 var timestamp: Int64 = -1
-                if fields.count == 4 {
-                    guard let t = parseInteger(bytes, fields[3]) else {
-                        issue(.badTimestamp, "timestamp '\(text(bytes, fields[3]))' is not a whole number"); return
+                if let t = columns.fieldCount == nil ? (fields.count == 4 ? 3 : nil) : timestampColumn {
+                    guard let t = parseInteger(bytes, fields[t]) else {
+                        issue(.badTimestamp, "timestamp '\(text(bytes, fields[t]))' is not a whole number"); return
                     }
                     timestamp = t
                 }
@@ -186,6 +206,7 @@ public enum MovieLens {
         var all = RawRatings()
         var offset = lineNumber(bytes, at: start) - 1
         report.linesRead = headerLines
+        report.headerLines = headerLines > 0 ? 1 : 0
         report.blankLines = max(headerLines - 1, 0)
         var issues: [LineIssue] = []
         for var p in parts {
@@ -212,8 +233,12 @@ public enum MovieLens {
     /// (`movieId,title,genres` header, RFC 4180: quoted fields, doubled quotes; ML-20M and
     /// later). `(no genres listed)` is no genre. A UTF-8 byte order mark, CRLF line ends and a
     /// missing final line end are accepted.
-    /// - Parameter encoding: `latin1`, `utf8`, or `auto` (UTF-8 when the bytes are valid UTF-8,
-    ///   else ISO-8859-1, which is what the ML-100K and ML-1M files are).
+    /// A header, when there is one, is read by name (`MovieLens+Header.swift`). A title or
+    /// genre holding a control character is a bad line.
+    /// - Parameter encoding: `latin1`, `utf8`, or `auto` (UTF-8 when the file has a UTF-8 byte
+    ///   order mark or holds a multi-byte UTF-8 sequence, else ISO-8859-1, which is what the
+    ///   ML-100K and ML-1M files are). Read as UTF-8, a line with a byte that is not UTF-8 is
+    ///   a bad line naming the byte and its column.
     public static func parseMovies(
         _ bytes: [UInt8], file: String, encoding: String, policy: InvalidLinePolicy
     ) throws -> (Catalogue, LineReport) {
@@ -223,77 +248,130 @@ public enum MovieLens {
             throw RecError(.input, "unrecognised movies format: expected MovieID::Title::Genres (ML-1M, ML-10M), ML-100K's u.item (fields separated by '|') or movies.csv (movieId,title,genres)",
                            file: file, line: lineNumber(bytes, at: first.lowerBound))
         }
-        let content = bytes[body...]
-        let utf8 = encoding == "utf8" || (encoding == "auto" && String(validating: content, as: UTF8.self) != nil)
-        func decodeTitle(_ raw: ArraySlice<UInt8>) -> String? {
-            utf8 ? String(validating: raw, as: UTF8.self) : latin1ToString(raw)
-        }
-        let badEncoding = "title is not valid UTF-8 (set input.moviesEncoding to \"latin1\" or \"auto\")"
+        // `auto`: UTF-8 when the file has a UTF-8 byte order mark or holds a multi-byte UTF-8
+        // sequence, else ISO-8859-1 (ML-1M and ML-100K hold bytes above 0x7F and no such
+        // sequence). Read as UTF-8, a byte that is not UTF-8 is a bad line: one stray byte
+        // never turns the whole file into ISO-8859-1, and nothing is replaced by U+FFFD.
+        let utf8 = encoding == "utf8" || (encoding == "auto" && (body > 0 || hasMultiByteUTF8(bytes, body..<bytes.count)))
+        let invalidUTF8 = utf8 ? invalidUTF8Lines(bytes, from: body) : [:]
+        let whyUTF8 = encoding == "utf8"
+            ? "input.moviesEncoding is \"utf8\"; set it to \"latin1\" for an ISO-8859-1 file"
+            : "the file holds UTF-8 elsewhere, so \"auto\" reads it as UTF-8; if it is ISO-8859-1 throughout, set input.moviesEncoding to \"latin1\""
 
         var report = LineReport()
         var rows: [(id: Int32, title: String, genres: [String], line: Int)] = []
         var issues: [LineIssue] = []
-        if separator == .comma {
-            let headerLine = lineNumber(bytes, at: first.lowerBound)
-            forEachCSVRecord(bytes, from: body) { n, lines, record in
-                report.linesRead += lines
-                func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
-                let fields: [[UInt8]]
-                switch record {
-                case .blank: report.blankLines += 1; return
-                case .malformed(let message): issue(.badQuoting, message); return
-                case .fields(let f): fields = f
-                }
-                // The `movieId,title,genres` header: a first record whose first field names an id.
-                if n == headerLine, parseId(fields[0], 0..<fields[0].count) == nil,
-                   String(decoding: fields[0], as: UTF8.self).lowercased().hasSuffix("id") {
+        func issue(_ n: Int, _ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
+        /// A byte that is not UTF-8 on lines `n..<n + count` (one record), as an issue at its line.
+        func badEncoding(_ n: Int, lines count: Int) -> Bool {
+            guard !invalidUTF8.isEmpty, let k = (n..<(n + count)).first(where: { invalidUTF8[$0] != nil }) else { return false }
+            let (column, byte) = invalidUTF8[k]!
+            issue(k, .badEncoding, "byte 0x\(byte < 16 ? "0" : "")\(String(byte, radix: 16, uppercase: true)) at column \(column) is not UTF-8 (\(whyUTF8))")
+            return true
+        }
+        /// Keeps a movie whose title and genres decode and hold no control character.
+        func keep(_ n: Int, id: Int32, title raw: ArraySlice<UInt8>, genres rawGenres: ArraySlice<UInt8>?, flagged: [String] = []) {
+            let decode = { (r: ArraySlice<UInt8>) in utf8 ? String(validating: r, as: UTF8.self) : latin1ToString(r) }
+            guard let title = decode(raw), let genres = rawGenres.map(decode) ?? "" else {
+                issue(n, .badEncoding, "title or genres are not valid UTF-8 (\(whyUTF8))"); return
+            }
+            for (what, text) in [("title", title), ("genres", genres)] {
+                if let (scalar, position) = firstControl(text) {
+                    issue(n, .controlCharacter, "the \(what) holds the control character \(describe(scalar)) at character \(position): '\(display(Array(text.utf8)))'")
                     return
                 }
-                guard fields.count == 3 else {
-                    issue(.fieldCount, "expected 3 fields separated by commas (movieId, title, genres), found \(fields.count); a title holding a comma must be in double quotes"); return
+            }
+            let list = rawGenres == nil ? flagged : genreList(genres)
+            // Genres are names: a number there means the file is not a movies file (a ratings
+            // file given as the movies file reads as id::title::genres otherwise).
+            if let number = list.first(where: { g in parseDecimal(Array(g.utf8), 0..<g.utf8.count) != nil }) {
+                issue(n, .badGenres, "genre '\(display(Array(number.utf8)))' is a number (is this a ratings file?)"); return
+            }
+            rows.append((id, title, list, n))
+        }
+        let headerLine = lineNumber(bytes, at: first.lowerBound)
+        if separator == .comma {
+            var columns = ColumnMap.positional(moviesColumns)
+            try forEachCSVRecord(bytes, from: body) { n, lines, record in
+                report.linesRead += lines
+                report.continuationLines += lines - 1
+                if case .blank = record { report.blankLines += 1; return }
+                // The header (`movieId,title,genres`): a first record without any number. Its
+                // columns may come in any order.
+                if n == headerLine, case .fields(let names) = record, isHeader(names.map { $0[...] }) {
+                    columns = try columnMap(header: names.map { $0[...] }, columns: moviesColumns, what: "movies", file: file, line: n)
+                    report.headerLines = 1
+                    return
                 }
-                guard let id = parseId(fields[0], 0..<fields[0].count) else {
-                    issue(.badMovieId, "movie id '\(text(fields[0], 0..<fields[0].count))' is not a positive whole number"); return
+                if badEncoding(n, lines: lines) { return }
+                let fields: [[UInt8]]
+                switch record {
+                case .blank: return
+                case .malformed(let message): issue(n, .badQuoting, message); return
+                case .fields(let f): fields = f
                 }
-                guard let title = decodeTitle(fields[1][...]) else { issue(.badEncoding, badEncoding); return }
-                rows.append((id, title, genreList(fields[2][...]), n))
+                guard fields.count == columns.fieldCount ?? 3 else {
+                    let names = (0..<(columns.fieldCount ?? 3)).map { k in moviesColumns[columns.index.firstIndex(of: k)!].name }
+                    issue(n, .fieldCount, "expected \(names.count) fields separated by commas (\(names.joined(separator: ", "))), found \(fields.count); a title holding a comma must be in double quotes"); return
+                }
+                let idField = fields[columns.index[0]!]
+                guard let id = parseId(idField, 0..<idField.count) else {
+                    issue(n, .badMovieId, "movie id '\(text(idField, 0..<idField.count))' is not a positive whole number"); return
+                }
+                keep(n, id: id, title: fields[columns.index[1]!][...], genres: fields[columns.index[2]!][...])
             }
         } else {
+            // A `::` file may have a header too (`MovieID::Title::Genres`, a first line without
+            // any number); u.item never has one, and its layout is fixed.
             var fields: [Range<Int>] = []
+            var columns = ColumnMap.positional(moviesColumns)
+            split(bytes, first, separator, into: &fields)
+            let headed = separator == .doubleColon && isHeader(fields.map { bytes[$0] })
+            if headed {
+                columns = try columnMap(header: fields.map { bytes[$0] }, columns: moviesColumns, what: "movies", file: file, line: headerLine)
+            }
             var n = lineNumber(bytes, at: body) - 1
             forEachLine(bytes, body..<bytes.count) { l in
                 n += 1
                 report.linesRead += 1
                 if l.isEmpty { report.blankLines += 1; return }
-                func issue(_ p: LineProblem, _ m: String) { issues.append(LineIssue(line: n, reason: p, message: m)) }
+                if headed, n == headerLine { report.headerLines = 1; return }
+                if badEncoding(n, lines: 1) { return }
                 split(bytes, l, separator, into: &fields)
-                let titleRange: Range<Int>
+                let idRange: Range<Int>, titleRange: Range<Int>
+                var genresRange: Range<Int>?
                 var genres: [String] = []
                 if separator == .doubleColon {
-                    guard fields.count >= 3 else {
-                        issue(.fieldCount, "expected 3 fields separated by '::' (id, title, genres), found \(fields.count)"); return
+                    let count = columns.fieldCount ?? 3
+                    guard fields.count >= count else {
+                        let names = headed ? (0..<count).map { k in moviesColumns[columns.index.firstIndex(of: k)!].name }.joined(separator: ", ") : "id, title, genres"
+                        issue(n, .fieldCount, "expected \(count) fields separated by '::' (\(names)), found \(fields.count)"); return
                     }
-                    // Titles never hold '::' in MovieLens, but if one does, keep it whole.
-                    titleRange = fields[1].lowerBound..<fields[fields.count - 2].upperBound
-                    genres = genreList(bytes[fields[fields.count - 1]])
+                    // Titles never hold '::' in MovieLens, but if one does, keep it whole: the
+                    // fields beyond the header's count belong to the title.
+                    let extra = fields.count - count, t = columns.index[1]!
+                    func column(_ c: Int) -> Range<Int> {
+                        let k = columns.index[c]!
+                        return k < t ? fields[k] : k == t ? fields[t].lowerBound..<fields[t + extra].upperBound : fields[k + extra]
+                    }
+                    idRange = column(0); titleRange = column(1); genresRange = column(2)
                 } else {
                     guard fields.count == 5 + genres100K.count else {
-                        issue(.fieldCount, "expected \(5 + genres100K.count) fields separated by '|' (id, title, dates, URL, \(genres100K.count) genre flags), found \(fields.count)"); return
+                        issue(n, .fieldCount, "expected \(5 + genres100K.count) fields separated by '|' (id, title, dates, URL, \(genres100K.count) genre flags), found \(fields.count)"); return
                     }
-                    titleRange = fields[1]
+                    (idRange, titleRange) = (fields[0], fields[1])
                     for (k, name) in genres100K.enumerated() {
                         switch text(bytes, fields[5 + k]) {
                         case "1": genres.append(name)
                         case "0": break
-                        default: issue(.badGenres, "genre flag \(k + 1) must be 0 or 1"); return
+                        default: issue(n, .badGenres, "genre flag \(k + 1) must be 0 or 1"); return
                         }
                     }
                 }
-                guard let id = parseId(bytes, fields[0]) else {
-                    issue(.badMovieId, "movie id '\(text(bytes, fields[0]))' is not a positive whole number"); return
+                guard let id = parseId(bytes, idRange) else {
+                    issue(n, .badMovieId, "movie id '\(text(bytes, idRange))' is not a positive whole number"); return
                 }
-                guard let title = decodeTitle(bytes[titleRange]) else { issue(.badEncoding, badEncoding); return }
-                rows.append((id, title, genres, n))
+                keep(n, id: id, title: bytes[titleRange], genres: genresRange.map { bytes[$0] }, flagged: genres)
             }
         }
         rows.sort { $0.id != $1.id ? $0.id < $1.id : $0.line < $1.line }
@@ -327,11 +405,9 @@ public enum MovieLens {
         return nil
     }
 
-    /// `Action|Comedy` as a list; empty and `(no genres listed)` are no genre. Genre names are
-    /// ASCII in MovieLens; decoded whole (not with `text`, which shortens for messages).
-    static func genreList(_ raw: ArraySlice<UInt8>) -> [String] {
-        let g = String(decoding: raw, as: UTF8.self)
-        return g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
+    /// `Action|Comedy` as a list; empty and `(no genres listed)` are no genre.
+    static func genreList(_ g: String) -> [String] {
+        g.isEmpty || g == "(no genres listed)" ? [] : g.split(separator: "|").map(String.init)
     }
 
     /// One record of an RFC 4180 file.
@@ -346,7 +422,7 @@ public enum MovieLens {
     /// Calls `body` with each record of an RFC 4180 file from `start`: its first line (1-based),
     /// how many lines it spans (a quoted field may hold line breaks) and the record. Records end
     /// at LF or CRLF; a quote inside an unquoted field is kept as it is.
-    static func forEachCSVRecord(_ b: [UInt8], from start: Int, _ body: (_ line: Int, _ lines: Int, _ record: CSVRecord) -> Void) {
+    static func forEachCSVRecord(_ b: [UInt8], from start: Int, _ body: (_ line: Int, _ lines: Int, _ record: CSVRecord) throws -> Void) rethrows {
         let n = b.count
         var i = start
         var line = lineNumber(b, at: start)
@@ -399,9 +475,9 @@ public enum MovieLens {
             }
             if let problem {
                 i = resumeAt
-                body(recordLine, spanned, .malformed(problem))
+                try body(recordLine, spanned, .malformed(problem))
             } else {
-                body(recordLine, spanned, fields.count == 1 && fields[0].isEmpty && b[recordStart] != 34 ? .blank : .fields(fields))
+                try body(recordLine, spanned, fields.count == 1 && fields[0].isEmpty && b[recordStart] != 34 ? .blank : .fields(fields))
             }
             line = recordLine + spanned
             i += 1 // past the LF (or past the end)
@@ -542,7 +618,6 @@ public enum MovieLens {
     }
 
     static func text(_ b: [UInt8], _ r: Range<Int>) -> String {
-        let shown = r.count > 40 ? r.lowerBound..<(r.lowerBound + 40) : r
-        return String(decoding: b[shown], as: UTF8.self) + (r.count > 40 ? "…" : "")
+        display(b[r])
     }
 }

@@ -15,7 +15,15 @@ import Testing
         var line: Int32 = 0
         var rows: [Row] = []
         var blank = 0
-        if layout == 2 { text += "userId,movieId,rating,timestamp" + end; line += 1 }
+        // With a header, every line has its columns, in the header's order; without one, a
+        // line may have 3 or 4 fields.
+        let headerTimestamps = rng.below(2) == 0
+        var order = headerTimestamps ? [0, 1, 2, 3] : [0, 1, 2]
+        rng.shuffle(&order)
+        if layout == 2 {
+            text += order.map { ["userId", "movieId", "rating", "timestamp"][$0] }.joined(separator: ",") + end
+            line += 1
+        }
         let count = 1 + rng.below(300)
         for k in 0..<count {
             while rng.below(10) == 0 { text += end; line += 1; blank += 1 }
@@ -27,11 +35,11 @@ import Testing
             let ratingText = halves % 2 == 1 ? "\(halves / 2).5" : (rng.below(2) == 0 ? "\(halves / 2)" : "\(halves / 2).0")
             var fields = ["\(user)", "\(movie)", ratingText]
             var timestamp: Int64 = -1
-            if rng.below(3) != 0 {
+            if layout == 2 ? headerTimestamps : rng.below(3) != 0 {
                 timestamp = Int64(rng.below(2_000_000_000))
                 fields.append("\(timestamp)")
             }
-            text += fields.joined(separator: separator)
+            text += (layout == 2 ? order.map { fields[$0] } : fields).joined(separator: separator)
             // The last line may lack its line end.
             if k < count - 1 || rng.below(2) == 0 { text += end }
             rows.append(Row(user, movie, rating, timestamp, line: line))

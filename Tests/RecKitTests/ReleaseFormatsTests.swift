@@ -45,10 +45,11 @@ import Testing
         // UTF-8 beyond ISO-8859-1, as in ML-20M and later.
         same("csv-utf8", Array((header + "2,\"千と千尋の神隠し (Spirited Away) (2001)\",Animation\n3,Amélie (2001),Comedy|Romance\n").utf8),
              [Movie(2, "千と千尋の神隠し (Spirited Away) (2001)", ["Animation"]), Movie(3, "Amélie (2001)", ["Comedy", "Romance"])]),
-        // A line break inside quotes belongs to the title; the next record's line counts it.
+        // A line break inside quotes is a control character in the title: the record is a bad
+        // line, and the next record's line number counts the break.
         MoviesCase(name: "csv-line-break-in-quotes", bytes: Array((header + "5,\"Two\nLines (2000)\",Drama\n6,x,Drama\n7\n").utf8), encoding: "auto",
-                   onError: .fails(line: 5, message: "found 1"),
-                   onSkip: .parses([Movie(5, "Two\nLines (2000)", ["Drama"]), Movie(6, "x", ["Drama"])], skipped: ["field-count": 1])),
+                   onError: .fails(line: 2, message: "the title holds the control character U+000A (line feed) at character 4"),
+                   onSkip: .parses([Movie(6, "x", ["Drama"])], skipped: ["control-character": 1, "field-count": 1])),
         // A quote inside an unquoted field is kept as written (as Python's csv does).
         same("csv-quote-inside-unquoted-field", Array((header + "8,The \"Best\" (1990),Drama\n").utf8), [Movie(8, "The \"Best\" (1990)", ["Drama"])]),
         same("csv-latin1", Array("movieId,title,genres\n3,Am".utf8) + [0xE9] + Array("lie (2001),Comedy\n".utf8), [Movie(3, "Amélie (2001)", ["Comedy"])]),
@@ -63,8 +64,13 @@ import Testing
                    onError: .fails(line: 5, message: "a quoted field that starts on this line is never closed"),
                    onSkip: .parses([toy, president, quoted], skipped: ["bad-quoting": 1])),
         badLine("csv-duplicate-id", "1,Toy Story Again (1995),Comedy", reason: "duplicate-movie", message: "movie id 1 already appears on line 2"),
-        // A first line whose first field is not a number and does not name an id is data.
-        MoviesCase(name: "csv-first-line-bad-id", bytes: Array("abc,Jumanji (1995),Adventure\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n".utf8),
+        // A first line without any number is a header, read by name: an unknown name is an
+        // error under both policies (every line is read through the header).
+        MoviesCase(name: "csv-first-line-without-numbers", bytes: Array("abc,Jumanji (1995),Adventure\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n".utf8),
+                   encoding: "auto", onError: .fails(line: 1, message: "unknown column 'abc' in the header (column 1)"),
+                   onSkip: .fails(line: 1, message: "unknown column 'abc' in the header (column 1)")),
+        // A first line with a number in it is data: a bad one is reported, not taken for a header.
+        MoviesCase(name: "csv-first-line-bad-id", bytes: Array("abc,Jumanji (1995),7\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n".utf8),
                    encoding: "auto", onError: .fails(line: 1, message: "movie id 'abc'"),
                    onSkip: .parses([toy], skipped: ["bad-movie-id": 1])),
         // ML-10M movies.dat: '::' like ML-1M, but UTF-8.
@@ -87,11 +93,12 @@ import Testing
     @Test func parseMovies_csvLineNumbers_countHeaderBlankAndQuotedLineBreaks() throws {
         let text = "movieId,title,genres\n\n1,\"A\nB\nC\",Drama\n2,D,Drama\n3,\"E\n"
         let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: "auto", policy: .error) })
-        #expect(e.line == 7 && e.message.contains("never closed"), "\(e)")
+        #expect(e.line == 3 && e.message.contains("U+000A (line feed)"), "\(e)")
         let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: "auto", policy: .skip)
-        #expect(Movie.movies(catalogue) == [Movie(1, "A\nB\nC", ["Drama"]), Movie(2, "D", ["Drama"])])
-        #expect(report.linesRead == 7 && report.blankLines == 1)
-        #expect(report.examples == ["m.csv:7: a quoted field that starts on this line is never closed"])
+        #expect(Movie.movies(catalogue) == [Movie(2, "D", ["Drama"])])
+        #expect(report.linesRead == 7 && report.blankLines == 1 && report.headerLines == 1)
+        #expect(report.examples == ["m.csv:3: the title holds the control character U+000A (line feed) at character 2: 'A<U+000A>B<U+000A>C'",
+                                    "m.csv:7: a quoted field that starts on this line is never closed"])
     }
 
     // MARK: - Ratings and the auto scale

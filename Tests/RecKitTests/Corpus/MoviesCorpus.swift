@@ -57,7 +57,7 @@ enum MoviesCorpus {
         // Declaring latin1 for a UTF-8 file is taken at its word: each byte is one character.
         same("ml1m-utf8-read-as-latin1", miserablesUTF8, encoding: "latin1", [Movie(73, "MisÃ©rables, Les (1995)", ["Drama", "Musical"])]),
         MoviesCase(name: "ml1m-latin1-declared-utf8", bytes: toyStory + miserablesLatin1, encoding: "utf8",
-                   onError: .fails(line: 2, message: "title is not valid UTF-8"),
+                   onError: .fails(line: 2, message: "byte 0xE9 at column 8 is not UTF-8 (input.moviesEncoding is \"utf8\""),
                    onSkip: .parses([toy], skipped: ["bad-encoding": 1])),
         same("ml1m-crlf-bom", [0xEF, 0xBB, 0xBF] + Array("1::Toy Story (1995)::Animation|Children's|Comedy\r\n\r\n73::Misérables, Les (1995)::Drama|Musical\r\n".utf8),
              [toy, miserables], blank: 1),
