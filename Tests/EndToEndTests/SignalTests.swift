@@ -264,8 +264,11 @@ struct SignalTests {
         let recordBytes = try records.map { try bytes(manifests + "/" + $0) }
         var arguments = ["--config", f.configPath]
         if asClusterJob {
-            // The record rec-pipeline --engine slurm writes when it submits the run's jobs.
-            try Data(#"{"runId": "r1", "shards": 1, "jobs": ["1"], "submitted": "2026-01-01T00:00:00Z"}"#.utf8)
+            // The record rec-pipeline --engine slurm writes when it submits the run's jobs,
+            // naming the settings file that submitted them (the folders' owner).
+            let owner = try #require(SettingsFileIdentity.of(f.configPath))
+            let ownerJSON = String(decoding: try JSONEncoder().encode(owner), as: UTF8.self)
+            try Data(#"{"runId": "r1", "shards": 1, "jobs": ["1"], "submitted": "2026-01-01T00:00:00Z", "owner": \#(ownerJSON)}"#.utf8)
                 .write(to: URL(fileURLWithPath: f.path("output/artefacts/cluster-run.json")))
             arguments += ["--run-id", "r1"]
         }
