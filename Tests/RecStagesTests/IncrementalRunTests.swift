@@ -81,6 +81,8 @@ import Testing
         case "rankingModel.solver": return .string(current.stringValue == "blocked" ? "exact" : "blocked")
         case "rankingModel.maxItems": return .int(20) // below the fixture's movies: the cover changes
         case "memoryLimitGB": return .double(64)
+        case "export.csvCells": return .string(current.stringValue == "exact" ? "spreadsheet-safe" : "exact")
+        case "export.fileMode": return .string("0640")
         case "ratingModel.hidden", "rankingModel.hidden": return .array([.int(5)])
         case "ratingModel.type", "rankingModel.type":
             return nil // replaced as a whole section by `changed`
