@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "RecKitTests", dependencies: ["RecKit", "RecTestSupport"]),
         .testTarget(name: "RecKernelsTests", dependencies: ["RecKernels"]),
         .testTarget(name: "RecModelsTests", dependencies: ["RecModels"]),
-        .testTarget(name: "RecEvalTests", dependencies: ["RecEval"]),
+        .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecTestSupport"]),
         .testTarget(name: "RecStagesTests", dependencies: ["RecStages", "RecTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["RecKit"]),
         .testTarget(name: "RecSynthTests", dependencies: ["RecSynth"]),

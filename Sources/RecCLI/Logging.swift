@@ -3,7 +3,9 @@ import Logging
 import RecKit
 
 /// Log lines for people and cron mail: `2026-11-30T04:39:11Z rec-train info: message`, on
-/// stderr. Data never goes to stderr, diagnostics never to stdout.
+/// stderr. Data never goes to stderr, diagnostics never to stdout. Every message passes
+/// through `VisibleText.escape`: text quoted from input (titles, paths, field values) never
+/// reaches the terminal or the log with its control characters, and one event is one line.
 public struct StderrLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -23,7 +25,7 @@ public struct StderrLogHandler: LogHandler {
         // While a stop signal is handled, the failures it causes elsewhere are not news.
         if RunState.shared.silencesThisThread { return }
         let stamp = StderrLogHandler.timestamp()
-        let line = "\(stamp) \(label) \(event.level): \(event.message)\n"
+        let line = "\(stamp) \(VisibleText.escape(label)) \(event.level): \(VisibleText.escape("\(event.message)"))\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 
@@ -50,6 +52,6 @@ public func makeProgress(quiet: Bool) -> @Sendable (String, Int, Int) -> Void {
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let end = done >= total ? "\n" : ""
-        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(what) \(done)/\(total)\(end)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(VisibleText.escape(what)) \(done)/\(total)\(end)".utf8))
     }
 }

@@ -110,7 +110,8 @@ func summary(_ stats: [String: JSONValue]) -> String {
 }
 
 /// A stage's readable summary (the score stage's metrics table) goes to stdout: it is data
-/// for the person running the command, not a diagnostic. Not printed with `--quiet`.
+/// for the person running the command, not a diagnostic. Not printed with `--quiet`. Its
+/// lines stay lines; any other control or bidi character is escaped (`VisibleText`).
 public func printSummary(_ stats: [String: JSONValue]) {
-    if let text = stats["summary"]?.stringValue { FileHandle.standardOutput.write(Data(text.utf8)) }
+    if let text = stats["summary"]?.stringValue { FileHandle.standardOutput.write(Data(VisibleText.escape(text, keepingLineFeeds: true).utf8)) }
 }

@@ -62,16 +62,16 @@ struct LineChart {
         // Series: a polyline through every point, a dot with a tooltip on each.
         for s in series {
             let points = s.points.map { "\(c(px($0.x))),\(c(py($0.y)))" }.joined(separator: " ")
-            out += "<polyline class=\"series \(s.cssClass)\" data-series=\"\(HTML.escape(s.name))\" points=\"\(points)\"/>\n"
+            out += "<polyline class=\"series \(HTML.escape(s.cssClass))\" data-series=\"\(HTML.escape(s.name))\" points=\"\(points)\"/>\n"
             for p in s.points {
-                out += "<circle class=\"point \(s.cssClass)\" cx=\"\(c(px(p.x)))\" cy=\"\(c(py(p.y)))\" r=\"2.5\">"
+                out += "<circle class=\"point \(HTML.escape(s.cssClass))\" cx=\"\(c(px(p.x)))\" cy=\"\(c(py(p.y)))\" r=\"2.5\">"
                 out += "<title>\(HTML.escape(s.name)), epoch \(Self.label(p.x, step: 1)): \(RecommendationExport.fixed(p.y, digits: 4))</title></circle>\n"
             }
         }
         // Legend: one swatch and name per series, in a row under the title.
         var x = plot.x0
         for s in series {
-            out += "<line class=\"legend-swatch \(s.cssClass)\" x1=\"\(c(x))\" y1=\"\(c(top + 34))\" x2=\"\(c(x + 18))\" y2=\"\(c(top + 34))\"/>"
+            out += "<line class=\"legend-swatch \(HTML.escape(s.cssClass))\" x1=\"\(c(x))\" y1=\"\(c(top + 34))\" x2=\"\(c(x + 18))\" y2=\"\(c(top + 34))\"/>"
             out += "<text class=\"legend\" x=\"\(c(x + 24))\" y=\"\(c(top + 38))\">\(HTML.escape(s.name))</text>\n"
             x += 36 + 7 * Double(s.name.count)
         }

@@ -165,19 +165,24 @@ public enum Report {
 /// HTML text escaping.
 enum HTML {
     /// `s` safe inside element content and inside double- or single-quoted attributes.
+    ///
+    /// Works on UTF-8 bytes, never on `Character`s: a grapheme cluster can hold a `<` behind
+    /// another scalar (U+0600 and the other prepended concatenation marks join the next
+    /// character into one cluster), and such a cluster is not equal to "<" but still opens a
+    /// tag. The five characters are ASCII, and no byte of a multi-byte UTF-8 sequence is ASCII.
     static func escape(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
-        for ch in s {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): out += "&amp;".utf8
+            case UInt8(ascii: "<"): out += "&lt;".utf8
+            case UInt8(ascii: ">"): out += "&gt;".utf8
+            case UInt8(ascii: "\""): out += "&quot;".utf8
+            case UInt8(ascii: "'"): out += "&#39;".utf8
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

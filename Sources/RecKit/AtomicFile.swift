@@ -3,6 +3,11 @@ import Foundation
 /// Files appear whole or not at all: written to a temporary name in the same folder, flushed
 /// to disk, then renamed over the destination. A run killed at any moment leaves either the old
 /// file or the new one, never half of one.
+///
+/// Permissions: a file that replaces a regular file keeps that file's permission bits (and
+/// its group, where the process may set it); a new file gets `newFileMode`, or 0666 less the
+/// umask when none is given. The temporary file has those permissions before the first byte
+/// is written, so the published file is never, even for a moment, more open than that.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
         try bytes.withUnsafeBytes { try write($0, to: path) }
@@ -13,14 +18,14 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        try publish(try writeTemporary(bytes, beside: path), to: path)
+        try publish(try writeTemporary(bytes, beside: path, newFileMode: nil), to: path)
     }
 
     /// Writes a file from several buffers in order, without joining them first (an artefact of
     /// a large model is written as its header and its compressed frames: joining them would
     /// hold the model's size twice more).
     public static func write(parts: [[UInt8]], to path: String) throws {
-        try publish(try writeTemporary(beside: path) { append in
+        try publish(try writeTemporary(beside: path, newFileMode: nil) { append in
             for part in parts { try part.withUnsafeBytes { try append($0) } }
         }, to: path)
     }
@@ -40,11 +45,13 @@ public enum AtomicFile {
     /// name first, and only then are they all renamed into place, back to back. A failure
     /// before the renames leaves every destination as it was; a kill during them (a few
     /// microseconds) leaves each file whole, old or new.
-    public static func writeAll(_ files: [(path: String, bytes: [UInt8])]) throws {
+    /// - Parameter newFileMode: the permissions of a file that does not exist yet (nil: 0666
+    ///   less the umask); a file that is replaced keeps its own.
+    public static func writeAll(_ files: [(path: String, bytes: [UInt8])], newFileMode: FileMode? = nil) throws {
         var temps: [(temp: String, path: String)] = []
         defer { for t in temps { discard(t.temp) } }
         for f in files {
-            let temp = try f.bytes.withUnsafeBytes { try writeTemporary($0, beside: f.path) }
+            let temp = try f.bytes.withUnsafeBytes { try writeTemporary($0, beside: f.path, newFileMode: newFileMode) }
             temps.append((temp, f.path))
         }
         // A stop signal waits for these renames to end (or, once begun, keeps them from starting).
@@ -65,14 +72,17 @@ public enum AtomicFile {
 
     /// Writes `bytes` to a new temporary file in the folder of `path` (created if missing),
     /// flushed to disk. The file is created with `O_EXCL | O_NOFOLLOW`: it is always a new
-    /// file of ours, never an existing file or the target of a symbolic link.
+    /// file of ours, never an existing file or the target of a symbolic link. It has the
+    /// permissions `path` will have (see `AtomicFile`) before anything is written to it.
     /// - Returns: the temporary file's path.
-    static func writeTemporary(_ bytes: UnsafeRawBufferPointer, beside path: String) throws -> String {
-        try writeTemporary(beside: path) { try $0(bytes) }
+    static func writeTemporary(_ bytes: UnsafeRawBufferPointer, beside path: String, newFileMode: FileMode?) throws -> String {
+        try writeTemporary(beside: path, newFileMode: newFileMode) { try $0(bytes) }
     }
 
     /// `writeTemporary` of the bytes that `body` appends with the function it is given.
-    private static func writeTemporary(beside path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> String {
+    private static func writeTemporary(
+        beside path: String, newFileMode: FileMode?, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         do {
@@ -83,10 +93,17 @@ public enum AtomicFile {
         // Unique per call, not only per process: two threads writing the same file must not
         // share (and truncate) one temporary file.
         let temp = dir + "/" + temporaryName(for: url.lastPathComponent)
-        // Noted for a stop signal's handler, which removes this process's temporary files.
-        let fd = RunState.shared.createTemporary(temp) { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        let kept = replacedFile(path)
+        let exact = kept?.mode ?? newFileMode?.bits
+        // With an exact mode to give, the file starts owner-only and is opened up to it below;
+        // otherwise open() applies the umask to 0666, as a shell redirection does. Noted for a
+        // stop signal's handler, which removes this process's temporary files.
+        let fd = RunState.shared.createTemporary(temp) {
+            open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact == nil ? 0o666 : 0o600)
+        }
         guard fd >= 0 else { throw RecError(.runtime, "cannot create: \(String(cString: strerror(errno)))", file: temp) }
         do {
+            if let exact { try setPermissions(fd, mode: exact, group: kept?.group, file: path) }
             try body { bytes in
                 var offset = 0
                 while offset < bytes.count {
@@ -113,6 +130,35 @@ public enum AtomicFile {
     private static func discard(_ temp: String) {
         unlink(temp)
         RunState.shared.temporaryGone(temp)
+    }
+
+    // MARK: - Permissions
+
+    /// The permission bits and group of the regular file at `path`, which a new version
+    /// keeps; nil when there is none (nothing there, or a link, folder or other kind of file,
+    /// which the rename replaces as a new file).
+    static func replacedFile(_ path: String) -> (mode: mode_t, group: gid_t)? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (st.st_mode & 0o777, st.st_gid)
+    }
+
+    /// Gives the open file `fd` the group `group` (when given) and exactly the permission
+    /// bits `mode`, whatever the umask. A group the process may not give (EPERM: it is not a
+    /// member) is left as the system chose it, and the group bits are then cleared: members
+    /// of another group must not gain access that the replaced file gave its own group.
+    private static func setPermissions(_ fd: Int32, mode: mode_t, group: gid_t?, file: String) throws {
+        var mode = mode
+        if let group {
+            if fchown(fd, uid_t.max, group) != 0 {
+                guard errno == EPERM else { throw RecError(.runtime, "cannot set the group: \(String(cString: strerror(errno)))", file: file) }
+                var st = stat()
+                if fstat(fd, &st) != 0 || st.st_gid != group { mode &= ~0o070 }
+            }
+        }
+        guard fchmod(fd, mode) == 0 else {
+            throw RecError(.runtime, "cannot set the permissions \(FileMode(bits: mode).map(\.description) ?? String(mode, radix: 8)): \(String(cString: strerror(errno)))", file: file)
+        }
     }
 
     // MARK: - Temporary names

@@ -103,6 +103,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var rankingModel = RankingModelConfig.ratingModel
     public var score = Score()
     public var qualityGate = QualityGate()
+    /// How the exports are written: CSV cells, permissions of new files (ExportSettings.swift).
+    public var export = Export()
     public var monitoring = Monitoring()
     /// How `rec-pipeline --engine slurm` submits the jobs (operational: in no fingerprint).
     public var slurm = Slurm()
@@ -115,6 +117,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
+        case export
     }
 
     public init() {}

@@ -3,7 +3,8 @@
 /// CSV: header `user_id,rank,movie_id,score,title,genres,predicted_rating`, one row per
 /// (user, rank), sorted by user id then rank, RFC 4180 (fields with a comma, quote, CR or LF
 /// are quoted, quotes doubled), UTF-8 without byte order mark, LF line ends, genres joined by
-/// `|`. JSON lines: one object per user,
+/// `|`; a text cell that a spreadsheet would take for a formula is written as `CSVCells` says.
+/// JSON lines (every text exact): one object per user,
 /// `{"user_id":1,"recommendations":[{"rank":1,"movie_id":2905,"score":4.71,...}]}`.
 ///
 /// Hand-written byte writers: the Swift CSV packages available here are 30–100x slower or
@@ -13,7 +14,10 @@ public enum RecommendationExport {
     public static let csvHeader = "user_id,rank,movie_id,score,title,genres,predicted_rating\n"
 
     /// Formats both files, in parallel by user-chunk, concatenated in user order.
-    public static func render(_ lists: TopKLists, catalogue: Catalogue, parallel: Parallel) throws -> (csv: [UInt8], jsonl: [UInt8]) {
+    /// - Parameter cells: how the CSV's text cells are written (the `export.csvCells` setting).
+    public static func render(
+        _ lists: TopKLists, catalogue: Catalogue, parallel: Parallel, cells: CSVCells = .spreadsheetSafe
+    ) throws -> (csv: [UInt8], jsonl: [UInt8]) {
         // Dense item -> catalogue row.
         var row = [Int](repeating: -1, count: lists.ids.itemCount)
         for (i, id) in lists.ids.itemIds.enumerated() {
@@ -22,8 +26,8 @@ public enum RecommendationExport {
             }
             row[i] = r
         }
-        let titlesCSV = catalogue.titles.map { csvField($0) }
-        let genresCSV = catalogue.genres.map { csvField($0.joined(separator: "|")) }
+        let titlesCSV = catalogue.titles.map { csvField($0, cells: cells) }
+        let genresCSV = catalogue.genres.map { csvField($0.joined(separator: "|"), cells: cells) }
         let titlesJSON = catalogue.titles.map { jsonString($0) }
         let genresJSON = catalogue.genres.map { "[" + $0.map(jsonString).joined(separator: ",") + "]" }
         let k = lists.k
@@ -60,11 +64,32 @@ public enum RecommendationExport {
         return (csv, jsonl)
     }
 
-    /// One RFC 4180 field: quoted only when it must be.
-    public static func csvField(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// One RFC 4180 text field, the one writer of every text cell of the project's CSV:
+    /// quoted only when it must be (a comma, quote, CR or LF; quotes doubled), and with
+    /// `.spreadsheetSafe` a cell that starts with a formula character (`formulaStarts`) is
+    /// quoted with `'` before its text.
+    ///
+    /// Works on UTF-8 bytes, never on `Character`s: a quote or an `=` followed by a combining
+    /// mark is one grapheme cluster that compares unequal to `"` or `=`, yet a CSV reader or a
+    /// spreadsheet sees the ASCII character. Numbers (ids, scores) are not text cells and are
+    /// written as they are.
+    public static func csvField(_ s: String, cells: CSVCells = .spreadsheetSafe) -> String {
+        let formula = cells == .spreadsheetSafe && s.utf8.first.map(formulaStarts.contains) == true
+        guard formula || s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { return s }
+        var out: [UInt8] = [34]
+        out.reserveCapacity(s.utf8.count + 3)
+        if formula { out.append(39) }
+        for byte in s.utf8 {
+            if byte == 34 { out.append(34) }
+            out.append(byte)
+        }
+        out.append(34)
+        return String(decoding: out, as: UTF8.self)
     }
+
+    /// The first characters that make a spreadsheet read a cell as a formula (OWASP's list):
+    /// `=`, `+`, `-`, `@`, TAB and CR.
+    public static let formulaStarts: Set<UInt8> = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13]
 
     /// A JSON string literal: quotes, backslashes and control characters escaped, everything
     /// else as UTF-8.

@@ -316,13 +316,13 @@ public struct ExportStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] {
         [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report]
     }
-    public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate"] }
+    public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate", "export"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel)
+        let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
         var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, ctx)
         stats["users"] = .int(lists.ids.userCount)
         stats["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
@@ -341,8 +341,9 @@ public struct ExportStage: Stage {
                                               published: try? PlainFile.read(c.paths.metrics))
         ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
+        // A replaced export keeps its mode and group; a new one gets export.fileMode.
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
-                                 (c.paths.metrics, metrics), (c.paths.report, report)])
+                                 (c.paths.metrics, metrics), (c.paths.report, report)], newFileMode: c.export.fileMode)
         return ["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)]
     }
 }

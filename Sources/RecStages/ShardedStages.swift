@@ -111,7 +111,7 @@ struct ExportShard: Stage {
         let mine = TopKLists(k: lists.k, items: Array(lists.items[cells]), scores: Array(lists.scores[cells]),
                              predictedRatings: Array(lists.predictedRatings[cells]),
                              ids: IdMaps(userIds: Array(lists.ids.userIds[users]), itemIds: lists.ids.itemIds))
-        let (csv, jsonl) = try RecommendationExport.render(mine, catalogue: catalogue, parallel: ctx.parallel)
+        let (csv, jsonl) = try RecommendationExport.render(mine, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
         let rows = Array(csv.dropFirst(RecommendationExport.csvHeader.utf8.count))
         let out = outputs(c)
         try AtomicFile.write(rows, to: out[0])

@@ -50,7 +50,7 @@ struct BenchCommand: RecCommand {
                     return .blocked(maxItems: n)
                 }
                 try EASEBenchmark(matricesPath: easeMatrices, solvers: solvers, lambda: s.lambda, weighting: EASE.Weighting(rawValue: s.weighting) ?? .binary,
-                                  workers: c.workers).run { print($0) }
+                                  workers: c.workers).run { print(VisibleText.escape($0, keepingLineFeeds: true)) }
                 return
             }
             let config = try options.load()
@@ -64,7 +64,7 @@ struct BenchCommand: RecCommand {
                     return try b.run()
                 }()
             }
-            FileHandle.standardOutput.write(Data(report.utf8))
+            FileHandle.standardOutput.write(Data(VisibleText.escape(report, keepingLineFeeds: true).utf8))
         } catch let e as RecError {
             logger.error("\(e.description)")
             throw ExitCode(ExitCodes.code(for: e.kind))

@@ -20,9 +20,11 @@ struct InspectCommand: RecCommand {
         do {
             let a = try Inspect.open(file)
             let text = csv ? try Inspect.csv(a, parallel: Parallel.resolve(0)) : Inspect.header(a)
-            FileHandle.standardOutput.write(Data(text.utf8))
+            // Piped, the dump is data and stays exact; on a terminal, titles from the input must
+            // not act on it, so their control and bidi characters are shown escaped.
+            FileHandle.standardOutput.write(Data((isatty(STDOUT_FILENO) == 1 ? VisibleText.escape(text, keepingLineFeeds: true) : text).utf8))
         } catch let e as RecError {
-            FileHandle.standardError.write(Data("rec-inspect: \(e.description)\n".utf8))
+            printError("rec-inspect: \(e.description)")
             throw ExitCode(ExitCodes.code(for: e.kind))
         }
     }

@@ -149,7 +149,8 @@ extension PipelineCommand {
             let (config, settings) = try options.loadKeepingBytes()
             let engine = SlurmEngine(config: config, configPath: configPath, settings: settings, options: o, logger: logger,
                                      binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
-            let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            // Job ids, or the sbatch commands of a dry run (paths from the settings): shown, never raw.
+            let code = try engine.run { FileHandle.standardOutput.write(Data((VisibleText.escape($0) + "\n").utf8)) }
             if code != 0 { throw ExitCode(code) }
         } catch let e as RecError {
             logger.error("\(e.description)")

@@ -76,11 +76,11 @@ struct SynthCommand: ParsableCommand {
             }
             let seconds = clock.duration(to: .now)
             if !quiet {
-                print("wrote \(ratingsPath) and \(moviesPath) in \(seconds.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
+                print("wrote \(VisibleText.escape(ratingsPath)) and \(VisibleText.escape(moviesPath)) in \(seconds.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
                 print(summary.text)
             }
         } catch let e as RecError {
-            FileHandle.standardError.write(Data("rec-synth: \(e.description)\n".utf8))
+            FileHandle.standardError.write(Data("rec-synth: \(VisibleText.escape(e.description))\n".utf8))
             throw ExitCode(e.kind == .config ? 2 : 1)
         }
     }

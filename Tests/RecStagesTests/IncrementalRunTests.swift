@@ -81,6 +81,8 @@ import Testing
         case "rankingModel.solver": return .string(current.stringValue == "blocked" ? "exact" : "blocked")
         case "rankingModel.maxItems": return .int(20) // below the fixture's movies: the cover changes
         case "memoryLimitGB": return .double(64)
+        case "export.csvCells": return .string(current.stringValue == "exact" ? "spreadsheet-safe" : "exact")
+        case "export.fileMode": return .string("0640")
         case "ratingModel.hidden", "rankingModel.hidden": return .array([.int(5)])
         case "ratingModel.type", "rankingModel.type":
             return nil // replaced as a whole section by `changed`
@@ -153,10 +155,20 @@ import Testing
         let keys = Set(Self.cases().map { $0.key.joined(separator: ".") })
         // Every model type's own keys appear under some base.
         for k in ["rankingModel.lambda", "rankingModel.lambdaGrid", "rankingModel.weighting", "rankingModel.hidden",
-                  "ratingModel.hidden", "ratingModel.inputDropout", "qualityGate.minNDCG", "split.method", "evaluation.enabled", "workers"] {
+                  "ratingModel.hidden", "ratingModel.inputDropout", "qualityGate.minNDCG", "split.method", "evaluation.enabled", "workers",
+                  "export.csvCells", "export.fileMode"] {
             #expect(keys.contains(k), "\(k) is not enumerated")
         }
         #expect(keys.count >= 35, "only \(keys.count) keys")
+    }
+
+    /// How the exports are written matters to rec-export alone: a change reruns it and nothing
+    /// before it, and metrics.json's settings (rec-score's fingerprint) do not list it.
+    @Test func exportSection_isInTheExportStagesFingerprintOnly() throws {
+        let c = try PipelineConfig.parse(.object(PipelineFixture.baseSettings))
+        for stage in Pipeline.stages {
+            #expect((try Pipeline.fingerprint(stage, c)["export"] != nil) == (stage.name == "export"), "\(stage.name)")
+        }
     }
 
     @Test func fingerprints_coverEverySettingSection_exceptOperationalOnes() throws {

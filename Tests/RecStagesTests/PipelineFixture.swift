@@ -38,7 +38,9 @@ struct PipelineFixture {
         try Data(lines.utf8).write(to: dir.appendingPathComponent("ratings.dat"))
         var movies: [UInt8] = []
         for m in 1...(Self.movies + 2) {
-            let title = m == 3 ? "Misérables, Les (1995)" : m == 5 ? "Quote \"Unquote\" (1999)" : "Movie \(m) (19\(50 + m))"
+            // Movie 7's title starts like a spreadsheet formula, as real titles do ("+1 (2013)"):
+            // export.csvCells changes how the CSV writes it.
+            let title = m == 3 ? "Misérables, Les (1995)" : m == 5 ? "Quote \"Unquote\" (1999)" : m == 7 ? "+1 (2013)" : "Movie \(m) (19\(50 + m))"
             movies += "\(m)::\(title)::\(m % 2 == 0 ? "Drama" : "Comedy|Drama")\n".unicodeScalars.map { UInt8($0.value) }
         }
         try Data(movies).write(to: dir.appendingPathComponent("movies.dat"))
