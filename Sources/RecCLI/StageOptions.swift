@@ -43,14 +43,16 @@ public struct StageOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if let workers, workers < 0 { throw ValidationError("--workers must be 0 (all cores) or more") }
+        if let workers {
+            do { try PipelineConfig.checkWorkers(workers, name: "--workers") } catch let e as RecError { throw ValidationError(e.message) }
+        }
     }
 
     /// The settings file with the command-line overrides applied.
     public func load() throws -> PipelineConfig {
         var c = try PipelineConfig.load(config)
         if let workers {
-            guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
+            try PipelineConfig.checkWorkers(workers, name: "--workers")
             c.workers = workers
         }
         return c

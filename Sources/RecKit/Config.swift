@@ -207,6 +207,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Largest `workers`: Dispatch and BLAS take a 32-bit count.
     public static let maxWorkers = 1024
 
+    /// The one check of a worker count, for the setting and for every `--workers` option: a
+    /// command-line override must not accept what the settings file refuses.
+    /// - Throws: `RecError(.config)` naming `name` (`'workers'` or `--workers`).
+    public static func checkWorkers(_ workers: Int, name: String, file: String? = nil) throws {
+        guard (0...maxWorkers).contains(workers) else {
+            throw RecError(.config, "\(name) must be 0 (all cores) to \(maxWorkers), not \(workers)", file: file)
+        }
+    }
+
     /// Range checks that JSON types cannot express, and combinations that cannot work; all
     /// made before any stage runs.
     public func validate(file: String = "pipeline.json") throws {
@@ -221,7 +230,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         guard split.validationRatio >= 0, split.validationRatio < 1 else {
             throw bad("'split.validationRatio' must be at least 0 and below 1")
         }
-        guard (0...Self.maxWorkers).contains(workers) else { throw bad("'workers' must be 0 (all cores) to \(Self.maxWorkers)") }
+        try Self.checkWorkers(workers, name: "'workers'", file: file)
         guard memoryLimitGB.isFinite, memoryLimitGB >= 0 else { throw bad("'memoryLimitGB' must be 0 (90 % of the physical memory) or a number of GB") }
         guard (1...Self.maxK).contains(score.k) else { throw bad("'score.k' must be 1 to \(Self.maxK)") }
         for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),

@@ -76,10 +76,13 @@ public enum MemoryChecks {
         }
         let workers = Parallel.resolve(c.workers).workers
         let users = listUsers ?? d.users
-        let lists = MemoryPlan.sum([TopK.listBytes(users: users, items: d.items, k: c.score.k, workers: workers),
-                                    MemoryPlan.product(users, c.score.k, 12, 2)])
-        parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving) and one score block per worker",
-                                     bytes: lists, setting: "score.k"))
+        // Two parts, each with the setting that shrinks it: the lists grow with k, the score
+        // blocks with the number of workers (`TopK.listBytes` is their sum).
+        let blocks = TopK.listBytes(users: 0, items: d.items, k: c.score.k, workers: workers)
+        let lists = MemoryPlan.sum([MemoryPlan.product(users, c.score.k, 8), MemoryPlan.product(users, c.score.k, 12, 2)])
+        parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving)", bytes: lists, setting: "score.k"))
+        parts.append(MemoryPlan.Part("one score block per worker (\(workers) workers)", bytes: blocks,
+                                     setting: "workers (or --workers)"))
         return MemoryPlan(step: "rec-score", parts: parts)
     }
 
