@@ -14,6 +14,9 @@ public protocol RecCommand: ParsableCommand {}
 extension RecCommand {
     public static func main() {
         do {
+            // Paths arrive as bytes; stop before anything reads or writes when they are not
+            // UTF-8, rather than work on the repaired text (another folder).
+            try OSPaths.checkProcess()
             var command = try parseAsRoot()
             try command.run()
         } catch let e as RecError {

@@ -67,7 +67,14 @@ extension PipelineConfig {
             guard !path.utf8.contains(0), path.utf8.count < Int(PATH_MAX) else {
                 throw RecError(.config, "'\(key)' is not a usable path (a NUL character, or longer than \(PATH_MAX) bytes)", file: file)
             }
-            let (canonical, notAFolder) = PipelineConfig.canonicalFolder(path)
+            let canonical: String, notAFolder: String?
+            do {
+                (canonical, notAFolder) = try PipelineConfig.canonicalFolder(path)
+            } catch var e as RecError {
+                e.message = "'\(key)' is \(path), but " + e.message
+                e.file = file
+                throw e
+            }
             if let notAFolder {
                 throw RecError(.config, "'\(key)' is \(path), but \(notAFolder) is a file, not a folder", file: file)
             }
@@ -92,7 +99,8 @@ extension PipelineConfig {
 
     /// A folder's path with every symbolic link of its existing part resolved and `.`/`..`
     /// removed, and the first existing part that is not a folder, if any.
-    static func canonicalFolder(_ path: String) -> (path: String, notAFolder: String?) {
+    /// - Throws: `RecError(.config)` when the real path is not UTF-8.
+    static func canonicalFolder(_ path: String) throws -> (path: String, notAFolder: String?) {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let parts = absolute.split(separator: "/").map(String.init)
         // The longest prefix that exists (the root always does); the rest is applied as text,
@@ -100,8 +108,9 @@ extension PipelineConfig {
         for n in stride(from: parts.count, through: 0, by: -1) {
             let prefix = "/" + parts[0..<n].joined(separator: "/")
             guard let p = realpath(prefix, nil) else { continue }
-            let base = String(cString: p)
-            free(p)
+            defer { free(p) }
+            // A symbolic link may lead to a folder whose name is not UTF-8.
+            let base = try OSPaths.string(cString: p, what: "the real path of \(prefix)")
             var st = stat()
             if stat(base, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR { return (base, prefix) }
             var out = base.split(separator: "/").map(String.init)

@@ -15,6 +15,9 @@ public struct IngestStage: Stage {
         let c = ctx.config
         let policy = InvalidLinePolicy(rawValue: c.input.invalidLines) ?? .error
         let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
+        // Before reading: a file larger than the memory stops here, not in a failed allocation.
+        let memory = try MemoryChecks.checkIngest(c)
+        ctx.logger.info("\(memory)")
         let (catalogue, movieReport) = try MovieLens.parseMovies(
             try AtomicFile.read(moviesPath), file: moviesPath, encoding: c.input.moviesEncoding, policy: policy)
         let bytes = try AtomicFile.read(ratingsPath)
@@ -78,8 +81,11 @@ public struct SplitStage: Stage {
         guard c.split.validationRatio == 0 || parts.validation.count > 0 else {
             // What is left for validation: each user's ratings after the test.
             let left = mostPerUser([parts.train, parts.validation])
+            let hint = left > 1
+                ? holdOutHint(left, keep: 1, key: "split.validationRatio", after: " after the test") + ", or set split.validationRatio to 0"
+                : "no user has more than 1 rating left after the test, and each user keeps 1 in train, so raising split.validationRatio cannot help: lower split.testRatio (a user needs 3 ratings for a test, a validation and a train one), or set split.validationRatio to 0"
             throw RecError(.config, "'split.validationRatio' \(c.split.validationRatio) holds out no rating for validation (each user's share rounds to 0)",
-                           hint: holdOutHint(left, keep: 1, key: "split.validationRatio", after: " after the test") + ", or set split.validationRatio to 0")
+                           hint: hint)
         }
         let settings = try JSONValue.from(c.split)
         for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),

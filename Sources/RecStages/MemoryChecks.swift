@@ -97,6 +97,70 @@ public enum MemoryChecks {
         return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
     }
 
+    /// Bytes `rec-ingest` holds per rating besides the files' text: the parsed columns twice
+    /// (per chunk and joined, 24 bytes each), the sort's indices and the dense table
+    /// (about 30 more). MovieLens-25M (678 MB of text, 25 million ratings) peaked at 2.2 GB,
+    /// 61 bytes per rating above the text; 80 leaves room for the estimate's error.
+    public static let ingestBytesPerRating = 80
+
+    /// `rec-ingest`: the two files' text, held while they are parsed, and `ratingLines` ratings.
+    public static func ingestPlan(ratingsBytes: Int, ratingLines: Int, moviesBytes: Int) -> MemoryPlan {
+        MemoryPlan(step: "rec-ingest", parts: [
+            MemoryPlan.Part("the ratings file's text", bytes: ratingsBytes),
+            MemoryPlan.Part("about \(ratingLines) ratings as parsed, sorted and indexed",
+                            bytes: MemoryPlan.product(ratingLines, ingestBytesPerRating)),
+            MemoryPlan.Part("the movies file's text and the catalogue", bytes: MemoryPlan.product(moviesBytes, 4)),
+        ])
+    }
+
+    /// `rec-ingest`'s plan for the files `c` names, from their sizes (see `checkIngest`).
+    public static func ingestPlan(_ c: PipelineConfig) throws -> MemoryPlan {
+        let (ratingsBytes, lines) = try estimateLines(c.resolve(c.input.ratings))
+        let (fd, moviesBytes) = try PlainFile.open(c.resolve(c.input.movies))
+        close(fd)
+        return ingestPlan(ratingsBytes: ratingsBytes, ratingLines: lines, moviesBytes: moviesBytes)
+    }
+
+    /// Checks `rec-ingest`'s plan before it reads the files: their sizes, and the number of
+    /// ratings estimated from the line ends in the ratings file's first MiB (exact when the
+    /// file is no larger).
+    /// - Returns: a line for the log, as `check`.
+    /// - Throws: `RecError(.config)` as `MemoryPlan.check`, naming the ratings file; a missing
+    ///   or unsuitable file as `PlainFile.open` does.
+    @discardableResult
+    public static func checkIngest(_ c: PipelineConfig) throws -> String {
+        let ratingsPath = c.resolve(c.input.ratings)
+        let plan = try ingestPlan(c)
+        let ratingsBytes = plan.parts[0].bytes
+        let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
+        do {
+            try plan.check(limit)
+        } catch var e as RecError {
+            e.file = ratingsPath
+            e.message += " (\(MemoryPlan.format(ratingsBytes)) of ratings text)"
+            throw e
+        }
+        return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
+    }
+
+    /// A text file's size and its number of lines, estimated from the line ends in its first
+    /// MiB (counted exactly when the file is no larger), without reading the rest.
+    static func estimateLines(_ path: String, sample: Int = 1 << 20) throws -> (bytes: Int, lines: Int) {
+        let (fd, size) = try PlainFile.open(path)
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: min(size, sample))
+        var filled = 0
+        while filled < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            filled += n
+        }
+        let ends = buffer[0..<filled].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+        guard filled < size, filled > 0 else { return (size, ends + 1) }
+        return (size, Int((Double(size) * Double(ends + 1) / Double(filled)).rounded(.up)))
+    }
+
     /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running
     /// the stages after ingest.
     public static func checkAll(_ c: PipelineConfig) throws {

@@ -117,7 +117,7 @@ extension PipelineCommand {
             let configPath = URL(fileURLWithPath: options.config).standardizedFileURL.path
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
             let engine = SlurmEngine(config: try options.load(), configPath: configPath, options: o, logger: logger,
-                                     binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
+                                     binDirectory: try OSPaths.executableFolder() ?? bin)
             let code = try engine.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
             if code != 0 { throw ExitCode(code) }
         } catch let e as RecError {
