@@ -138,7 +138,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             // Foundation names no key when a number does not fit its type ("The given data was
             // not valid JSON."): find the value that fails when overlaid alone.
             let bad = leaves(user).first { path, value in
-                let alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
+                var alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
+                // A model section's key is known only under its type: keep the type beside it.
+                if path.count == 2, case .object(let top) = user, case .object(let section)? = top[path[0]],
+                   let type = section["type"], path[1] != "type" {
+                    alone = .object([path[0]: .object([path[1]: value, "type": type])])
+                }
                 guard let m = try? merge(defaults, alone, path: "", file: file) else { return false }
                 return (try? JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(m))) == nil
             }

@@ -46,6 +46,12 @@ extension PipelineConfig {
     /// Foundation's message for a JSON syntax error (it names no position).
     static func describeJSONError(_ error: Error) -> String {
         if case DecodingError.dataCorrupted(let c) = error { return c.debugDescription }
+        // Valid JSON syntax whose value no JSON type of Swift holds: a number beyond a Double's
+        // range (1e309), or a string with an unpaired surrogate escape (\ud800).
+        if case DecodingError.typeMismatch(_, let c) = error, !c.codingPath.isEmpty {
+            let path = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return "'\(path.hasPrefix(".") ? String(path.dropFirst()) : path)' cannot be read: a number beyond ±1.8e308, or text with an unpaired \\u surrogate escape"
+        }
         return "\(error)"
     }
 
