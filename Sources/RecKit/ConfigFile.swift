@@ -9,20 +9,39 @@ import Darwin
 /// The settings file as bytes on disk: reading it, refusing duplicate keys, and the checks of
 /// the two folders that need the file's location.
 extension PipelineConfig {
+    /// Largest settings file read: far above any real one (the repository's are under 2 kB).
+    static let maxSettingsBytes = 1 << 20
+
     /// Reads the settings file. A missing or unsuitable file is a settings error (exit code
     /// 2) naming the path it looked at and, for a relative path, the folder it was taken from.
     static func readSettingsFile(_ path: String) throws -> [UInt8] {
-        do {
-            return try PlainFile.read(path, kind: .config)
-        } catch var e as RecError {
-            let absolute = URL(fileURLWithPath: path).standardized.path
+        let absolute = URL(fileURLWithPath: path).standardized.path
+        func located(_ error: RecError) -> RecError {
+            var e = error
             if e.message == "file not found" { e.message = "settings file not found" }
             e.file = absolute
             if !path.hasPrefix("/") {
                 let cwd = FileManager.default.currentDirectoryPath
                 e.hint = "--config \(path) was taken relative to the working folder \(cwd); pass --config PATH"
             }
-            throw e
+            return e
+        }
+        // A settings file is a few kB: a huge one is refused before its size sizes a buffer.
+        let size: Int
+        do {
+            let (fd, bytes) = try PlainFile.open(path, kind: .config)
+            close(fd)
+            size = bytes
+        } catch let e as RecError {
+            throw located(e)
+        }
+        guard size <= maxSettingsBytes else {
+            throw RecError(.config, "is \(size) bytes, more than a settings file may be (\(maxSettingsBytes) bytes)", file: absolute)
+        }
+        do {
+            return try PlainFile.read(path, kind: .config)
+        } catch let e as RecError {
+            throw located(e)
         }
     }
 
