@@ -91,6 +91,7 @@ public enum MemoryChecks {
     /// - Returns: a line for the log: the planned peak and the limit.
     @discardableResult
     public static func check(_ c: PipelineConfig, step: String, _ d: DataSize, listUsers: Int? = nil) throws -> String {
+        if step == "rec-train" { try checkSteps(c, d) }
         let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d, listUsers: listUsers)
         let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
         try plan.check(limit)
@@ -159,6 +160,25 @@ public enum MemoryChecks {
         let ends = buffer[0..<filled].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
         guard filled < size, filled > 0 else { return (size, ends + 1) }
         return (size, Int((Double(size) * Double(ends + 1) / Double(filled)).rounded(.up)))
+    }
+
+    /// Most optimiser steps of one fit: the optimiser counts each row's steps in 32 bits.
+    public static let maxSteps = Int(Int32.max)
+
+    /// The optimiser steps of each autoencoder fit (epochs × batches of rows per epoch) must
+    /// fit the optimiser's 32-bit step counts.
+    /// - Throws: `RecError(.config)` naming the section's `epochs` and `batchSize`.
+    public static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
+        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.type == "item-autoencoder" ? d.items : d.users)]
+        if case .userAutoencoder(let a) = c.rankingModel { fits.append(("rankingModel", a, d.users)) }
+        for (section, s, rows) in fits {
+            let batches = rows / s.batchSize + (rows % s.batchSize == 0 ? 0 : 1)
+            let steps = MemoryPlan.product(s.epochs, batches)
+            guard steps <= maxSteps else {
+                throw RecError(.config, "'\(section).epochs' \(s.epochs) × \(batches) batches of \(s.batchSize) rows = \(steps == Int.max ? "too many" : "\(steps)") optimiser steps, more than the \(maxSteps) the optimiser counts",
+                               hint: "lower \(section).epochs or raise \(section).batchSize")
+            }
+        }
     }
 
     /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running

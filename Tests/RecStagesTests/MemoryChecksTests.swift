@@ -186,4 +186,27 @@ import Testing
         let e2 = #expect(throws: RecError.self) { try lists.check(MemoryPlan.Limit(bytes: lists.bytes / 2, source: "memoryLimitGB")) }
         #expect(e2?.hint?.hasPrefix("change score.k") == true, "\(String(describing: e2?.hint))")
     }
+
+    /// Epochs × batches beyond the optimiser's 32-bit step counts is a settings error naming
+    /// both keys, for either model section; one step fewer passes.
+    @Test func trainSteps_beyond32Bits_areASettingsError() throws {
+        var rng = SplitMix64(seed: 17)
+        for _ in 0..<20 {
+            let users = 1 + rng.below(5_000_000), batch = 1 + rng.below(64)
+            let batches = (users + batch - 1) / batch
+            let epochs = min(100_000, MemoryChecks.maxSteps / batches + rng.below(3))
+            let ranking = rng.below(2) == 0
+            let section: [String: JSONValue] = ["type": .string("user-autoencoder"), "epochs": .int(epochs), "batchSize": .int(batch)]
+            let c = try PipelineConfig.parse(.object(ranking ? ["rankingModel": .object(section)] : ["ratingModel": .object(section)]))
+            let d = MemoryChecks.DataSize(users: users, items: 10, ratings: users)
+            let name = ranking ? "rankingModel" : "ratingModel"
+            if epochs * batches > MemoryChecks.maxSteps {
+                let e = #expect(throws: RecError.self) { try MemoryChecks.checkSteps(c, d) }
+                #expect(e?.kind == .config && e?.message.hasPrefix("'\(name).epochs'") == true)
+                #expect(e?.hint == "lower \(name).epochs or raise \(name).batchSize")
+            } else {
+                #expect(throws: Never.self) { try MemoryChecks.checkSteps(c, d) }
+            }
+        }
+    }
 }
