@@ -44,6 +44,8 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         do {
+            // Paths arrive as bytes: stop before writing when they are not UTF-8.
+            try OSPaths.checkProcess()
             var s: SynthSettings
             if let size {
                 guard let preset = SynthSettings.preset(size, seed: seed) else {
