@@ -229,4 +229,30 @@ import Glibc
         let r = try run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--dry-run"])
         #expect(r.status == 2 && r.stderr.contains("'artefactDir'") && r.stderr.contains("backslash"), "\(r.stderr)")
     }
+
+    // MARK: - Advice that fits the cause
+
+    /// Every user has one rating: the split holds out nothing, and the error says that no
+    /// testRatio can help instead of telling to raise it.
+    @Test func split_whenEveryUserHasOneRating_theHintDoesNotSayRaiseTestRatio() throws {
+        let f = try Fixture(.ml1mWithTimestamps)
+        defer { f.remove() }
+        let lines = (1...40).map { "\($0)::\(1 + $0 % 45)::\(1 + $0 % 5)::\(978_300_000 + $0)" }.joined(separator: "\n") + "\n"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: f.path(f.ratingsName)))
+        let r = try run("rec-pipeline", ["--config", f.configPath])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("'split.testRatio'") && r.stderr.contains("cannot help") && !r.stderr.contains("raise split.testRatio to"), "\(r.stderr)")
+    }
+
+    /// Score blocks for 1,024 workers pass a small memory limit: the hint names the workers,
+    /// not score.k.
+    @Test func memory_whenTheWorkersAreTheCause_theHintNamesWorkers() throws {
+        let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["memoryLimitGB": 0.01])
+        defer { f.remove() }
+        let r = try run("rec-pipeline", ["--config", f.configPath, "--workers", "1024"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("rec-score would need about") && r.stderr.contains("change workers (or --workers)"), "\(r.stderr)")
+        #expect(!r.stderr.contains("change score.k"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.path("output/recommendations.csv")))
+    }
 }
