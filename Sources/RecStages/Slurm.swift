@@ -128,12 +128,12 @@ public struct SlurmEngine {
     }
 
     /// Refuses a log folder that sbatch cannot take as a filename pattern: a backslash makes
-    /// it skip every replacement symbol and drop the backslashes, so the logs would go to
-    /// another folder, under names without their job ids.
+    /// it skip every replacement symbol (`%A`, `%a`, and the `%%` of `literalPattern`), so the
+    /// logs would not be named by their jobs, nor sit where the path says.
     /// - Throws: `RecError(.config)` naming `artefactDir`.
     public func checkLogDirectory() throws {
         guard !logDirectory.contains("\\") else {
-            throw RecError(.config, "'artefactDir' is \(config.paths.artefacts): a backslash in the path makes sbatch ignore the log names' %A and %a and drop the backslash, so the jobs' logs would go elsewhere",
+            throw RecError(.config, "'artefactDir' is \(config.paths.artefacts): a backslash in the path makes sbatch ignore every % symbol of the jobs' log names (their job ids among them)",
                            hint: "with --engine slurm, give artefactDir a path without a backslash")
         }
     }
