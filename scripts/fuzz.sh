@@ -78,6 +78,7 @@ printf '{"score": {"k": 3},\n "score": {"k": 4}}' > "$seeds/duplicate.json"
 printf '{"split": {"seed": -1, "testRatio": "0.2"}, "workers": 1e300}' > "$seeds/types.json"
 printf '{"ratingModel": {"hidden": [1, [2, {"a": {"a": 1}}]], "lambdaGrid": [1e-320, 0.5]}}' > "$seeds/nested.json"
 printf '{"artefactDir": "out/../out/\\u00e9", "outputDir": "out", "input": {"ratings": "\\ud83d\\ude00"}}' > "$seeds/paths.json"
+printf '{"input": {"ratingScale": [-1e308, 1e308]}, "memoryLimitGB": 1e309, "rankingModel": {"type": "ease", "lambda": 3.5e38}, "ratingModel": {"learningRate": 1e-50}}' > "$seeds/extreme-numbers.json"
 
 ASAN_OPTIONS=detect_leaks=0 FUZZ_WRITE_SEEDS="$work/seeds-artefact" "$bin/fuzz-artefact" || exit 2
 

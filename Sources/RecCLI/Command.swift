@@ -18,6 +18,9 @@ extension RecCommand {
     public static func main() {
         StopSignals.install(label: configuration.commandName ?? "rec")
         do {
+            // Paths arrive as bytes; stop before anything reads or writes when they are not
+            // UTF-8, rather than work on the repaired text (another folder).
+            try OSPaths.checkProcess()
             var command = try parseAsRoot()
             try command.run()
             RunState.shared.endRun()

@@ -50,7 +50,9 @@ public struct StageOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if let workers, workers < 0 { throw ValidationError("--workers must be 0 (all cores) or more") }
+        if let workers {
+            do { try PipelineConfig.checkWorkers(workers, name: "--workers") } catch let e as RecError { throw ValidationError(e.message) }
+        }
     }
 
     /// The settings file with the command-line overrides applied.
@@ -63,7 +65,7 @@ public struct StageOptions: ParsableArguments {
     public func loadKeepingBytes(copy: String? = nil) throws -> (config: PipelineConfig, bytes: [UInt8]) {
         var (c, bytes) = try PipelineConfig.loadKeepingBytes(config, copy: copy)
         if let workers {
-            guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
+            try PipelineConfig.checkWorkers(workers, name: "--workers")
             c.workers = workers
         }
         // Where a stop signal's handler looks for this process's temporary files.

@@ -262,6 +262,11 @@ public struct Artefact: Sendable {
         }
         guard readLE(prefix, at: 10, as: UInt16.self) == expected.rawValue else { throw fail("is not a \(expected.name) artefact") }
         let headerLength = Int(readLE(prefix, at: 12, as: UInt32.self))
+        // The length comes from the file: compared with the file's size before it sizes a read.
+        let fileSize = Int(clamping: (try? handle.seekToEnd()) ?? 0)
+        guard headerLength <= fileSize - p - 8, (try? handle.seek(toOffset: UInt64(p))) != nil else {
+            throw fail("truncated: header runs past the end of the file")
+        }
         let rest = [UInt8]((try? handle.read(upToCount: headerLength + 8)) ?? Data())
         guard rest.count == headerLength + 8 else { throw fail("truncated: header runs past the end of the file") }
         let bytes = prefix + rest
@@ -288,6 +293,12 @@ public struct Artefact: Sendable {
                            hint: "rerun \(kind.producer)")
         }
         if s.count == 0 { return [] }
+        // The count comes from the header (frames of few bytes can claim many elements): a
+        // count beyond the machine's memory is damage, not an allocation to attempt.
+        guard MemoryPlan.product(s.count, MemoryLayout<T>.stride) <= MemoryPlan.physicalMemory().bytes else {
+            throw RecError(.artefact, "section '\(name)' claims \(s.count) elements, more than this machine's memory holds: the file is damaged",
+                           file: path, hint: "rerun \(kind.producer)")
+        }
         var starts: [(element: Int, byte: Int)] = []
         var element = 0, byte = payloadStart + s.offset
         for f in s.frames {

@@ -154,7 +154,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             // Foundation names no key when a number does not fit its type ("The given data was
             // not valid JSON."): find the value that fails when overlaid alone.
             let bad = leaves(user).first { path, value in
-                let alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
+                var alone = path.reversed().reduce(value) { JSONValue.object([$1: $0]) }
+                // A model section's key is known only under its type: keep the type beside it.
+                if path.count == 2, case .object(let top) = user, case .object(let section)? = top[path[0]],
+                   let type = section["type"], path[1] != "type" {
+                    alone = .object([path[0]: .object([path[1]: value, "type": type])])
+                }
                 guard let m = try? merge(defaults, alone, path: "", file: file) else { return false }
                 return (try? JSONDecoder().decode(PipelineConfig.self, from: JSON.encode(m))) == nil
             }
@@ -223,6 +228,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Largest `workers`: Dispatch and BLAS take a 32-bit count.
     public static let maxWorkers = 1024
 
+    /// The one check of a worker count, for the setting and for every `--workers` option: a
+    /// command-line override must not accept what the settings file refuses.
+    /// - Throws: `RecError(.config)` naming `name` (`'workers'` or `--workers`).
+    public static func checkWorkers(_ workers: Int, name: String, file: String? = nil) throws {
+        guard (0...maxWorkers).contains(workers) else {
+            throw RecError(.config, "\(name) must be 0 (all cores) to \(maxWorkers), not \(workers)", file: file)
+        }
+    }
+
     /// Range checks that JSON types cannot express, and combinations that cannot work; all
     /// made before any stage runs.
     public func validate(file: String = "pipeline.json") throws {
@@ -237,7 +251,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         guard split.validationRatio >= 0, split.validationRatio < 1 else {
             throw bad("'split.validationRatio' must be at least 0 and below 1")
         }
-        guard (0...Self.maxWorkers).contains(workers) else { throw bad("'workers' must be 0 (all cores) to \(Self.maxWorkers)") }
+        try Self.checkWorkers(workers, name: "'workers'", file: file)
         guard memoryLimitGB.isFinite, memoryLimitGB >= 0 else { throw bad("'memoryLimitGB' must be 0 (90 % of the physical memory) or a number of GB") }
         guard (1...Self.maxK).contains(score.k) else { throw bad("'score.k' must be 1 to \(Self.maxK)") }
         for (name, bound) in [("minNDCG", qualityGate.minNDCG), ("maxRMSE", qualityGate.maxRMSE),

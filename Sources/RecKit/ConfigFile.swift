@@ -9,20 +9,39 @@ import Darwin
 /// The settings file as bytes on disk: reading it, refusing duplicate keys, and the checks of
 /// the two folders that need the file's location.
 extension PipelineConfig {
+    /// Largest settings file read: far above any real one (the repository's are under 2 kB).
+    static let maxSettingsBytes = 1 << 20
+
     /// Reads the settings file. A missing or unsuitable file is a settings error (exit code
     /// 2) naming the path it looked at and, for a relative path, the folder it was taken from.
     static func readSettingsFile(_ path: String) throws -> [UInt8] {
-        do {
-            return try PlainFile.read(path, kind: .config)
-        } catch var e as RecError {
-            let absolute = URL(fileURLWithPath: path).standardized.path
+        let absolute = URL(fileURLWithPath: path).standardized.path
+        func located(_ error: RecError) -> RecError {
+            var e = error
             if e.message == "file not found" { e.message = "settings file not found" }
             e.file = absolute
             if !path.hasPrefix("/") {
                 let cwd = FileManager.default.currentDirectoryPath
                 e.hint = "--config \(path) was taken relative to the working folder \(cwd); pass --config PATH"
             }
-            throw e
+            return e
+        }
+        // A settings file is a few kB: a huge one is refused before its size sizes a buffer.
+        let size: Int
+        do {
+            let (fd, bytes) = try PlainFile.open(path, kind: .config)
+            close(fd)
+            size = bytes
+        } catch let e as RecError {
+            throw located(e)
+        }
+        guard size <= maxSettingsBytes else {
+            throw RecError(.config, "is \(size) bytes, more than a settings file may be (\(maxSettingsBytes) bytes)", file: absolute)
+        }
+        do {
+            return try PlainFile.read(path, kind: .config)
+        } catch let e as RecError {
+            throw located(e)
         }
     }
 
@@ -46,6 +65,12 @@ extension PipelineConfig {
     /// Foundation's message for a JSON syntax error (it names no position).
     static func describeJSONError(_ error: Error) -> String {
         if case DecodingError.dataCorrupted(let c) = error { return c.debugDescription }
+        // Valid JSON syntax whose value no JSON type of Swift holds: a number beyond a Double's
+        // range (1e309), or a string with an unpaired surrogate escape (\ud800).
+        if case DecodingError.typeMismatch(_, let c) = error, !c.codingPath.isEmpty {
+            let path = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return "'\(path.hasPrefix(".") ? String(path.dropFirst()) : path)' cannot be read: a number beyond ±1.8e308, or text with an unpaired \\u surrogate escape"
+        }
         return "\(error)"
     }
 
@@ -67,7 +92,14 @@ extension PipelineConfig {
             guard !path.utf8.contains(0), path.utf8.count < Int(PATH_MAX) else {
                 throw RecError(.config, "'\(key)' is not a usable path (a NUL character, or longer than \(PATH_MAX) bytes)", file: file)
             }
-            let (canonical, notAFolder) = PipelineConfig.canonicalFolder(path)
+            let canonical: String, notAFolder: String?
+            do {
+                (canonical, notAFolder) = try PipelineConfig.canonicalFolder(path)
+            } catch var e as RecError {
+                e.message = "'\(key)' is \(path), but " + e.message
+                e.file = file
+                throw e
+            }
             if let notAFolder {
                 throw RecError(.config, "'\(key)' is \(path), but \(notAFolder) is a file, not a folder", file: file)
             }
@@ -110,7 +142,8 @@ extension PipelineConfig {
 
     /// A folder's path with every symbolic link of its existing part resolved and `.`/`..`
     /// removed, and the first existing part that is not a folder, if any.
-    static func canonicalFolder(_ path: String) -> (path: String, notAFolder: String?) {
+    /// - Throws: `RecError(.config)` when the real path is not UTF-8.
+    static func canonicalFolder(_ path: String) throws -> (path: String, notAFolder: String?) {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let parts = absolute.split(separator: "/").map(String.init)
         // The longest prefix that exists (the root always does); the rest is applied as text,
@@ -118,8 +151,9 @@ extension PipelineConfig {
         for n in stride(from: parts.count, through: 0, by: -1) {
             let prefix = "/" + parts[0..<n].joined(separator: "/")
             guard let p = realpath(prefix, nil) else { continue }
-            let base = String(cString: p)
-            free(p)
+            defer { free(p) }
+            // A symbolic link may lead to a folder whose name is not UTF-8.
+            let base = try OSPaths.string(cString: p, what: "the real path of \(prefix)")
             var st = stat()
             if stat(base, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR { return (base, prefix) }
             var out = base.split(separator: "/").map(String.init)

@@ -72,7 +72,15 @@ public enum JSON {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .throw
-        return try encoder.encode(value)
+        do {
+            return try encoder.encode(value)
+        } catch EncodingError.invalidValue(let bad, let context) {
+            // JSON has no infinity or NaN: name the value and where it sits rather than let a
+            // raw EncodingError reach the person running the pipeline.
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            throw RecError(.runtime, "cannot write \(bad) as JSON at '\(path.hasPrefix(".") ? String(path.dropFirst()) : path)': JSON has no infinite or NaN numbers",
+                           hint: "a setting or a model produced a non-finite figure; check the settings' numbers and the training loss")
+        }
     }
 
     public static func encodeString<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {

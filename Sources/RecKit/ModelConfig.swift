@@ -44,9 +44,15 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
         }
         guard ["adam", "rmsprop"].contains(optimizer) else { throw ConfigProblem(bad("optimizer' must be adam or rmsprop")) }
         guard ["lazy", "dense"].contains(optimizerUpdates) else { throw ConfigProblem(bad("optimizerUpdates' must be lazy or dense")) }
-        guard learningRate.isFinite, learningRate > 0 else { throw ConfigProblem(bad("learningRate' must be a number above 0")) }
+        // The optimiser works in 32-bit floats: a rate that rounds to 0 or to infinity there
+        // would train nothing or diverge on the first step.
+        guard Float(learningRate).isFinite, Float(learningRate) > 0 else {
+            throw ConfigProblem(bad("learningRate' must be a number above 0 that a 32-bit float holds (1e-38 to 3e38)"))
+        }
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw ConfigProblem(bad("learningRateDecay' must be in (0, 1]")) }
-        guard weightDecay.isFinite, weightDecay >= 0 else { throw ConfigProblem(bad("weightDecay' must be a number, 0 or more")) }
+        guard Float(weightDecay).isFinite, weightDecay >= 0 else {
+            throw ConfigProblem(bad("weightDecay' must be a number, 0 or more, that a 32-bit float holds (up to 3e38)"))
+        }
         guard (1...Self.maxBatchSize).contains(batchSize) else { throw ConfigProblem(bad("batchSize' must be 1 to \(Self.maxBatchSize)")) }
         guard (1...Self.maxEpochs).contains(epochs) else { throw ConfigProblem(bad("epochs' must be 1 to \(Self.maxEpochs)")) }
         guard inputDropout >= 0, inputDropout < 1 else { throw ConfigProblem(bad("inputDropout' must be in [0, 1)")) }
@@ -76,13 +82,17 @@ public struct EASESettings: Codable, Sendable, Equatable {
 
     /// Largest accepted `maxItems`: B alone would be 64 GB.
     public static let maxMaxItems = 1 << 17
+    /// Largest accepted λ: far above any useful penalty (B shrinks to 0 as λ grows), and small
+    /// enough that the blocked solver's single-precision XᵀX + λI and its inverse stay finite
+    /// and normal.
+    public static let maxLambda = 1e9
 
     func validate(_ name: String) throws {
         guard ["auto", "exact", "blocked"].contains(solver) else { throw ConfigProblem("'\(name).solver' must be auto, exact or blocked") }
         guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
-        guard lambda.isFinite, lambda > 0 else { throw ConfigProblem("'\(name).lambda' must be a number above 0") }
-        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0")
+        guard lambda > 0, lambda <= Self.maxLambda else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e9") }
+        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0 > 0 && $0 <= Self.maxLambda }) else {
+            throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0 and at most 1e9")
         }
         guard ["binary", "rating"].contains(weighting) else { throw ConfigProblem("'\(name).weighting' must be binary or rating") }
     }

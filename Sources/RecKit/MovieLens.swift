@@ -202,6 +202,7 @@ public enum MovieLens {
             }
             return part
         }
+        try Ingest.checkLineCount(parts.reduce(lineNumber(bytes, at: start) - 1) { $0 + $1.lines }, file: file)
         var report = LineReport()
         var all = RawRatings()
         var offset = lineNumber(bytes, at: start) - 1

@@ -17,7 +17,12 @@ public enum RatingScale: Sendable, Equatable, Codable, CustomStringConvertible {
     public static let wholeStars: ClosedRange<Float> = 1...5
     public static let halfStars: ClosedRange<Float> = 0.5...5
 
-    public static let invalidMessage = "'input.ratingScale' must be \"auto\" or [lowest, highest] with lowest < highest"
+    /// Largest magnitude of a fixed scale's bounds: ratings, predictions and the scale itself
+    /// are held as 32-bit floats, which hold every whole number up to 2^24 exactly; any rating
+    /// scale in use is far inside it.
+    public static let maxMagnitude = 1_000_000.0
+
+    public static let invalidMessage = "'input.ratingScale' must be \"auto\" or [lowest, highest] with lowest < highest, both between -1000000 and 1000000"
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -42,7 +47,7 @@ public enum RatingScale: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Whether the bounds of a fixed scale make a range (auto always does).
     public var isValid: Bool {
         guard case .fixed(let lo, let hi) = self else { return true }
-        return lo.isFinite && hi.isFinite && lo < hi
+        return lo.isFinite && hi.isFinite && abs(lo) <= Self.maxMagnitude && abs(hi) <= Self.maxMagnitude && Float(lo) < Float(hi)
     }
 
     public var description: String {
@@ -103,7 +108,7 @@ public enum RatingScale: Sendable, Equatable, Codable, CustomStringConvertible {
     /// later data stage.
     public static func read(from a: Artefact) throws -> ClosedRange<Float> {
         guard case .array(let v)? = a.meta("ratingScale"), v.count == 2, let lo = v[0].doubleValue, let hi = v[1].doubleValue,
-              lo.isFinite, hi.isFinite, lo < hi else {
+              Float(lo).isFinite, Float(hi).isFinite, Float(lo) < Float(hi) else {
             throw RecError(.artefact, "records no rating scale (written by an older version, or damaged)", file: a.path,
                            hint: "rerun from rec-ingest: rec-pipeline --from ingest")
         }

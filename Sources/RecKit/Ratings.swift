@@ -69,6 +69,9 @@ public struct Ratings: Sendable, Equatable {
         guard users.count == values.count, items.count == values.count, timestamps.count == values.count else {
             throw RecError(.artefact, "columns have different lengths", file: path, hint: "rerun \(kind.producer)")
         }
+        guard ids.userCount <= Ingest.maxLines, ids.itemCount <= Ingest.maxLines else {
+            throw RecError(.artefact, "holds more users or movies than 32-bit indices reach", file: path, hint: "rerun \(kind.producer)")
+        }
         let r = Ratings(users: users, items: items, values: values, timestamps: timestamps, ids: ids)
         let nu = Int32(ids.userCount), ni = Int32(ids.itemCount)
         var previous: (Int32, Int32) = (-1, -1)

@@ -15,6 +15,9 @@ public struct IngestStage: Stage {
         let c = ctx.config
         let policy = InvalidLinePolicy(rawValue: c.input.invalidLines) ?? .error
         let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
+        // Before reading: a file larger than the memory stops here, not in a failed allocation.
+        let memory = try MemoryChecks.checkIngest(c)
+        ctx.logger.info("\(memory)")
         let (catalogue, movieReport) = try MovieLens.parseMovies(
             try AtomicFile.read(moviesPath), file: moviesPath, encoding: c.input.moviesEncoding, policy: policy)
         let bytes = try AtomicFile.read(ratingsPath)
@@ -73,11 +76,16 @@ public struct SplitStage: Stage {
         // than as an empty slice failing a metric later.
         guard parts.test.count > 0 else {
             throw RecError(.config, "'split.testRatio' \(c.split.testRatio) holds out no rating of these \(total) ratings (each user's share rounds to 0)",
-                           hint: "raise split.testRatio")
+                           hint: holdOutHint(mostPerUser([parts.train, parts.validation, parts.test]), keep: 1, key: "split.testRatio"))
         }
         guard c.split.validationRatio == 0 || parts.validation.count > 0 else {
+            // What is left for validation: each user's ratings after the test.
+            let left = mostPerUser([parts.train, parts.validation])
+            let hint = left > 1
+                ? holdOutHint(left, keep: 1, key: "split.validationRatio", after: " after the test") + ", or set split.validationRatio to 0"
+                : "no user has more than 1 rating left after the test, and each user keeps 1 in train, so raising split.validationRatio cannot help: lower split.testRatio (a user needs 3 ratings for a test, a validation and a train one), or set split.validationRatio to 0"
             throw RecError(.config, "'split.validationRatio' \(c.split.validationRatio) holds out no rating for validation (each user's share rounds to 0)",
-                           hint: "raise split.validationRatio, or set it to 0")
+                           hint: hint)
         }
         let settings = try JSONValue.from(c.split)
         for (part, path, table) in [("train", c.paths.train, parts.train), ("validation", c.paths.validation, parts.validation),
@@ -86,6 +94,30 @@ public struct SplitStage: Stage {
                             parallel: ctx.parallel)
         }
         return ["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
+    }
+}
+
+extension SplitStage {
+    /// The most ratings one user has in the parts together.
+    static func mostPerUser(_ tables: [Ratings]) -> Int {
+        var counts: [Int: Int] = [:]
+        for table in tables { for u in table.users { counts[Int(u), default: 0] += 1 } }
+        return counts.values.max() ?? 0
+    }
+
+    /// Advice for a ratio that holds out nothing, right for its cause: a user's last `keep`
+    /// ratings always stay in train, so when no user has more than that no ratio can help;
+    /// otherwise the ratio must reach 0.5 / (the most ratings of one user) for a share to
+    /// round to 1.
+    static func holdOutHint(_ most: Int, keep: Int, key: String, after: String = "") -> String {
+        guard most > keep else {
+            return "no user has more than \(most) rating\(most == 1 ? "" : "s")\(after) to share out, and each user keeps \(keep) in train, so raising \(key) cannot help: the split needs users with at least \(keep + 1) ratings (check input.ratings: is it the whole file?)"
+        }
+        // 0.5 / most, rounded up to three significant digits so that the figure given works.
+        let needed = 0.5 / Double(most)
+        let scale = Foundation.pow(10, 2 - (Foundation.log10(needed)).rounded(.down))
+        let shown = (needed * scale).rounded(.up) / scale
+        return "raise \(key) to at least \(String(format: "%g", shown)) (the user with the most ratings\(after) has \(most))"
     }
 }
 

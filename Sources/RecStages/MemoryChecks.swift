@@ -76,10 +76,13 @@ public enum MemoryChecks {
         }
         let workers = Parallel.resolve(c.workers).workers
         let users = listUsers ?? d.users
-        let lists = MemoryPlan.sum([TopK.listBytes(users: users, items: d.items, k: c.score.k, workers: workers),
-                                    MemoryPlan.product(users, c.score.k, 12, 2)])
-        parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving) and one score block per worker",
-                                     bytes: lists, setting: "score.k"))
+        // Two parts, each with the setting that shrinks it: the lists grow with k, the score
+        // blocks with the number of workers (`TopK.listBytes` is their sum).
+        let blocks = TopK.listBytes(users: 0, items: d.items, k: c.score.k, workers: workers)
+        let lists = MemoryPlan.sum([MemoryPlan.product(users, c.score.k, 8), MemoryPlan.product(users, c.score.k, 12, 2)])
+        parts.append(MemoryPlan.Part("the lists (\(c.score.k) per user, evaluation and serving)", bytes: lists, setting: "score.k"))
+        parts.append(MemoryPlan.Part("one score block per worker (\(workers) workers)", bytes: blocks,
+                                     setting: "workers (or --workers)"))
         return MemoryPlan(step: "rec-score", parts: parts)
     }
 
@@ -88,10 +91,94 @@ public enum MemoryChecks {
     /// - Returns: a line for the log: the planned peak and the limit.
     @discardableResult
     public static func check(_ c: PipelineConfig, step: String, _ d: DataSize, listUsers: Int? = nil) throws -> String {
+        if step == "rec-train" { try checkSteps(c, d) }
         let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d, listUsers: listUsers)
         let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
         try plan.check(limit)
         return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
+    }
+
+    /// Bytes `rec-ingest` holds per rating besides the files' text: the parsed columns twice
+    /// (per chunk and joined, 24 bytes each), the sort's indices and the dense table
+    /// (about 30 more). MovieLens-25M (678 MB of text, 25 million ratings) peaked at 2.2 GB,
+    /// 61 bytes per rating above the text; 80 leaves room for the estimate's error.
+    public static let ingestBytesPerRating = 80
+
+    /// `rec-ingest`: the two files' text, held while they are parsed, and `ratingLines` ratings.
+    public static func ingestPlan(ratingsBytes: Int, ratingLines: Int, moviesBytes: Int) -> MemoryPlan {
+        MemoryPlan(step: "rec-ingest", parts: [
+            MemoryPlan.Part("the ratings file's text", bytes: ratingsBytes),
+            MemoryPlan.Part("about \(ratingLines) ratings as parsed, sorted and indexed",
+                            bytes: MemoryPlan.product(ratingLines, ingestBytesPerRating)),
+            MemoryPlan.Part("the movies file's text and the catalogue", bytes: MemoryPlan.product(moviesBytes, 4)),
+        ])
+    }
+
+    /// `rec-ingest`'s plan for the files `c` names, from their sizes (see `checkIngest`).
+    public static func ingestPlan(_ c: PipelineConfig) throws -> MemoryPlan {
+        let (ratingsBytes, lines) = try estimateLines(c.resolve(c.input.ratings))
+        let (fd, moviesBytes) = try PlainFile.open(c.resolve(c.input.movies))
+        close(fd)
+        return ingestPlan(ratingsBytes: ratingsBytes, ratingLines: lines, moviesBytes: moviesBytes)
+    }
+
+    /// Checks `rec-ingest`'s plan before it reads the files: their sizes, and the number of
+    /// ratings estimated from the line ends in the ratings file's first MiB (exact when the
+    /// file is no larger).
+    /// - Returns: a line for the log, as `check`.
+    /// - Throws: `RecError(.config)` as `MemoryPlan.check`, naming the ratings file; a missing
+    ///   or unsuitable file as `PlainFile.open` does.
+    @discardableResult
+    public static func checkIngest(_ c: PipelineConfig) throws -> String {
+        let ratingsPath = c.resolve(c.input.ratings)
+        let plan = try ingestPlan(c)
+        let ratingsBytes = plan.parts[0].bytes
+        let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
+        do {
+            try plan.check(limit)
+        } catch var e as RecError {
+            e.file = ratingsPath
+            e.message += " (\(MemoryPlan.format(ratingsBytes)) of ratings text)"
+            throw e
+        }
+        return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
+    }
+
+    /// A text file's size and its number of lines, estimated from the line ends in its first
+    /// MiB (counted exactly when the file is no larger), without reading the rest.
+    static func estimateLines(_ path: String, sample: Int = 1 << 20) throws -> (bytes: Int, lines: Int) {
+        let (fd, size) = try PlainFile.open(path)
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: min(size, sample))
+        var filled = 0
+        while filled < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            filled += n
+        }
+        let ends = buffer[0..<filled].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+        guard filled < size, filled > 0 else { return (size, ends + 1) }
+        return (size, Int((Double(size) * Double(ends + 1) / Double(filled)).rounded(.up)))
+    }
+
+    /// Most optimiser steps of one fit: the optimiser counts each row's steps in 32 bits.
+    public static let maxSteps = Int(Int32.max)
+
+    /// The optimiser steps of each autoencoder fit (epochs × batches of rows per epoch) must
+    /// fit the optimiser's 32-bit step counts.
+    /// - Throws: `RecError(.config)` naming the section's `epochs` and `batchSize`.
+    public static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
+        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.type == "item-autoencoder" ? d.items : d.users)]
+        if case .userAutoencoder(let a) = c.rankingModel { fits.append(("rankingModel", a, d.users)) }
+        for (section, s, rows) in fits {
+            let batches = rows / s.batchSize + (rows % s.batchSize == 0 ? 0 : 1)
+            let steps = MemoryPlan.product(s.epochs, batches)
+            guard steps <= maxSteps else {
+                throw RecError(.config, "'\(section).epochs' \(s.epochs) × \(batches) batches of \(s.batchSize) rows = \(steps == Int.max ? "too many" : "\(steps)") optimiser steps, more than the \(maxSteps) the optimiser counts",
+                               hint: "lower \(section).epochs or raise \(section).batchSize")
+            }
+        }
     }
 
     /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running

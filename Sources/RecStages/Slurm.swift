@@ -113,7 +113,7 @@ public struct SlurmEngine {
     public func sbatchArguments(_ job: Job, after: String?) -> [String] {
         let s = config.slurm
         var a = ["--parsable", "--job-name=\(job.name)", "--time=\(s.timeLimit)", "--kill-on-invalid-dep=yes",
-                 "--output=\(logDirectory)/\(job.name)-%A\(job.array == nil ? "" : "_%a").log"]
+                 "--output=\(SlurmEngine.literalPattern(logDirectory))/\(job.name)-%A\(job.array == nil ? "" : "_%a").log"]
         if let array = job.array { a.append("--array=" + SlurmEngine.ranges(array)) }
         if let after { a.append("--dependency=afterok:\(after)") }
         if !s.partition.isEmpty { a.append("--partition=\(s.partition)") }
@@ -126,6 +126,24 @@ public struct SlurmEngine {
 
     /// The jobs' logs: `<artefactDir>/slurm-logs`.
     public var logDirectory: String { config.paths.artefacts + "/slurm-logs" }
+
+    /// A path as a part of an sbatch filename pattern (`--output`, `--error`, `--input`), where
+    /// `%` starts a replacement symbol (`%j`, `%x`, ...): each `%` doubled, so that the path is
+    /// taken as written. The job script (`--wrap`) is not a pattern and takes paths as they are.
+    public static func literalPattern(_ path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%%")
+    }
+
+    /// Refuses a log folder that sbatch cannot take as a filename pattern: a backslash makes
+    /// it skip every replacement symbol (`%A`, `%a`, and the `%%` of `literalPattern`), so the
+    /// logs would not be named by their jobs, nor sit where the path says.
+    /// - Throws: `RecError(.config)` naming `artefactDir`.
+    public func checkLogDirectory() throws {
+        guard !logDirectory.contains("\\") else {
+            throw RecError(.config, "'artefactDir' is \(config.paths.artefacts): a backslash in the path makes sbatch ignore every % symbol of the jobs' log names (their job ids among them)",
+                           hint: "with --engine slurm, give artefactDir a path without a backslash")
+        }
+    }
 
     /// `0-2,5`: Slurm's array syntax for sorted indices.
     public static func ranges(_ indices: [Int]) -> String {
@@ -154,6 +172,7 @@ public struct SlurmEngine {
     ///   none, e.g. a cancelled job).
     public func run(print: (String) -> Void) throws -> Int32 {
         let c = config
+        try checkLogDirectory()
         let locks = try Runner.lock(c, wait: false, takeOver: options.takeOver, dryRun: options.dryRun, logger: logger)
         defer { for lock in locks.reversed() { lock.release() } }
         // A submission while an earlier one's jobs are queued would run two pipelines on one

@@ -148,7 +148,7 @@ extension PipelineCommand {
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
             let (config, settings) = try options.loadKeepingBytes()
             let engine = SlurmEngine(config: config, configPath: configPath, settings: settings, options: o, logger: logger,
-                                     binDirectory: Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent().path ?? bin)
+                                     binDirectory: try OSPaths.executableFolder() ?? bin)
             // Job ids, or the sbatch commands of a dry run (paths from the settings): shown, never raw.
             let code = try engine.run { FileHandle.standardOutput.write(Data((VisibleText.escape($0) + "\n").utf8)) }
             if code != 0 { throw ExitCode(code) }

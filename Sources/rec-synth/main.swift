@@ -44,6 +44,8 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         do {
+            // Paths arrive as bytes: stop before writing when they are not UTF-8.
+            try OSPaths.checkProcess()
             var s: SynthSettings
             if let size {
                 guard let preset = SynthSettings.preset(size, seed: seed) else {
@@ -64,7 +66,7 @@ struct SynthCommand: ParsableCommand {
                   let moviesFormat = SyntheticMovieLens.Format(rawValue: moviesFormat ?? format) else {
                 throw RecError(.config, "--format and --movies-format must be csv or dat")
             }
-            guard workers >= 0 else { throw RecError(.config, "--workers must be 0 (all cores) or more") }
+            try PipelineConfig.checkWorkers(workers, name: "--workers")
             let clock = ContinuousClock.now
             let data = try SyntheticMovieLens(s)
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

@@ -252,7 +252,7 @@ struct HardeningTests {
             #expect(workers.status == 2, "\(exe) --workers abc: \(workers.status) \(workers.stderr)")
             let negative = try run(exe, ["--workers=-3"])
             #expect(negative.status == 2, "\(exe) --workers=-3: \(negative.status) \(negative.stderr)")
-            #expect(negative.stderr.contains("--workers must be 0 (all cores) or more"), "\(negative.stderr)")
+            #expect(negative.stderr.contains("--workers must be 0 (all cores) to 1024"), "\(negative.stderr)")
         }
         let both = try run("rec-pipeline", ["--from", "train", "--only", "score"])
         #expect(both.status == 2, "\(both.stderr)")

@@ -241,4 +241,25 @@ struct SlurmTests {
             #expect(try bytes(f.path("output/" + name)) == expected[name], "\(name) was changed by a refused run")
         }
     }
+
+    /// An artefact folder whose name holds sbatch's replacement symbols: every job launches,
+    /// writes its log inside `<artefactDir>/slurm-logs` under its job id, and the exports are
+    /// the local run's.
+    @Test func artefactFolderWithPercentSigns_jobsLaunchAndLogInsideIt() throws {
+        let cluster = try SlurmCluster()
+        defer { cluster.stop() }
+        let (local, expected) = try localReference()
+        defer { local.remove() }
+        let name = "art%x%j%%A"
+        let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["artefactDir": "output/" + name])
+        defer { f.remove() }
+        let r = try cluster.run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--shards", "2", "--wait"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let logs = (try? FileManager.default.contentsOfDirectory(atPath: f.path("output/" + name + "/slurm-logs"))) ?? []
+        #expect(logs.contains { $0.hasPrefix("rec-ingest-") && $0.dropFirst("rec-ingest-".count).dropLast(4).allSatisfy(\.isNumber) }, "\(logs)")
+        #expect(logs.contains { $0.hasPrefix("rec-score-shards-") && $0.hasSuffix("_1.log") }, "\(logs)")
+        for name in SlurmTests.exports {
+            #expect((try? bytes(f.path("output/" + name))) == expected[name], "\(name) differs from the local run's")
+        }
+    }
 }

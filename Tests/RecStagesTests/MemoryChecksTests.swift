@@ -61,9 +61,15 @@ import Testing
     /// naming the limit; ingest's work is kept, nothing later is written.
     @Test func runner_refusesBeforeTheStagesAfterIngest() throws {
         var s = PipelineFixture.baseSettings
-        s["memoryLimitGB"] = .double(0.000_01) // 10 kB: below any plan
         let fixture = try PipelineFixture(settings: s)
         defer { fixture.remove() }
+        // Just above ingest's plan: ingest runs; train's plan, with a wide hidden layer, is far
+        // above it.
+        s["ratingModel"] = .object(["type": .string("user-autoencoder"), "hidden": .array([.int(65_536)]), "epochs": .int(1)])
+        try fixture.write(s)
+        let ingest = try MemoryChecks.ingestPlan(PipelineConfig.load(fixture.configPath))
+        s["memoryLimitGB"] = .double(Double(ingest.bytes + 1_000) / 1e9)
+        try fixture.write(s)
         let error = #expect(throws: RecError.self) { try fixture.run() }
         #expect(error?.kind == .config)
         #expect(error?.message.contains("rec-train would need about") == true)
@@ -73,6 +79,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: c.paths.train))
         // With a limit it fits under, the same folder runs to the end.
         s["memoryLimitGB"] = .double(8)
+        s["ratingModel"] = PipelineFixture.baseSettings["ratingModel"]
         try fixture.write(s)
         try fixture.run()
         #expect(FileManager.default.fileExists(atPath: c.paths.topK))
@@ -124,5 +131,82 @@ import Testing
         c.memoryLimitGB = 8
         _ = try ScoreStage(lists: .shard(shard)).run(StageContext(config: c, logger: ctx.logger))
         #expect(FileManager.default.fileExists(atPath: shard.part(c.paths.topK)))
+    }
+
+    // MARK: - rec-ingest's plan
+
+    /// Ratings files of random sizes and line lengths under random limits: `rec-ingest`
+    /// refuses exactly when its plan (the text and 80 bytes per line) is above the limit,
+    /// with a settings error naming the file, the estimate and the limit, and writes nothing.
+    @Test func ingest_refusesBeforeReading_exactlyWhenItsPlanIsAboveTheLimit() throws {
+        var rng = SplitMix64(seed: 11)
+        for round in 0..<12 {
+            let fixture = try PipelineFixture()
+            defer { fixture.remove() }
+            var c = try PipelineConfig.load(fixture.configPath)
+            // Lines of 8 to 40 bytes; some files pass the 1 MiB sample (estimated), most not (exact).
+            let lines = 1 + rng.below(round % 4 == 3 ? 120_000 : 3_000), width = 8 + rng.below(33)
+            let line = "1::1::5::" + String(repeating: "7", count: max(0, width - 10)) + "\n"
+            try Data(String(repeating: line, count: lines).utf8).write(to: URL(fileURLWithPath: c.resolve(c.input.ratings)))
+            let plan = try MemoryChecks.ingestPlan(c)
+            let (_, estimated) = try MemoryChecks.estimateLines(c.resolve(c.input.ratings))
+            #expect(abs(estimated - (lines + 1)) <= (lines + 1) / 50 + 1, "\(estimated) lines estimated for \(lines)")
+            let below = rng.below(2) == 0
+            c.memoryLimitGB = Double(below ? plan.bytes - 1 - rng.below(plan.bytes / 2) : plan.bytes + rng.below(plan.bytes)) / 1e9
+            let ctx = StageContext(config: c, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            if below && Int(c.memoryLimitGB * 1e9) < plan.bytes {
+                let error = #expect(throws: RecError.self) { try IngestStage().run(ctx) }
+                #expect(error?.kind == .config)
+                #expect(error?.file == c.resolve(c.input.ratings))
+                #expect(error?.message.hasPrefix("rec-ingest would need about \(MemoryPlan.format(plan.bytes))") == true, "\(String(describing: error))")
+                #expect(error?.message.contains("(memoryLimitGB)") == true)
+                #expect(error?.hint == "raise memoryLimitGB")
+                #expect(!FileManager.default.fileExists(atPath: c.paths.ratings) && !FileManager.default.fileExists(atPath: c.paths.artefacts))
+            } else {
+                #expect(throws: Never.self) { try MemoryChecks.checkIngest(c) }
+            }
+        }
+    }
+
+    /// The score blocks grow with the workers, the lists with k: the hint names the setting of
+    /// the part that is too large, never the other.
+    @Test func scoreHint_namesWorkersWhenTheBlocksAreTooLarge_andScoreKWhenTheListsAre() throws {
+        let data = MemoryChecks.DataSize(users: 1_000, items: 1_000_000, ratings: 1_000)
+        var many = try settings(["type": .string("popularity")])
+        many.workers = 1_024
+        many.score.k = 1
+        let blocks = MemoryChecks.scorePlan(many, data)
+        let e1 = #expect(throws: RecError.self) { try blocks.check(MemoryPlan.Limit(bytes: blocks.bytes / 2, source: "memoryLimitGB")) }
+        #expect(e1?.hint?.hasPrefix("change workers (or --workers)") == true, "\(String(describing: e1?.hint))")
+        #expect(e1?.hint?.contains("score.k") == false)
+        var long = many
+        long.workers = 1
+        long.score.k = 10_000
+        let lists = MemoryChecks.scorePlan(long, MemoryChecks.DataSize(users: 2_000_000, items: 20_000, ratings: 1_000))
+        let e2 = #expect(throws: RecError.self) { try lists.check(MemoryPlan.Limit(bytes: lists.bytes / 2, source: "memoryLimitGB")) }
+        #expect(e2?.hint?.hasPrefix("change score.k") == true, "\(String(describing: e2?.hint))")
+    }
+
+    /// Epochs × batches beyond the optimiser's 32-bit step counts is a settings error naming
+    /// both keys, for either model section; one step fewer passes.
+    @Test func trainSteps_beyond32Bits_areASettingsError() throws {
+        var rng = SplitMix64(seed: 17)
+        for _ in 0..<20 {
+            let users = 1 + rng.below(5_000_000), batch = 1 + rng.below(64)
+            let batches = (users + batch - 1) / batch
+            let epochs = min(100_000, MemoryChecks.maxSteps / batches + rng.below(3))
+            let ranking = rng.below(2) == 0
+            let section: [String: JSONValue] = ["type": .string("user-autoencoder"), "epochs": .int(epochs), "batchSize": .int(batch)]
+            let c = try PipelineConfig.parse(.object(ranking ? ["rankingModel": .object(section)] : ["ratingModel": .object(section)]))
+            let d = MemoryChecks.DataSize(users: users, items: 10, ratings: users)
+            let name = ranking ? "rankingModel" : "ratingModel"
+            if epochs * batches > MemoryChecks.maxSteps {
+                let e = #expect(throws: RecError.self) { try MemoryChecks.checkSteps(c, d) }
+                #expect(e?.kind == .config && e?.message.hasPrefix("'\(name).epochs'") == true)
+                #expect(e?.hint == "lower \(name).epochs or raise \(name).batchSize")
+            } else {
+                #expect(throws: Never.self) { try MemoryChecks.checkSteps(c, d) }
+            }
+        }
     }
 }

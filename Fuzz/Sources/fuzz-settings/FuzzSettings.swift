@@ -28,10 +28,35 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } catch {
         preconditionFailure("parsed settings failed again: \(error)")
     }
+    exerciseNumbers(config)
     // Folder checks on whatever paths the bytes gave, from a folder that does not exist.
     config.baseDirectory = "/nonexistent-rec-fuzz"
     do { try config.checkFolders(file: "fuzz.json") } catch is RecError {} catch {
         preconditionFailure("checkFolders threw something other than a RecError: \(error)")
     }
     return 0
+}
+
+/// What the stages do with the numbers of accepted settings, where a value that validation let
+/// through would trap or turn non-finite: the 32-bit floats of the rating scale, the optimiser
+/// and EASE, the memory limit in bytes, the worker count, the split sizes.
+func exerciseNumbers(_ c: PipelineConfig) {
+    if case .fixed(let lo, let hi) = c.input.ratingScale {
+        precondition(Float(lo).isFinite && Float(hi).isFinite && Float(lo) < Float(hi), "rating scale \(lo)...\(hi) accepted")
+    }
+    var autoencoders = [c.ratingModel.settings]
+    if case .userAutoencoder(let a) = c.rankingModel { autoencoders.append(a) }
+    for s in autoencoders {
+        precondition(Float(s.learningRate).isFinite && Float(s.learningRate) > 0, "learningRate \(s.learningRate) accepted")
+        precondition(Float(s.weightDecay).isFinite, "weightDecay \(s.weightDecay) accepted")
+    }
+    if case .ease(let e) = c.rankingModel {
+        precondition(([e.lambda] + e.lambdaGrid).allSatisfy { Float($0).isFinite && $0 > 0 }, "lambda \(e.lambda) accepted")
+    }
+    precondition(MemoryPlan.limit(settingGB: c.memoryLimitGB).bytes >= 0)
+    precondition(Parallel.resolve(c.workers).workers >= 1)
+    for n in [1, 2, 1_000, Int(Int32.max)] {
+        let (test, validation) = Splitter.counts(n, c.split.testRatio, c.split.validationRatio)
+        precondition(test >= 0 && validation >= 0 && test + validation < max(n, 2))
+    }
 }
