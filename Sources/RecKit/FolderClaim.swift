@@ -202,7 +202,7 @@ public enum FolderClaim {
     /// found along the path with symbolic links resolved; an ancestor's marker that cannot be
     /// read is no claim.
     static func checkEnclosing(_ folder: String, role: Role, owner: SettingsFileIdentity?) throws {
-        var parts = PipelineConfig.canonicalFolder(folder).path.split(separator: "/").map(String.init)
+        var parts = try PipelineConfig.canonicalFolder(folder).path.split(separator: "/").map(String.init)
         var depth = 0
         while let name = parts.popLast() {
             depth += 1
