@@ -170,6 +170,9 @@ public struct Runner {
     public static func execute(_ stage: any Stage, _ ctx: StageContext) throws -> ([String: JSONValue], Double) {
         let c = ctx.config
         let inputs = stage.inputs(c)
+        // What a stop signal's message names: the stage is under way from its first check on.
+        RunState.shared.stageStarted(stage.name)
+        defer { RunState.shared.stageEnded(stage.name) }
         // The one check that a stage's inputs exist, shards' parts included (a merge lists
         // them among its inputs): the hint names the command that writes the missing file.
         for path in inputs where !FileManager.default.fileExists(atPath: path) {
@@ -183,9 +186,6 @@ public struct Runner {
         // What it reads must come from the stages before it under these settings and this
         // program: a stage run by hand on a stale chain is refused, never run on old results.
         try checkUpstream(of: stage, c)
-        // What a stop signal's message names.
-        RunState.shared.stageStarted(stage.name)
-        defer { RunState.shared.stageEnded(stage.name) }
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now
         let stats = try stage.run(ctx)
