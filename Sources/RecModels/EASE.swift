@@ -274,9 +274,9 @@ public struct EASE: ItemScorer {
     }
 
     /// The same scores as one dense GEMM: X_chunk (users × items, 0/1) · B. The reference twin
-    /// of `scores`, kept for tests and the benchmark.
+    /// of `scores`, for tests.
     /// - Complexity: O(users · itemCount²).
-    public func scoresDense(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
+    package func scoresDense(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         let n = itemCount
         guard n > 0, !users.isEmpty else { return }
         precondition(coversAll, "scoresDense needs a model that covers every item")
