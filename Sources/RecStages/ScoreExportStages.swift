@@ -34,6 +34,7 @@ public struct ScoreStage: ShardableStage {
         let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
         let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
         let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        // An impossible shard count has no parts to list; running the stage reports it.
         guard case .parts(let n) = lists, let shards = try? Shard.all(n) else { return own }
         return own + shards.flatMap { s in listArtefacts(c).map { s.part($0) } }
     }
@@ -89,7 +90,7 @@ public struct ScoreStage: ShardableStage {
         let (rating, job) = try servingJob(m, ctx)
         let lists = try ranked(job, m, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
-        if case .ease = c.rankingModel, let lambda = try? Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
+        if case .ease = c.rankingModel, let lambda = try Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }

@@ -177,7 +177,7 @@ public struct SlurmEngine {
         defer { for lock in locks.reversed() { lock.release() } }
         // A submission while an earlier one's jobs are queued would run two pipelines on one
         // folder: refuse, as a second local run would. (A dry run asks no scheduler.)
-        if !options.dryRun, let previous = ClusterRun.read(c), !previous.jobs.isEmpty {
+        if !options.dryRun, let previous = try ClusterRun.read(c), !previous.jobs.isEmpty {
             let queued = try SlurmEngine.queued(previous.jobs)
             if !queued.isEmpty {
                 throw RecError(.locked, "cluster run \(previous.runId) still has jobs in the queue (\(queued.joined(separator: ", ")))",
