@@ -21,9 +21,6 @@ public enum BLAS {
     /// chooses it at start).
     public static var kernels: String { String(cString: openblas_get_corename()) }
 
-    /// Threads OpenBLAS may use now (what `withThreads` set, or OpenBLAS's default).
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
     /// C ← alpha · op(A) · op(B) + beta · C.
     ///
     /// Shapes: op(A) is (m, k), op(B) is (k, n), C is (m, n); `lda`, `ldb`, `ldc` are the row
@@ -36,18 +33,6 @@ public enum BLAS {
     ) {
         guard m > 0, n > 0 else { return }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
-    /// Double-precision gemm (used where Float would lose too much, e.g. Gram matrices).
-    @inlinable
-    public static func gemmDouble(
-        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-        alpha: Double = 1, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
-    ) {
-        guard m > 0, n > 0 else { return }
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 

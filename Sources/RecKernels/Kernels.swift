@@ -441,10 +441,10 @@ public enum Kernels {
     }
 }
 
-/// Plain loops computing exactly what `Kernels` computes, for tests (and the benchmark's
-/// naive baseline). Kept obviously correct rather than fast.
-public enum Reference {
-    public static func gatherAccumulate(
+/// Plain loops computing exactly what `Kernels` computes, for tests. Kept obviously correct
+/// rather than fast.
+package enum Reference {
+    package static func gatherAccumulate(
         out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
     ) {
@@ -453,7 +453,7 @@ public enum Reference {
         }
     }
 
-    public static func gatherDot(
+    package static func gatherDot(
         out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         bias: UnsafePointer<Float>, index: UnsafePointer<Int32>, count: Int
     ) {
@@ -465,18 +465,18 @@ public enum Reference {
         }
     }
 
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var s: Float = 0
         for j in 0..<n { s += a[j] * b[j] }
         return s
     }
 
     /// The logistic function with libm's `expf`.
-    public static func sigmoid(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func sigmoid(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         for j in 0..<n { p[j] = 1 / (1 + expf(-p[j])) }
     }
 
-    public static func adam(
+    package static func adam(
         _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
         eps: Float, weightDecay: Float
@@ -490,7 +490,7 @@ public enum Reference {
         }
     }
 
-    public static func rmsprop(
+    package static func rmsprop(
         _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>,
         lr: Float, alpha: Float, eps: Float, weightDecay: Float
     ) {
@@ -503,7 +503,7 @@ public enum Reference {
     }
 
     /// `C = A · B` for row-major dense matrices, (m, k) · (k, n).
-    public static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+    package static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {

@@ -30,6 +30,21 @@ public enum AtomicFile {
         }, to: path)
     }
 
+    /// Writes a file piece by piece, for one too large to hold whole: `body` is given a
+    /// function that appends bytes; the file is renamed into place when `body` returns, and
+    /// removed when it throws.
+    /// - Returns: what `body` returns.
+    public static func write<T>(to path: String, _ body: (_ append: ([UInt8]) throws -> Void) throws -> T) throws -> T {
+        var result: T?
+        try publish(try writeTemporary(beside: path, newFileMode: nil) { append in
+            // `append` does not outlive this call; Swift cannot see that through `body`.
+            try withoutActuallyEscaping(append) { append in
+                result = try body { bytes in try bytes.withUnsafeBytes { try append($0) } }
+            }
+        }, to: path)
+        return result!
+    }
+
     /// Renames a flushed temporary file over `path` and makes the rename durable.
     private static func publish(_ temp: String, to path: String) throws {
         guard rename(temp, path) == 0 else {

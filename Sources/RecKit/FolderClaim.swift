@@ -207,7 +207,7 @@ public enum FolderClaim {
         while let name = parts.popLast() {
             depth += 1
             let parent = "/" + parts.joined(separator: "/")
-            guard let marker = try? read(parent) else { continue }
+            guard let marker = try? read(parent) else { continue } // unreadable: no claim (see above)
             if let owner, marker.owner.isSameConfiguration(as: owner) { continue }
             let inside: String
             if marker.role == .artefactDir {

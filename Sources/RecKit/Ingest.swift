@@ -32,10 +32,8 @@ public enum Ingest {
 
         // Counting sort by user, keeping file order inside each user.
         let n = raw.count
-        var start = [Int](repeating: 0, count: userIds.count + 1)
         let dense = raw.userIds.map { userIndex[$0]! }
-        for u in dense { start[Int(u) + 1] += 1 }
-        for u in 0..<userIds.count { start[u + 1] += start[u] }
+        let start = CountingSort.starts(of: dense, buckets: userIds.count)
         var order = [Int](repeating: 0, count: n)
         var fill = start
         for k in 0..<n {

@@ -209,7 +209,7 @@ public enum Manifest {
 }
 
 /// Hashes of files already read in this process.
-final class HashCache: @unchecked Sendable {
+final class HashCache: Sendable {
     struct Key: Hashable {
         var path: String
         var device: UInt64
@@ -220,11 +220,10 @@ final class HashCache: @unchecked Sendable {
     }
 
     static let shared = HashCache()
-    private let lock = NSLock()
-    private var stamps: [Key: FileStamp] = [:]
+    private let stamps = Locked<[Key: FileStamp]>([:])
 
     subscript(key: Key) -> FileStamp? {
-        get { lock.lock(); defer { lock.unlock() }; return stamps[key] }
-        set { lock.lock(); stamps[key] = newValue; lock.unlock() }
+        get { stamps.withLock { $0[key] } }
+        set { stamps.withLock { $0[key] = newValue } }
     }
 }

@@ -70,17 +70,17 @@ public struct Parallel: Sendable {
             return
         }
         try withoutActuallyEscaping(body) { body in
-            let next = Counter()
-            let failure = FirstError()
+            let next = Locked(0)
+            let failure = Locked<(any Error)?>(nil)
             let work = UncheckedBox(body)
             DispatchQueue.concurrentPerform(iterations: min(workers, ranges.count)) { _ in
-                while failure.isEmpty {
-                    let i = next.increment()
+                while failure.withLock({ $0 == nil }) {
+                    let i = next.withLock { n in defer { n += 1 }; return n }
                     if i >= ranges.count { return }
-                    do { try work.value(i, ranges[i]) } catch { failure.set(error) }
+                    do { try work.value(i, ranges[i]) } catch { failure.keepFirst(error) }
                 }
             }
-            if let error = failure.value { throw error }
+            if let error = failure.withLock({ $0 }) { throw error }
         }
     }
 
@@ -103,19 +103,3 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func increment() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        let v = n; n += 1; return v
-    }
-}
-
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return stored == nil }
-    var value: Error? { lock.lock(); defer { lock.unlock() }; return stored }
-    func set(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
-}

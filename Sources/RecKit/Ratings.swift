@@ -36,10 +36,7 @@ public struct Ratings: Sendable, Equatable {
 
     /// `rowStart[u] ..< rowStart[u+1]` are user `u`'s entries.
     public func userOffsets() -> [Int] {
-        var start = [Int](repeating: 0, count: ids.userCount + 1)
-        for u in users { start[Int(u) + 1] += 1 }
-        for u in 0..<ids.userCount { start[u + 1] += start[u] }
-        return start
+        CountingSort.starts(of: users, buckets: ids.userCount)
     }
 
     /// Writes the table as an artefact of `kind` (`ratings` from ingest, `split` for parts).
@@ -119,9 +116,7 @@ public struct CSRMatrix: Sendable, Equatable {
     /// The transpose, and for each of its entries the index of the same entry in `self`
     /// (to map values computed on the transpose back).
     public func transposedWithPositions() -> (matrix: CSRMatrix, positions: [Int]) {
-        var start = [Int](repeating: 0, count: cols + 1)
-        for c in columns { start[Int(c) + 1] += 1 }
-        for c in 0..<cols { start[c + 1] += start[c] }
+        let start = CountingSort.starts(of: columns, buckets: cols)
         var fill = start
         var newColumns = [Int32](repeating: 0, count: nonZeros)
         var newValues = [Float](repeating: 0, count: nonZeros)

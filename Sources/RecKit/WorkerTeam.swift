@@ -38,7 +38,7 @@ final class WorkerTeam: @unchecked Sendable {
     /// by a worker only after it claimed a chunk of that region (so it cannot change under it).
     private var job: ((Int, Range<Int>) throws -> Void)?
     private var ranges: [Range<Int>] = []
-    private var failure = FirstError()
+    private var failure = Locked<(any Error)?>(nil)
 
     /// Checks of the ticket before a follower sleeps, with a `sched_yield` every 64: 130–230 µs
     /// on this project's VM, longer than the serial gaps between the regions of a batch.
@@ -80,7 +80,7 @@ final class WorkerTeam: @unchecked Sendable {
         precondition(chunks.count <= WorkerTeam.maxChunks)
         job = body
         ranges = chunks
-        failure = FirstError()
+        failure = Locked(nil)
         pending.store(chunks.count, ordering: .relaxed)
         generation &+= 1
         ticket.store(WorkerTeam.pack(generation, chunks.count, 0), ordering: .sequentiallyConsistent)
@@ -90,7 +90,7 @@ final class WorkerTeam: @unchecked Sendable {
         while pending.load(ordering: .acquiring) > 0 {}
         job = nil
         ranges = []
-        return failure.value
+        return failure.withLock { $0 }
     }
 
     /// Claims and runs chunks of the published region until none is left.
@@ -100,8 +100,8 @@ final class WorkerTeam: @unchecked Sendable {
             let (count, next) = WorkerTeam.unpack(t)
             guard next < count else { return }
             guard ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
-            if failure.isEmpty, let job {
-                do { try job(next, ranges[next]) } catch { failure.set(error) }
+            if failure.withLock({ $0 == nil }), let job {
+                do { try job(next, ranges[next]) } catch { failure.keepFirst(error) }
             }
             pending.subtract(1, ordering: .releasing)
         }

@@ -43,9 +43,9 @@ struct ItemGroups {
         let chunks = Parallel.chunks(count: e.rows, chunkSize: chunkSize).count
         if cursor.count < chunks * items { cursor.append(contentsOf: repeatElement(0, count: chunks * items - cursor.count)) }
         start.withUnsafeMutableBufferPointer { start in
-            row.withUnsafeMutableBufferPointer { row in
-                coeff.withUnsafeMutableBufferPointer { coeff in
-                    second.withUnsafeMutableBufferPointer { second in
+            row.withUnsafeMutableStart { row in
+                coeff.withUnsafeMutableStart { coeff in
+                    second.withUnsafeMutableStart { second in
                         cursor.withUnsafeMutableBufferPointer { cursorBuffer in
                             let cur = SharedPointer(cursorBuffer.baseAddress!)
                             parallel.forEachChunk(count: e.rows, chunkSize: chunkSize) { c, rows in
@@ -64,9 +64,7 @@ struct ItemGroups {
                                 }
                             }
                             start[items] = running
-                            let (rowOut, coeffOut) = (SharedPointer(row.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!),
-                                                      SharedPointer(coeff.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!))
-                            let secondOut = SharedPointer(second.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!)
+                            let (rowOut, coeffOut, secondOut) = (SharedPointer(row), SharedPointer(coeff), SharedPointer(second))
                             let secondIn = secondValues.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
                             let valuesIn = SharedPointer(UnsafeMutablePointer(mutating: values))
                             parallel.forEachChunk(count: e.rows, chunkSize: chunkSize) { c, rows in
@@ -128,15 +126,14 @@ final class SparseEnds {
     func withView<T>(_ body: (SparseEndsView) throws -> T) rethrows -> T {
         let inputGroups = sameEntries ? target : input
         let inputCoeff = sameEntries ? target.second : input.coeff
-        return try target.start.withUnsafeBufferPointer { ts in try target.row.withUnsafeBufferPointer { tr in
-            try target.coeff.withUnsafeBufferPointer { tc in try inputGroups.start.withUnsafeBufferPointer { iS in
-                try inputGroups.row.withUnsafeBufferPointer { ir in try inputCoeff.withUnsafeBufferPointer { ic in
-                    try touched.withUnsafeBufferPointer { t in
-                        let none = UnsafePointer<Int32>(bitPattern: 8)!, noCoeff = UnsafePointer<Float>(bitPattern: 8)!
-                        return try body(SparseEndsView(
-                            targetStart: ts.baseAddress!, targetRow: tr.baseAddress ?? none, targetCoeff: tc.baseAddress ?? noCoeff,
-                            inputStart: iS.baseAddress!, inputRow: ir.baseAddress ?? none, inputCoeff: ic.baseAddress ?? noCoeff,
-                            touched: t.baseAddress ?? none, touchedCount: t.count))
+        return try target.start.withUnsafeBufferPointer { ts in try target.row.withUnsafeStart { tr in
+            try target.coeff.withUnsafeStart { tc in try inputGroups.start.withUnsafeBufferPointer { iS in
+                try inputGroups.row.withUnsafeStart { ir in try inputCoeff.withUnsafeStart { ic in
+                    try touched.withUnsafeStart { t in
+                        try body(SparseEndsView(
+                            targetStart: ts.baseAddress!, targetRow: tr, targetCoeff: tc,
+                            inputStart: iS.baseAddress!, inputRow: ir, inputCoeff: ic,
+                            touched: t, touchedCount: touched.count))
                     }
                 } }
             } }

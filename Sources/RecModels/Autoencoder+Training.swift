@@ -175,9 +175,7 @@ extension Autoencoder {
     /// `predict` with the parameters at `p`.
     func predict(_ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], parallel: Parallel) -> [[Float]] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
-        let H = layout.layerCount - 1, hL = layout.lastHidden
         let outputs = queries.map { FloatBuffer($0.nonZeros) }
-        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
         forEachBlock(p, input: input, parallel: parallel) { rows, lastHidden in
             let aL = SharedPointer(lastHidden)
             for (query, output) in zip(queries, outputs) {
@@ -185,17 +183,31 @@ extension Autoencoder {
                 query.columns.withUnsafeBufferPointer { qc in
                     let columns = UncheckedPointer(qc)
                     parallel.forEachChunk(count: rows.count, chunkSize: Autoencoder.rowChunk) { _, local in
-                        for r in local {
-                            let q = query.row(rows.lowerBound + r)
-                            guard !q.isEmpty else { continue }
-                            Kernels.gatherDot(out: result.base + q.lowerBound, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
-                                              bias: bL, index: columns.at(q.lowerBound), count: q.count)
-                        }
+                        outputLayer(p, lastHidden: aL.base, rows: local, first: rows.lowerBound, query: query, columns: columns,
+                                    into: result.base + query.rowStart[rows.lowerBound + local.lowerBound])
                     }
                 }
             }
         }
         return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+    }
+
+    /// The output layer at the entries of `query` for the block rows `rows` (counted from the
+    /// block's first row, input row `first`), from the block's last hidden layer: written in
+    /// entry order from `out`. The one output loop of `predict` and `errorSums`.
+    @inline(__always)
+    func outputLayer(_ p: UnsafePointer<Float>, lastHidden aL: UnsafeMutablePointer<Float>, rows: Range<Int>, first: Int,
+                     query: CSRMatrix, columns: UncheckedPointer<Int32>, into out: UnsafeMutablePointer<Float>) {
+        let H = layout.layerCount - 1, hL = layout.lastHidden
+        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
+        var at = 0
+        for r in rows {
+            let q = query.row(first + r)
+            guard !q.isEmpty else { continue }
+            Kernels.gatherDot(out: out + at, x: aL + r * hL, d: hL, rows: wL, stride: hL,
+                              bias: bL, index: columns.at(q.lowerBound), count: q.count)
+            at += q.count
+        }
     }
 
     /// The forward pass over every row of `input`, by blocks of 1,024 rows: `body` gets each
@@ -230,9 +242,7 @@ extension Autoencoder {
         _ p: UnsafePointer<Float>, input: CSRMatrix, queries: [CSRMatrix], scale: ClosedRange<Float>, parallel: Parallel
     ) throws -> [RatingErrorSums] {
         precondition(queries.allSatisfy { $0.rows == input.rows })
-        let H = layout.layerCount - 1, hL = layout.lastHidden
         var totals = queries.map { _ in RatingErrorSums(scale: scale) }
-        let wL = p + layout.weightOffset[H], bL = p + layout.biasOffset[H]
         try forEachBlock(p, input: input, parallel: parallel) { rows, lastHidden in
             let aL = SharedPointer(lastHidden)
             let first = rows.lowerBound
@@ -244,16 +254,11 @@ extension Autoencoder {
                         let entries = query.rowStart[first + local.upperBound] - query.rowStart[first + local.lowerBound]
                         guard entries > 0 else { return sums }
                         var predicted = [Float](repeating: 0, count: entries)
-                        try predicted.withUnsafeMutableBufferPointer { out in
-                            var at = 0
-                            for r in local {
-                                let q = query.row(first + r)
-                                Kernels.gatherDot(out: out.baseAddress! + at, x: aL.base + r * hL, d: hL, rows: wL, stride: hL,
-                                                  bias: bL, index: columns.at(q.lowerBound), count: q.count)
-                                for k in 0..<q.count { try sums.add(prediction: out[at + k], truth: query.values[q.lowerBound + k]) }
-                                at += q.count
-                            }
+                        predicted.withUnsafeMutableBufferPointer { out in
+                            outputLayer(p, lastHidden: aL.base, rows: local, first: first, query: query, columns: columns, into: out.baseAddress!)
                         }
+                        let start = query.rowStart[first + local.lowerBound]
+                        for k in 0..<entries { try sums.add(prediction: predicted[k], truth: query.values[start + k]) }
                         return sums
                     }
                 }

@@ -218,10 +218,9 @@ struct BatchBuffer {
 
     func with<T>(_ body: (BatchEntries) throws -> T) rethrows -> T {
         try start.withUnsafeBufferPointer { s in
-            try columns.withUnsafeBufferPointer { c in
-                try values.withUnsafeBufferPointer { v in
-                    try body(BatchEntries(rows: rows, start: s.baseAddress!, columns: c.baseAddress ?? UnsafePointer(bitPattern: 8)!,
-                                          values: v.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+            try columns.withUnsafeStart { c in
+                try values.withUnsafeStart { v in
+                    try body(BatchEntries(rows: rows, start: s.baseAddress!, columns: c, values: v))
                 }
             }
         }

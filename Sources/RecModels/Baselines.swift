@@ -119,26 +119,6 @@ public struct UserItemBias: PairwiseRatingPredictor {
         return mean + bu + bi
     }
 
-    /// Adds the model to an artefact: sections `name.userBias`, `name.itemBias`, meta
-    /// `name.mean`.
-    public func add(to b: inout ArtefactBuilder, name: String) {
-        b.add(name + ".userBias", userBias)
-        b.add(name + ".itemBias", itemBias)
-        b.meta[name + ".mean"] = .double(Double(mean))
-    }
-
-    /// Reads a model written by `add(to:name:)`.
-    public static func read(from a: Artefact, name: String, parallel: Parallel) throws -> UserItemBias {
-        guard let mean = a.meta(name + ".mean")?.doubleValue, mean.isFinite else {
-            throw RecError(.artefact, "has no mean for bias model '\(name)'", file: a.path, hint: "rerun \(a.kind.producer)")
-        }
-        let users = try a.array(name + ".userBias", as: Float.self, parallel: parallel)
-        let items = try a.array(name + ".itemBias", as: Float.self, parallel: parallel)
-        guard users.allSatisfy(\.isFinite), items.allSatisfy(\.isFinite) else {
-            throw RecError(.artefact, "bias model '\(name)' holds non-finite values", file: a.path, hint: "rerun \(a.kind.producer)")
-        }
-        return UserItemBias(mean: Float(mean), userBias: users, itemBias: items)
-    }
 }
 
 /// Ranks items by how many train ratings they have (ties by lower index, as `TopK` breaks

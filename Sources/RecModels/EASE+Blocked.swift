@@ -96,9 +96,7 @@ extension EASE {
             rowStart[u + 1] = columns.count
         }
         // For each covered item, its entries' positions and rows.
-        var start = [Int](repeating: 0, count: m + 1)
-        for c in columns { start[Int(c) + 1] += 1 }
-        for k in 0..<m { start[k + 1] += start[k] }
+        let start = CountingSort.starts(of: columns, buckets: m)
         var fill = start
         var entry = [Int32](repeating: 0, count: start[m]), owner = [Int32](repeating: 0, count: start[m])
         for u in 0..<x.rows {

@@ -141,9 +141,7 @@ public struct EASE: ItemScorer {
     public static func gram(_ x: CSRMatrix, weights w: [Float]? = nil, parallel: Parallel) -> [Double] {
         let n = x.cols
         // For each item, the CSR positions of its entries and the end of their rows.
-        var start = [Int](repeating: 0, count: n + 1)
-        for c in x.columns { start[Int(c) + 1] += 1 }
-        for c in 0..<n { start[c + 1] += start[c] }
+        let start = CountingSort.starts(of: x.columns, buckets: n)
         var fill = start
         var tailStart = [Int](repeating: 0, count: x.nonZeros)
         var tailEnd = [Int](repeating: 0, count: x.nonZeros)
@@ -274,9 +272,9 @@ public struct EASE: ItemScorer {
     }
 
     /// The same scores as one dense GEMM: X_chunk (users × items, 0/1) · B. The reference twin
-    /// of `scores`, kept for tests and the benchmark.
+    /// of `scores`, for tests.
     /// - Complexity: O(users · itemCount²).
-    public func scoresDense(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
+    package func scoresDense(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         let n = itemCount
         guard n > 0, !users.isEmpty else { return }
         precondition(coversAll, "scoresDense needs a model that covers every item")

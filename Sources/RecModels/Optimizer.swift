@@ -97,11 +97,10 @@ final class Optimizer {
     /// Runs `body` with a `RowUpdater`: lazy row updates through raw pointers, which distinct
     /// workers may call concurrently for distinct rows. Call `prepareRows` first in each step.
     func withRowUpdater<T>(_ body: (RowUpdater) throws -> T) rethrows -> T {
-        try bias1.withUnsafeBufferPointer { b1 in
-            try sqrtBias2.withUnsafeBufferPointer { b2 in
+        try bias1.withUnsafeStart { b1 in
+            try sqrtBias2.withUnsafeStart { b2 in
                 try body(RowUpdater(kind: kind, learningRate: learningRate, weightDecay: weightDecay, first: first.pointer,
-                                    second: second.pointer, steps: rowSteps.pointer, bias1: b1.baseAddress ?? UnsafePointer(bitPattern: 8)!,
-                                    sqrtBias2: b2.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+                                    second: second.pointer, steps: rowSteps.pointer, bias1: b1, sqrtBias2: b2))
             }
         }
     }

@@ -69,14 +69,14 @@ public enum TiledInverse {
         defer { diagonal.deallocate() }
         diagonal.initialize(repeating: 0, count: tiles * t * t)
         let d = SharedPointer(diagonal)
-        let singular = FirstFailure()
+        let singular = Locked(false) // set by any worker, read after they have all finished
         parallel.forEachChunk(count: tiles, chunkSize: 1) { _, r in
             let j = r.lowerBound, wj = width(j)
             let dj = d.base + j * t * t
             // D_j = L_jjᵀ, then inverted: (L_jj⁻¹)ᵀ = Y_jjᵀ.
             let l = at(j, j)
             for x in 0..<wj { for y in 0...x { dj[y * t + x] = l[x * n + y] } }
-            guard BLAS.invertUpperTriangular(dj, n: wj, ld: t) else { singular.fail(); return }
+            guard BLAS.invertUpperTriangular(dj, n: wj, ld: t) else { singular.withLock { $0 = true }; return }
             for i in (j + 1)..<max(j + 1, tiles) {
                 let wi = width(i)
                 // C = D_j · L_ijᵀ + Σ_{k=j+1}^{i−1} U_jk · L_ikᵀ, then U_ji = −C · L_ii⁻ᵀ.
@@ -88,7 +88,7 @@ public enum TiledInverse {
                 BLAS.solveRightLower(m: wj, n: wi, alpha: -1, transposeL: true, l: at(i, i), ldl: n, b: at(j, i), ldb: n)
             }
         }
-        guard !singular.failed else { return false }
+        guard !singular.withLock({ $0 }) else { return false }
 
         // 3. P = Yᵀ Y = U Uᵀ, upper tiles (i ≤ j), then mirrored.
         var pairs: [(Int, Int)] = []
@@ -119,12 +119,4 @@ public enum TiledInverse {
         }
         return true
     }
-}
-
-/// Set by any worker, read after they have all finished.
-final class FirstFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func fail() { lock.withLock { value = true } }
-    var failed: Bool { lock.withLock { value } }
 }

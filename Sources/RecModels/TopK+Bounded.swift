@@ -118,38 +118,36 @@ extension TopK {
 
 /// Score buffers handed from chunk to chunk, so a run allocates one per worker rather than one
 /// per chunk (each fresh allocation of tens of MB costs its page faults again).
-final class BufferPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [UnsafeMutablePointer<Float>] = []
+final class BufferPool: Sendable {
+    private let free = Locked<[UnsafeMutablePointer<Float>]>([])
     let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
     func take() -> UnsafeMutablePointer<Float> {
-        lock.withLock { free.popLast() } ?? .allocate(capacity: capacity)
+        free.withLock { $0.popLast() } ?? .allocate(capacity: capacity)
     }
 
-    func give(_ p: UnsafeMutablePointer<Float>) { lock.withLock { free.append(p) } }
+    func give(_ p: UnsafeMutablePointer<Float>) { free.withLock { $0.append(p) } }
 
-    deinit { for p in free { p.deallocate() } }
+    deinit { free.withLock { for p in $0 { p.deallocate() } } }
 }
 
 /// Counts finished chunks for a progress callback that any worker may call.
-final class ProgressCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = 0, total: Int
+final class ProgressCounter: Sendable {
+    private let counts: Locked<(done: Int, total: Int)>
     private let report: (@Sendable (Int, Int) -> Void)?
 
     init(total: Int, report: (@Sendable (Int, Int) -> Void)?) {
-        self.total = total
+        counts = Locked((0, total))
         self.report = report
     }
 
-    func start(total: Int) { lock.withLock { self.total = total } }
+    func start(total: Int) { counts.withLock { $0.total = total } }
 
     func step() {
         guard let report else { return }
-        let (d, t) = lock.withLock { done += 1; return (done, total) }
+        let (d, t) = counts.withLock { c in c.done += 1; return (c.done, c.total) }
         report(d, t)
     }
 }

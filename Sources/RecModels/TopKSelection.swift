@@ -182,9 +182,9 @@ struct MinHeap {
 }
 
 /// Plain twins of `TopK`, for tests: obviously correct rather than fast.
-public enum TopKReference {
+package enum TopKReference {
     /// Full sort of every unseen item; same order and result as `TopK.select`.
-    public static func select(scores: [Float], k: Int, excluding seen: [Int32]) -> [(item: Int32, score: Float)] {
+    package static func select(scores: [Float], k: Int, excluding seen: [Int32]) -> [(item: Int32, score: Float)] {
         let excluded = Set(seen)
         let candidates = scores.indices.filter { !excluded.contains(Int32($0)) }.map { (item: Int32($0), score: scores[$0]) }
         let sorted = candidates.sorted { TopK.ranksBefore($0.score, $0.item, $1.score, $1.item) }

@@ -39,9 +39,19 @@ public struct ClusterRun: Codable, Sendable, Equatable {
     /// every job reads (`--submitted-settings`).
     public static func settingsPath(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.settings.json" }
 
-    public static func read(_ c: PipelineConfig) -> ClusterRun? {
-        guard let data = (try? PlainFile.read(path(c))).map({ Data($0) }) else { return nil }
-        return try? JSONDecoder().decode(ClusterRun.self, from: data)
+    /// The record of the last submission, nil when there is none.
+    /// - Throws: `RecError(.artefact)` naming the file when it cannot be read or is not a
+    ///   record: taken for "none", it would let a submission run beside queued jobs.
+    public static func read(_ c: PipelineConfig) throws -> ClusterRun? {
+        let path = path(c)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let bytes = try PlainFile.read(path, kind: .artefact)
+        do {
+            return try JSONDecoder().decode(ClusterRun.self, from: Data(bytes))
+        } catch {
+            throw RecError(.artefact, "is not a cluster-run record", file: path,
+                           hint: "when none of its jobs is queued any more (squeue), remove it and submit again")
+        }
     }
 
     public func write(_ c: PipelineConfig) throws {
@@ -75,8 +85,9 @@ public enum ClusterJob {
     public static func run(_ stage: any Stage, merging shards: (any ShardableStage, Int)?, runId: String, settings: String? = nil,
                            _ ctx: StageContext) throws -> Outcome {
         let c = ctx.config
-        guard let current = ClusterRun.read(c), current.runId == runId else {
-            throw RecError(.locked, "this job belongs to cluster run \(runId), but \(ClusterRun.path(c)) names \(ClusterRun.read(c)?.runId ?? "no run"): a later submission superseded it",
+        let recorded = try ClusterRun.read(c)
+        guard let current = recorded, current.runId == runId else {
+            throw RecError(.locked, "this job belongs to cluster run \(runId), but \(ClusterRun.path(c)) names \(recorded?.runId ?? "no run"): a later submission superseded it",
                            file: ClusterRun.path(c), hint: "nothing was changed; the newer run does the work")
         }
         // The folders must still be the submitting configuration's: another one may have

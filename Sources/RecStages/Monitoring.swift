@@ -35,6 +35,10 @@ import Darwin
 /// also be read back for the last success time and the run counters, which no registry does.
 /// The format's rules that matter here (HELP/TYPE lines, label and help escaping, `+Inf`/`NaN`)
 /// take a few lines, below.
+///
+/// Every file it reads (stage records, the settings, the published metrics, its own previous
+/// copy) is read with `try?`: what cannot be read is left out of the report, and monitoring
+/// never changes how the run itself goes or ends.
 public struct RunMonitor: Sendable {
     /// Prefix of every metric name.
     public static let prefix = "rec_pipeline_"

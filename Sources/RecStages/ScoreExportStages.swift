@@ -34,6 +34,7 @@ public struct ScoreStage: ShardableStage {
         let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
         let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
         let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        // An impossible shard count has no parts to list; running the stage reports it.
         guard case .parts(let n) = lists, let shards = try? Shard.all(n) else { return own }
         return own + shards.flatMap { s in listArtefacts(c).map { s.part($0) } }
     }
@@ -89,7 +90,7 @@ public struct ScoreStage: ShardableStage {
         let (rating, job) = try servingJob(m, ctx)
         let lists = try ranked(job, m, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
-        if case .ease = c.rankingModel, let lambda = try? Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
+        if case .ease = c.rankingModel, let lambda = try Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
@@ -337,8 +338,13 @@ public struct ExportStage: Stage {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
         }
         let metrics = try AtomicFile.read(c.paths.stagedMetrics), report = try AtomicFile.read(c.paths.stagedReport)
+        // The published metrics.json is read only when a bound compares with it; a missing one
+        // means no published run, an unreadable one stops the run (see `QualityGateCheck`).
+        let comparesWithPublished = c.qualityGate.maxNDCGDrop != nil || c.qualityGate.maxRMSERise != nil
+        let published = comparesWithPublished && FileManager.default.fileExists(atPath: c.paths.metrics)
+            ? try PlainFile.read(c.paths.metrics, kind: .artefact) : nil
         let gate = try QualityGateCheck.check(c.qualityGate, staged: metrics, stagedPath: c.paths.stagedMetrics,
-                                              published: try? PlainFile.read(c.paths.metrics))
+                                              published: published, publishedPath: c.paths.metrics)
         ctx.logger.info("quality gate: \(gate)")
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         // A replaced export keeps its mode and group; a new one gets export.fileMode.
@@ -351,13 +357,22 @@ public struct ExportStage: Stage {
 /// The quality gate: the lowest acceptable evaluation figures, absolute and against the last
 /// published run's.
 public enum QualityGateCheck {
+    /// A serving-only `metrics.json` (staged or published) has no figures: the gate is not
+    /// applied to it, or has nothing to compare with. Any other file that is not metrics stops
+    /// the run, so that a damaged file never turns the gate off.
+    /// - Parameter published: the last published `metrics.json`, nil when there is none.
     /// - Returns: what was checked, for the log.
-    /// - Throws: `RecError(.qualityGate)` naming every figure that failed and by how much.
-    public static func check(_ gate: PipelineConfig.QualityGate, staged: [UInt8], stagedPath: String, published: [UInt8]?) throws -> String {
-        guard let now = try? JSONDecoder().decode(Metrics.self, from: Data(staged)) else {
+    /// - Throws: `RecError(.qualityGate)` naming every figure that failed and by how much;
+    ///   `RecError(.artefact)` when the staged or published file is neither kind of metrics.
+    public static func check(_ gate: PipelineConfig.QualityGate, staged: [UInt8], stagedPath: String,
+                             published: [UInt8]?, publishedPath: String) throws -> String {
+        guard let now = try figures(staged, path: stagedPath, hint: "run rec-score again") else {
             return "not applied (no evaluation figures: serving-only run)"
         }
-        let previous = published.flatMap { try? JSONDecoder().decode(Metrics.self, from: Data($0)) }
+        let previous = try published.flatMap {
+            try figures($0, path: publishedPath,
+                        hint: "move the damaged file away, or set qualityGate.maxNDCGDrop and qualityGate.maxRMSERise to null, to publish without comparing")
+        }
         var failures: [String] = [], checked: [String] = []
         let ndcg = now.ranking.ndcg, rmse = now.rmse.test, k = now.ranking.k
         if let floor = gate.minNDCG {
@@ -395,5 +410,16 @@ public enum QualityGateCheck {
                            hint: "the previous exports were kept; fix the cause, or change qualityGate in the settings to accept these figures")
         }
         return checked.isEmpty ? "off" : "passed (" + checked.joined(separator: ", ") + ")"
+    }
+
+    /// The figures of a `metrics.json`; nil for a serving-only run's.
+    static func figures(_ bytes: [UInt8], path: String, hint: String) throws -> Metrics? {
+        let data = Data(bytes)
+        // Each `try?` below only chooses between the three readings; what none of them accepts
+        // is the error.
+        if let metrics = try? JSONDecoder().decode(Metrics.self, from: data) { return metrics }
+        if (try? JSONDecoder().decode(ServingOnlyMetrics.self, from: data)) != nil { return nil }
+        let what = (try? JSONDecoder().decode(JSONValue.self, from: data)) == nil ? "is not JSON" : "has neither evaluation figures nor a serving-only run's fields"
+        throw RecError(.artefact, "\(what): the quality gate cannot read it", file: path, hint: hint)
     }
 }

@@ -47,6 +47,7 @@ struct SplitMerge: Stage {
     let count: Int
     var name: String { "split" }
     var executable: String { "rec-split" }
+    // An impossible shard count has no parts to list; running the merge reports it.
     func inputs(_ c: PipelineConfig) -> [String] {
         SplitStage().inputs(c) + ((try? Shard.all(count)) ?? []).flatMap { s in SplitStage().outputs(c).map { s.part($0) } }
     }
@@ -127,6 +128,7 @@ struct ExportMerge: Stage {
     let count: Int
     var name: String { "export" }
     var executable: String { "rec-export" }
+    // An impossible shard count has no parts to list; running the merge reports it.
     func inputs(_ c: PipelineConfig) -> [String] {
         ExportStage().inputs(c) + ((try? Shard.all(count)) ?? []).flatMap { ExportShard(shardOf: $0).outputs(c) }
     }

@@ -177,7 +177,7 @@ public struct SlurmEngine {
         defer { for lock in locks.reversed() { lock.release() } }
         // A submission while an earlier one's jobs are queued would run two pipelines on one
         // folder: refuse, as a second local run would. (A dry run asks no scheduler.)
-        if !options.dryRun, let previous = ClusterRun.read(c), !previous.jobs.isEmpty {
+        if !options.dryRun, let previous = try ClusterRun.read(c), !previous.jobs.isEmpty {
             let queued = try SlurmEngine.queued(previous.jobs)
             if !queued.isEmpty {
                 throw RecError(.locked, "cluster run \(previous.runId) still has jobs in the queue (\(queued.joined(separator: ", ")))",
@@ -253,6 +253,7 @@ public struct SlurmEngine {
     /// finished jobs (`MinJobAge`, 300 s by default). A job it no longer knows counts as
     /// failed: nothing can be said of it.
     static func ends(_ id: String) throws -> [(String, String, Int32)] {
+        // Whatever made scontrol fail, the job's end is unknown: it counts as failed.
         guard let out = try? command("scontrol", ["show", "job", "--oneliner", id]) else { return [(id, "UNKNOWN", 1)] }
         return out.split(separator: "\n").compactMap { line in
             var fields: [String: String] = [:]
@@ -270,21 +271,13 @@ public struct SlurmEngine {
     /// Runs a Slurm command, returns its stdout.
     /// - Throws: `RecError(.runtime)` naming the command and its stderr when it fails.
     static func command(_ name: String, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [name] + arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch {
+        let result: Subprocess.Result
+        do { result = try Subprocess.run(name, arguments) } catch {
             throw RecError(.runtime, "cannot run \(name): \(error)", hint: "install Slurm's client commands (Debian: slurm-client)")
         }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw RecError(.runtime, "\(name) failed (exit \(p.terminationStatus)): \(String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        guard result.status == 0 else {
+            throw RecError(.runtime, "\(name) failed (exit \(result.status)): \(result.errors.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return String(decoding: stdout, as: UTF8.self)
+        return result.output
     }
 }

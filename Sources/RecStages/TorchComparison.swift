@@ -77,24 +77,9 @@ public struct TorchComparison: Sendable {
     }
 
     /// Runs `program` (looked up in PATH) and returns its exit status, stdout, and the end of
-    /// its stderr (kept in a temporary file, so that neither pipe can fill up and block it).
+    /// its stderr.
     static func execute(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("rec-bench-\(getpid())-torch.err").path
-        guard FileManager.default.createFile(atPath: errorPath, contents: nil), let errorFile = FileHandle(forWritingAtPath: errorPath) else {
-            throw RecError(.runtime, "cannot create \(errorPath)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorFile
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try? errorFile.close()
-        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(errors.suffix(2000)))
+        let result = try Subprocess.run(program, arguments)
+        return (result.status, result.output, String(result.errors.suffix(2000)))
     }
 }

@@ -73,7 +73,7 @@ struct SynthCommand: ParsableCommand {
             let ratingsPath = output + "/ratings." + ratingsFormat.rawValue
             let moviesPath = output + "/movies." + moviesFormat.rawValue
             try AtomicFile.write(data.moviesFile(moviesFormat), to: moviesPath)
-            let summary = try StreamingFile.write(to: ratingsPath) { sink in
+            let summary = try AtomicFile.write(to: ratingsPath) { sink in
                 try data.writeRatings(ratingsFormat, parallel: Parallel.resolve(workers), sink: sink)
             }
             let seconds = clock.duration(to: .now)

@@ -81,22 +81,6 @@ import Testing
         #expect(c == [0.5, 1, 1.5, 2, 2.5, 3])
     }
 
-    @Test func gemmDouble_matchesPlainLoop() {
-        var rng = Seeded(77)
-        let (m, n, k) = (5, 3, 9)
-        let a = rng.doubles(m * k), b = rng.doubles(n * k)  // B stored (n, k): transposed
-        var c = [Double](repeating: 0, count: m * n)
-        c.withUnsafeMutableBufferPointer { cp in
-            BLAS.gemmDouble(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: cp.baseAddress!, ldc: n)
-        }
-        for i in 0..<m {
-            for j in 0..<n {
-                let expected = (0..<k).reduce(0.0) { $0 + a[i * k + $1] * b[j * k + $1] }
-                #expect(abs(c[i * n + j] - expected) < 1e-12)
-            }
-        }
-    }
-
     /// A random SPD matrix B·Bᵀ + n·I (well conditioned), row-major.
     static func randomSPD(_ n: Int, seed: UInt64) -> [Double] {
         var rng = Seeded(seed)

@@ -52,6 +52,33 @@ import Testing
         #expect(try dir.contents() == ["plain"])
     }
 
+    @Test func write_inPieces_holdsThemInOrderAndReturnsTheBodysValue() throws {
+        let dir = try TempDir()
+        let n = try AtomicFile.write(to: dir.file("big.csv")) { append in
+            for piece in ["a,b\n", "1,2\n", "", "3,4\n"] { try append(bytes(piece)) }
+            return 3
+        }
+        #expect(n == 3)
+        #expect(try AtomicFile.read(dir.file("big.csv")) == bytes("a,b\n1,2\n3,4\n"))
+        #expect(try dir.contents() == ["big.csv"])
+    }
+
+    @Test func write_inPieces_whenTheBodyThrows_leavesTheOldFileAndNoTemporaryFile() throws {
+        struct Stop: Error {}
+        let dir = try TempDir()
+        try AtomicFile.write("old", to: dir.file("f.csv"))
+        #expect(throws: Stop.self) {
+            try AtomicFile.write(to: dir.file("f.csv")) { append in
+                try append(bytes("half of the new"))
+                // The piece is written under a temporary name of AtomicFile's form.
+                #expect(try dir.contents().filter(AtomicFile.isTemporary).count == 1)
+                throw Stop()
+            }
+        }
+        #expect(try AtomicFile.read(dir.file("f.csv")) == bytes("old"))
+        #expect(try dir.contents() == ["f.csv"])
+    }
+
     @Test func read_whenFileIsMissing_throwsInputErrorNamingIt() throws {
         let dir = try TempDir()
         let e = try #require(recError { try AtomicFile.read(dir.file("nope")) })

@@ -57,17 +57,6 @@ import Testing
         #expect(m.predict(users: users, items: items) == zip(users, items).map { m.predict(user: $0, item: $1) })
     }
 
-    @Test func userItemBias_roundTripsThroughAnArtefact() throws {
-        let m = UserItemBias.fit(randomCSR(rows: 50, cols: 20, density: 0.4, seed: 2))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bias-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        var b = ArtefactBuilder(kind: .model)
-        m.add(to: &b, name: "bias")
-        try b.write(to: path, parallel: Parallel(workers: 1))
-        let back = try UserItemBias.read(from: try Artefact.read(path, expecting: .model), name: "bias", parallel: Parallel(workers: 2))
-        #expect(back.mean == m.mean && back.userBias == m.userBias && back.itemBias == m.itemBias)
-    }
-
     @Test func mostPopular_ranksByCountThenLowerIndex() {
         let data = CSRMatrix(rows: 4, cols: 5, rowStart: [0, 2, 4, 6, 7], columns: [1, 3, 1, 3, 0, 4, 2], values: [1, 1, 1, 1, 1, 1, 1])
         let m = MostPopular.fit(data)

@@ -144,6 +144,19 @@ struct ShardTests {
         #expect(!FileManager.default.fileExists(atPath: f.config.paths.ratings))
     }
 
+    @Test func clusterRunRecord_damaged_isAnErrorNamingIt_notNoRecord() throws {
+        let f = try ShardFixture()
+        #expect(try ClusterRun.read(f.config) == nil)
+        try FileManager.default.createDirectory(atPath: f.config.paths.artefacts, withIntermediateDirectories: true)
+        try Data("{\"runId\": ".utf8).write(to: URL(fileURLWithPath: ClusterRun.path(f.config)))
+        let e = recError { _ = try ClusterRun.read(f.config) }
+        #expect(e?.kind == .artefact && e?.file == ClusterRun.path(f.config))
+        // A job of any run stops on it too, before running anything.
+        let job = recError { try ClusterJob.run(IngestStage(), merging: nil, runId: "r", f.context) }
+        #expect(job?.kind == .artefact)
+        #expect(!FileManager.default.fileExists(atPath: f.config.paths.ratings))
+    }
+
     @Test func clusterMerge_whenAShardsManifestIsMissing_refusesToJoin() throws {
         let f = try ShardFixture()
         try f.runSharded(2)
