@@ -18,13 +18,8 @@ import RecKit
 /// recommended, and ratings of them are not used as input. B is stored as Float, covered ×
 /// covered.
 public struct EASE: ItemScorer {
-    /// What X holds for a rated item.
-    public enum Weighting: String, Sendable, Codable {
-        /// 1 for every rated item (Steck's EASE).
-        case binary
-        /// rating / highest rating: a liked movie weighs more than one the user disliked.
-        case rating
-    }
+    /// What X holds for a rated item: 1 (`binary`) or rating / highest rating (`rating`).
+    public typealias Weighting = EASESettings.Weighting
 
     /// How B is solved for.
     public enum Solver: Sendable, Equatable {
@@ -298,7 +293,7 @@ public struct EASE: ItemScorer {
     public func write(to path: String, meta: [String: JSONValue], parallel: Parallel) throws {
         var b = ArtefactBuilder(kind: .model)
         b.meta = meta
-        b.meta["type"] = .string("ease")
+        b.meta["type"] = .string(RankingModelConfig.Kind.ease.rawValue)
         b.meta["lambda"] = .double(lambda)
         b.meta["items"] = .int(itemCount)
         b.meta["weighting"] = .string(weighting.rawValue)
@@ -314,7 +309,7 @@ public struct EASE: ItemScorer {
     public static func read(_ path: String, parallel: Parallel) throws -> (EASE, Artefact) {
         let a = try Artefact.read(path, expecting: .model)
         let fail = { (what: String) in RecError(.artefact, what, file: path, hint: "rerun rec-train") }
-        guard a.meta("type")?.stringValue == "ease" else {
+        guard a.meta("type")?.stringValue == RankingModelConfig.Kind.ease.rawValue else {
             throw fail("is a '\(a.meta("type")?.stringValue ?? "?")' model, expected 'ease'")
         }
         guard let n = a.meta("items")?.intValue, n >= 0, let lambda = a.meta("lambda")?.doubleValue else {

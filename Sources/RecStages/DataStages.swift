@@ -13,7 +13,7 @@ public struct IngestStage: Stage {
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let policy = InvalidLinePolicy(rawValue: c.input.invalidLines) ?? .error
+        let policy = c.input.invalidLines
         let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
         // Before reading: a file larger than the memory stops here, not in a failed allocation.
         let memory = try MemoryChecks.checkIngest(c)
@@ -59,7 +59,7 @@ public struct SplitStage: Stage {
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (ratings, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
-        let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
+        let parts = try Splitter.split(ratings, method: c.split.method, seed: c.split.seed,
                                        testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
         return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count,
                                     scale: try RatingScale.read(from: artefact), ctx)

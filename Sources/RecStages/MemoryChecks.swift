@@ -41,7 +41,7 @@ public enum MemoryChecks {
     /// next): the larger of the rating model's and the ranking model's.
     public static func trainPlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
         let s = c.ratingModel.settings
-        let itemBased = c.ratingModel.type == "item-autoencoder"
+        let itemBased = c.ratingModel.isItemBased
         let validation = c.evaluation.enabled && c.split.validationRatio > 0
         var rating = Autoencoder.memoryParts(items: itemBased ? d.users : d.items, hidden: s.hidden, batchSize: s.batchSize,
                                              optimizer: s.optimizer, validation: validation, ratings: d.ratings)
@@ -65,7 +65,7 @@ public enum MemoryChecks {
     ///   them when nil).
     public static func scorePlan(_ c: PipelineConfig, _ d: DataSize, listUsers: Int? = nil) -> MemoryPlan {
         let s = c.ratingModel.settings
-        let itemBased = c.ratingModel.type == "item-autoencoder"
+        let itemBased = c.ratingModel.isItemBased
         var parts = dataParts(d, unions: 3)
         parts.append(MemoryPlan.Part("predicted ratings of every slice", bytes: MemoryPlan.product(d.ratings, 8)))
         parts += Autoencoder.scoringParts(items: itemBased ? d.users : d.items, hidden: s.hidden)
@@ -169,7 +169,7 @@ public enum MemoryChecks {
     /// fit the optimiser's 32-bit step counts.
     /// - Throws: `RecError(.config)` naming the section's `epochs` and `batchSize`.
     public static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
-        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.type == "item-autoencoder" ? d.items : d.users)]
+        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.isItemBased ? d.items : d.users)]
         if case .userAutoencoder(let a) = c.rankingModel { fits.append(("rankingModel", a, d.users)) }
         for (section, s, rows) in fits {
             let batches = rows / s.batchSize + (rows % s.batchSize == 0 ? 0 : 1)

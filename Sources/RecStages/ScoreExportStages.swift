@@ -102,7 +102,7 @@ public struct ScoreStage: ShardableStage {
         let c = ctx.config
         let all = m.all
         let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
+        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.isItemBased)
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
         return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
@@ -113,7 +113,7 @@ public struct ScoreStage: ShardableStage {
     func evaluationJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, UserItemBias, ListJob) {
         let c = ctx.config
         let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
+        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.isItemBased)
         let bias = UserItemBias.fit(m.train)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
         // Lists are built from, and exclude, every rating known before the test.
