@@ -104,10 +104,14 @@ public struct EASESettings: Codable, Sendable, Equatable {
     /// and normal.
     public static let maxLambda = 1e9
 
+    /// The one rule for a penalty, of `lambda` and of every `lambdaGrid` value; EASE's fit
+    /// takes it as its precondition.
+    public static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
+
     func validate(_ name: String) throws {
         guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
-        guard lambda > 0, lambda <= Self.maxLambda else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e9") }
-        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0 > 0 && $0 <= Self.maxLambda }) else {
+        guard Self.isValidLambda(lambda) else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e9") }
+        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy(Self.isValidLambda) else {
             throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0 and at most 1e9")
         }
     }

@@ -94,16 +94,13 @@ public struct EASE: ItemScorer {
     /// work differently and B's last bits change, which would make the model depend on the
     /// worker count (and two threads were no faster on ML-1M). OpenBLAS is left at
     /// `parallel.workers` threads afterwards.
-    /// - Throws: `RecError(.config)` for a λ that is negative or not finite,
-    ///   `RecError(.runtime)` when XᵀX + λI is not positive definite (λ = 0 with an item no
-    ///   user rated, say).
+    /// - Precondition: λ is one the settings accept (`EASESettings.isValidLambda`).
+    /// - Throws: `RecError(.runtime)` when XᵀX + λI is not positive definite.
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
     ///   in Double.
     public static func fit(_ train: CSRMatrix, lambda: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
                            solver: Solver = .exact, parallel: Parallel, log: ((String) -> Void)? = nil) throws -> EASE {
-        guard lambda.isFinite, lambda >= 0 else {
-            throw RecError(.config, "EASE lambda must be a finite number >= 0, got \(lambda)")
-        }
+        precondition(EASESettings.isValidLambda(lambda), "EASE λ \(lambda) is not one the settings accept")
         switch solver.resolved(ratedItems: train.cols - train.emptyColumns().count) {
         case .blocked(let maxItems), .auto(let maxItems):
             return try fitBlocked(train, lambda: lambda, weighting: weighting, ratingMax: ratingMax, maxItems: maxItems,
