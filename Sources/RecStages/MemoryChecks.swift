@@ -86,13 +86,22 @@ public enum MemoryChecks {
         return MemoryPlan(step: "rec-score", parts: parts)
     }
 
-    /// Checks the plan of the stage `step` (`rec-train` or `rec-score`, whose lists are built
-    /// for `listUsers` users, all when nil).
+    /// The stages whose model fits or lists have a memory plan.
+    public enum Step: Sendable { case train, score }
+
+    /// Checks the plan of the stage `step` (`rec-score`'s lists are built for `listUsers`
+    /// users, all when nil).
     /// - Returns: a line for the log: the planned peak and the limit.
     @discardableResult
-    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize, listUsers: Int? = nil) throws -> String {
-        if step == "rec-train" { try checkSteps(c, d) }
-        let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d, listUsers: listUsers)
+    public static func check(_ c: PipelineConfig, step: Step, _ d: DataSize, listUsers: Int? = nil) throws -> String {
+        let plan: MemoryPlan
+        switch step {
+        case .train:
+            try checkSteps(c, d)
+            plan = trainPlan(c, d)
+        case .score:
+            plan = scorePlan(c, d, listUsers: listUsers)
+        }
         let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
         try plan.check(limit)
         return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
@@ -185,7 +194,7 @@ public enum MemoryChecks {
     /// the stages after ingest.
     public static func checkAll(_ c: PipelineConfig) throws {
         let d = try DataSize.read(ratingsArtefact: c.paths.ratings)
-        for step in ["rec-train", "rec-score"] { try check(c, step: step, d) }
+        for step in [Step.train, .score] { try check(c, step: step, d) }
     }
 }
 

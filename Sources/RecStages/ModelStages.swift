@@ -33,7 +33,7 @@ public struct TrainStage: Stage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
         // rating model trains, not trap after it.
-        let memory = try MemoryChecks.check(c, step: "rec-train", .init(m))
+        let memory = try MemoryChecks.check(c, step: .train, .init(m))
         ctx.logger.info("\(memory)")
         let all = m.all
         var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]

@@ -108,7 +108,7 @@ public struct Runner {
             // The memory plans of the model stages, from ratings.art's counts, as soon as it is
             // current (before the first stage after ingest): a setting that cannot fit stops
             // the run before any split, training or scoring is done for nothing.
-            if !memoryChecked, stage.name != "ingest", FileManager.default.fileExists(atPath: config.paths.ratings) {
+            if !memoryChecked, !(stage is IngestStage), FileManager.default.fileExists(atPath: config.paths.ratings) {
                 try MemoryChecks.checkAll(config)
                 memoryChecked = true
             }

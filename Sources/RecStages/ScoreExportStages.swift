@@ -50,7 +50,7 @@ public struct ScoreStage: ShardableStage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m))
+        let memory = try MemoryChecks.check(c, step: .score, .init(m))
         ctx.logger.info("\(memory)")
         let settings = try Pipeline.fingerprint(self, c)
 
@@ -128,7 +128,7 @@ public struct ScoreStage: ShardableStage {
         let c = ctx.config
         let users = shard.users(of: m.ids.userCount)
         // The same plan as a whole run's, with this shard's share of the lists.
-        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m), listUsers: users.count)
+        let memory = try MemoryChecks.check(c, step: .score, .init(m), listUsers: users.count)
         ctx.logger.info("\(memory)")
         var jobs = [try servingJob(m, ctx).1]
         if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }
