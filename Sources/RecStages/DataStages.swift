@@ -32,17 +32,18 @@ public struct IngestStage: Stage {
         // score clip to the scale of the data they were given.
         let scale = c.input.ratingScale.resolved(for: r.values)
         ctx.logger.info("rating scale \(RatingScale.fixed(lowest: Double(scale.lowerBound), highest: Double(scale.upperBound)))\(c.input.ratingScale == .auto ? " (from the data)" : "")")
+        let ratingsLines = try JSONValue.from(result.report)
         let stats: [String: JSONValue] = [
             "ratingScale": RatingScale.meta(scale),
             "ratings": .int(r.count), "users": .int(r.ids.userCount), "items": .int(r.ids.itemCount),
             "movies": .int(catalogue.count), "bytesRead": .int(bytes.count),
             "withTimestamps": .int(r.timestamps.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }),
-            "ratingsLines": try JSONValue.from(result.report), "moviesLines": try JSONValue.from(movieReport),
+            StageResultKey.ratingsLines: ratingsLines, StageResultKey.moviesLines: try JSONValue.from(movieReport),
         ]
         try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
         try catalogue.write(to: c.paths.catalogue, meta: ["source": .string(moviesPath)], parallel: ctx.parallel)
         try r.write(to: c.paths.ratings, kind: .ratings,
-                    meta: ["source": .string(ratingsPath), "lines": stats["ratingsLines"]!, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
+                    meta: ["source": .string(ratingsPath), "lines": ratingsLines, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
         return stats
     }
 }

@@ -80,7 +80,7 @@ public struct ScoreStage: ShardableStage {
         // Published only by rec-export, with the lists they belong to: the four exports are
         // always one set. Run by hand, rec-score prints the figures on stdout.
         return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
-                "servedRows": .int(served.rows), "summary": .string(summary)]
+                "servedRows": .int(served.rows), StageResultKey.summary: .string(summary)]
     }
 
     /// The serving product: lists from the served models over every rating.
