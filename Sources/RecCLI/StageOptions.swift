@@ -115,5 +115,5 @@ func summary(_ stats: [String: JSONValue]) -> String {
 /// for the person running the command, not a diagnostic. Not printed with `--quiet`. Its
 /// lines stay lines; any other control or bidi character is escaped (`VisibleText`).
 public func printSummary(_ stats: [String: JSONValue]) {
-    if let text = stats["summary"]?.stringValue { FileHandle.standardOutput.write(Data(VisibleText.escape(text, keepingLineFeeds: true).utf8)) }
+    if let text = stats[StageResultKey.summary]?.stringValue { FileHandle.standardOutput.write(Data(VisibleText.escape(text, keepingLineFeeds: true).utf8)) }
 }

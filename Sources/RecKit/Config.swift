@@ -14,19 +14,17 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// Movies file: `MovieID::Title::Genres` (ML-1M, ML-10M), ML-100K's pipe-separated
         /// `u.item`, or `movies.csv` (`movieId,title,genres`, RFC 4180 quoting).
         public var movies = "data/ml-1m/movies.dat"
-        /// `auto` (UTF-8 when the file has a UTF-8 byte order mark or any multi-byte UTF-8
-        /// sequence, else ISO-8859-1), `latin1` or `utf8`.
-        public var moviesEncoding = "auto"
+        public var moviesEncoding = MoviesEncoding.auto
         /// `auto` (the release's scale, from the data) or `[lowest, highest]`.
         public var ratingScale = RatingScale.auto
         /// What a malformed line does: `error` (stop, naming file and line) or `skip` (count it).
-        public var invalidLines = "error"
+        public var invalidLines = InvalidLinePolicy.error
     }
 
     public struct Split: Codable, Sendable, Equatable {
         /// `random`: a seeded random share of each user's ratings; `temporal`: each user's
         /// latest ratings (needs timestamps).
-        public var method = "random"
+        public var method = Splitter.Method.random
         public var seed: UInt64 = 42
         /// Share of each user's ratings held out for the final test.
         public var testRatio = 0.25
@@ -238,15 +236,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     }
 
     /// Range checks that JSON types cannot express, and combinations that cannot work; all
-    /// made before any stage runs.
+    /// made before any stage runs. (A name setting such as `split.method` is checked where it
+    /// is decoded: see `SettingChoice`.)
     public func validate(file: String = "pipeline.json") throws {
         func bad(_ what: String) -> RecError { RecError(.config, what, file: file) }
         guard input.ratingScale.isValid else { throw bad(RatingScale.invalidMessage) }
-        guard ["error", "skip"].contains(input.invalidLines) else { throw bad("'input.invalidLines' must be \"error\" or \"skip\"") }
-        guard ["auto", "latin1", "utf8"].contains(input.moviesEncoding) else {
-            throw bad("'input.moviesEncoding' must be \"auto\", \"latin1\" or \"utf8\"")
-        }
-        guard ["random", "temporal"].contains(split.method) else { throw bad("'split.method' must be \"random\" or \"temporal\"") }
         guard split.testRatio > 0, split.testRatio < 1 else { throw bad("'split.testRatio' must be between 0 and 1") }
         guard split.validationRatio >= 0, split.validationRatio < 1 else {
             throw bad("'split.validationRatio' must be at least 0 and below 1")

@@ -2,11 +2,18 @@ import Foundation
 
 /// How to build and train an autoencoder (`user-autoencoder`, `item-autoencoder`).
 public struct AutoencoderSettings: Codable, Sendable, Equatable {
+    /// Hidden-layer activation (its functions are in RecModels).
+    public enum Activation: String, SettingChoice { case sigmoid, tanh, relu, identity }
+
+    /// The optimiser, as PyTorch defines it.
+    public enum OptimizerKind: String, SettingChoice { case adam, rmsprop }
+
+    /// Which parameters an optimiser step updates (see `optimizerUpdates`).
+    public enum OptimizerUpdates: String, SettingChoice { case lazy, dense }
+
     public var hidden = [200, 100, 200]
-    /// Hidden activation: `sigmoid`, `tanh`, `relu`, `identity`.
-    public var activation = "sigmoid"
-    /// `adam` or `rmsprop`.
-    public var optimizer = "adam"
+    public var activation = Activation.sigmoid
+    public var optimizer = OptimizerKind.adam
     public var learningRate = 0.001
     /// The learning rate is multiplied by this after every epoch (1 = constant).
     public var learningRateDecay = 1.0
@@ -23,7 +30,7 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
     /// `lazy`: an item's weights at the autoencoder's sparse ends are updated only in the
     /// steps whose batch holds the item (Adam's bias correction counted per row; weight decay
     /// applied in those steps); `dense`: every parameter every step, as PyTorch does.
-    public var optimizerUpdates = "lazy"
+    public var optimizerUpdates = OptimizerUpdates.lazy
 
     public init() {}
 
@@ -39,11 +46,6 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
         guard !hidden.isEmpty, hidden.count <= Self.maxLayers, hidden.allSatisfy({ (1...Self.maxLayerWidth).contains($0) }) else {
             throw ConfigProblem(bad("hidden' must be 1 to \(Self.maxLayers) layer widths, each 1 to \(Self.maxLayerWidth)"))
         }
-        guard ["sigmoid", "tanh", "relu", "identity"].contains(activation) else {
-            throw ConfigProblem(bad("activation' must be sigmoid, tanh, relu or identity"))
-        }
-        guard ["adam", "rmsprop"].contains(optimizer) else { throw ConfigProblem(bad("optimizer' must be adam or rmsprop")) }
-        guard ["lazy", "dense"].contains(optimizerUpdates) else { throw ConfigProblem(bad("optimizerUpdates' must be lazy or dense")) }
         // The optimiser works in 32-bit floats: a rate that rounds to 0 or to infinity there
         // would train nothing or diverge on the first step.
         guard Float(learningRate).isFinite, Float(learningRate) > 0 else {
@@ -64,17 +66,32 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
 
 /// EASE (Steck, 2019): a closed-form item-item model for the lists.
 public struct EASESettings: Codable, Sendable, Equatable {
+    /// What EASE's input holds for a rated movie.
+    public enum Weighting: String, SettingChoice {
+        /// 1 for every rated movie (Steck's EASE).
+        case binary
+        /// rating / highest rating: a liked movie weighs more than one the user disliked.
+        case rating
+    }
+
+    /// How B is solved for (RecModels' `EASE.Solver` adds `maxItems` to `auto` and `blocked`).
+    public enum SolverChoice: String, SettingChoice {
+        /// `exact` up to 5,000 rated movies, else `blocked`.
+        case auto
+        /// Double, every movie, one thread.
+        case exact
+        /// Float tiles on every worker, over the `maxItems` most-rated movies; the others are
+        /// never recommended.
+        case blocked
+    }
+
     /// Ridge penalty.
     public var lambda = 500.0
     /// When not empty, λ is chosen from these by NDCG@k on the validation slice (fitted on
     /// train), then refitted on train + validation.
     public var lambdaGrid: [Double] = []
-    /// What EASE's input holds for a rated movie: `binary` (1) or `rating` (rating / highest).
-    public var weighting = "binary"
-    /// How B is solved for: `auto` (`exact` up to 5,000 rated movies, else `blocked`), `exact`
-    /// (Double, every movie, one thread), `blocked` (Float tiles on every worker, over the
-    /// `maxItems` most-rated movies; the others are never recommended).
-    public var solver = "auto"
+    public var weighting = Weighting.binary
+    public var solver = SolverChoice.auto
     /// The most movies the blocked solver covers (the most-rated ones).
     public var maxItems = 10_000
 
@@ -87,14 +104,16 @@ public struct EASESettings: Codable, Sendable, Equatable {
     /// and normal.
     public static let maxLambda = 1e9
 
+    /// The one rule for a penalty, of `lambda` and of every `lambdaGrid` value; EASE's fit
+    /// takes it as its precondition.
+    public static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
+
     func validate(_ name: String) throws {
-        guard ["auto", "exact", "blocked"].contains(solver) else { throw ConfigProblem("'\(name).solver' must be auto, exact or blocked") }
         guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
-        guard lambda > 0, lambda <= Self.maxLambda else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e9") }
-        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy({ $0 > 0 && $0 <= Self.maxLambda }) else {
+        guard Self.isValidLambda(lambda) else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e9") }
+        guard lambdaGrid.count <= 64, lambdaGrid.allSatisfy(Self.isValidLambda) else {
             throw ConfigProblem("'\(name).lambdaGrid' must hold at most 64 numbers, each above 0 and at most 1e9")
         }
-        guard ["binary", "rating"].contains(weighting) else { throw ConfigProblem("'\(name).weighting' must be binary or rating") }
     }
 }
 
@@ -106,14 +125,26 @@ public enum RatingModelConfig: Sendable, Equatable {
     /// I-AutoRec: one movie's column in and out.
     case itemAutoencoder(AutoencoderSettings)
 
-    public static let types = ["user-autoencoder", "item-autoencoder"]
+    /// The types by the names settings and model artefacts give them.
+    public enum Kind: String, Sendable, CaseIterable {
+        case userAutoencoder = "user-autoencoder"
+        case itemAutoencoder = "item-autoencoder"
+    }
 
-    public var type: String {
+    public static let types = Kind.allCases.map(\.rawValue)
+
+    public var kind: Kind {
         switch self {
-        case .userAutoencoder: "user-autoencoder"
-        case .itemAutoencoder: "item-autoencoder"
+        case .userAutoencoder: .userAutoencoder
+        case .itemAutoencoder: .itemAutoencoder
         }
     }
+
+    public var type: String { kind.rawValue }
+
+    /// Whether the model reads one movie's column (users are its inputs) rather than one
+    /// user's row.
+    public var isItemBased: Bool { kind == .itemAutoencoder }
 
     public var settings: AutoencoderSettings {
         switch self {
@@ -123,10 +154,10 @@ public enum RatingModelConfig: Sendable, Equatable {
 
     /// The default settings of a type, nil for an unknown type.
     public static func defaults(type: String) -> RatingModelConfig? {
-        switch type {
-        case "user-autoencoder": .userAutoencoder(AutoencoderSettings())
-        case "item-autoencoder": .itemAutoencoder(AutoencoderSettings())
-        default: nil
+        switch Kind(rawValue: type) {
+        case .userAutoencoder: .userAutoencoder(AutoencoderSettings())
+        case .itemAutoencoder: .itemAutoencoder(AutoencoderSettings())
+        case nil: nil
         }
     }
 }
@@ -141,16 +172,26 @@ public enum RankingModelConfig: Sendable, Equatable {
     /// How many users rated each movie.
     case popularity
 
-    public static let types = ["rating-model", "user-autoencoder", "ease", "popularity"]
+    /// The types by the names settings and model artefacts give them.
+    public enum Kind: String, Sendable, CaseIterable {
+        case ratingModel = "rating-model"
+        case userAutoencoder = "user-autoencoder"
+        case ease
+        case popularity
+    }
 
-    public var type: String {
+    public static let types = Kind.allCases.map(\.rawValue)
+
+    public var kind: Kind {
         switch self {
-        case .ratingModel: "rating-model"
-        case .userAutoencoder: "user-autoencoder"
-        case .ease: "ease"
-        case .popularity: "popularity"
+        case .ratingModel: .ratingModel
+        case .userAutoencoder: .userAutoencoder
+        case .ease: .ease
+        case .popularity: .popularity
         }
     }
+
+    public var type: String { kind.rawValue }
 
     /// Whether `rec-train` fits a model of its own for the lists (`ranking-model.art`).
     public var hasOwnModel: Bool {
@@ -161,12 +202,12 @@ public enum RankingModelConfig: Sendable, Equatable {
     }
 
     public static func defaults(type: String) -> RankingModelConfig? {
-        switch type {
-        case "rating-model": .ratingModel
-        case "user-autoencoder": .userAutoencoder(AutoencoderSettings())
-        case "ease": .ease(EASESettings())
-        case "popularity": .popularity
-        default: nil
+        switch Kind(rawValue: type) {
+        case .ratingModel: .ratingModel
+        case .userAutoencoder: .userAutoencoder(AutoencoderSettings())
+        case .ease: .ease(EASESettings())
+        case .popularity: .popularity
+        case nil: nil
         }
     }
 }
@@ -176,10 +217,10 @@ private enum TypeKey: String, CodingKey { case type }
 extension RatingModelConfig: Codable {
     public init(from decoder: Decoder) throws {
         let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
-        switch type {
-        case "user-autoencoder": self = .userAutoencoder(try AutoencoderSettings(from: decoder))
-        case "item-autoencoder": self = .itemAutoencoder(try AutoencoderSettings(from: decoder))
-        default:
+        switch Kind(rawValue: type) {
+        case .userAutoencoder: self = .userAutoencoder(try AutoencoderSettings(from: decoder))
+        case .itemAutoencoder: self = .itemAutoencoder(try AutoencoderSettings(from: decoder))
+        case nil:
             throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
                                                    debugDescription: "unknown rating model type '\(type)'")
         }
@@ -196,12 +237,12 @@ extension RatingModelConfig: Codable {
 extension RankingModelConfig: Codable {
     public init(from decoder: Decoder) throws {
         let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
-        switch type {
-        case "rating-model": self = .ratingModel
-        case "user-autoencoder": self = .userAutoencoder(try AutoencoderSettings(from: decoder))
-        case "ease": self = .ease(try EASESettings(from: decoder))
-        case "popularity": self = .popularity
-        default:
+        switch Kind(rawValue: type) {
+        case .ratingModel: self = .ratingModel
+        case .userAutoencoder: self = .userAutoencoder(try AutoencoderSettings(from: decoder))
+        case .ease: self = .ease(try EASESettings(from: decoder))
+        case .popularity: self = .popularity
+        case nil:
             throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
                                                    debugDescription: "unknown ranking model type '\(type)'")
         }

@@ -1,9 +1,24 @@
 /// What to do with a malformed input line.
-public enum InvalidLinePolicy: String, Sendable, Codable {
+public enum InvalidLinePolicy: String, SettingChoice {
     /// Stop at the first bad line, naming file and line.
     case error
     /// Leave the line out and count it by reason.
     case skip
+
+    public static var quotesNames: Bool { true }
+}
+
+/// How the movies file's text is read.
+public enum MoviesEncoding: String, SettingChoice {
+    /// UTF-8 when the file has a UTF-8 byte order mark or holds a multi-byte UTF-8 sequence,
+    /// else ISO-8859-1.
+    case auto
+    /// ISO-8859-1 throughout.
+    case latin1
+    /// UTF-8 throughout.
+    case utf8
+
+    public static var quotesNames: Bool { true }
 }
 
 /// Lines that were left out, by reason; nothing is dropped without being counted here.
@@ -241,7 +256,7 @@ public enum MovieLens {
     ///   ML-100K and ML-1M files are). Read as UTF-8, a line with a byte that is not UTF-8 is
     ///   a bad line naming the byte and its column.
     public static func parseMovies(
-        _ bytes: [UInt8], file: String, encoding: String, policy: InvalidLinePolicy
+        _ bytes: [UInt8], file: String, encoding: MoviesEncoding, policy: InvalidLinePolicy
     ) throws -> (Catalogue, LineReport) {
         let body = bodyStart(bytes)
         guard let first = firstLine(bytes, from: body) else { throw RecError(.input, "the movies file is empty", file: file) }
@@ -253,9 +268,13 @@ public enum MovieLens {
         // sequence, else ISO-8859-1 (ML-1M and ML-100K hold bytes above 0x7F and no such
         // sequence). Read as UTF-8, a byte that is not UTF-8 is a bad line: one stray byte
         // never turns the whole file into ISO-8859-1, and nothing is replaced by U+FFFD.
-        let utf8 = encoding == "utf8" || (encoding == "auto" && (body > 0 || hasMultiByteUTF8(bytes, body..<bytes.count)))
+        let utf8 = switch encoding {
+        case .utf8: true
+        case .latin1: false
+        case .auto: body > 0 || hasMultiByteUTF8(bytes, body..<bytes.count)
+        }
         let invalidUTF8 = utf8 ? invalidUTF8Lines(bytes, from: body) : [:]
-        let whyUTF8 = encoding == "utf8"
+        let whyUTF8 = encoding == .utf8
             ? "input.moviesEncoding is \"utf8\"; set it to \"latin1\" for an ISO-8859-1 file"
             : "the file holds UTF-8 elsewhere, so \"auto\" reads it as UTF-8; if it is ISO-8859-1 throughout, set input.moviesEncoding to \"latin1\""
 

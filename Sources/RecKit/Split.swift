@@ -11,8 +11,10 @@
 /// validationRatio)` before them the validation, the earlier ones train — trained on the past,
 /// judged on what came after.
 public enum Splitter {
-    public enum Method: String, Sendable {
+    public enum Method: String, SettingChoice {
         case random, temporal
+
+        public static var quotesNames: Bool { true }
     }
 
     public struct Parts: Sendable {

@@ -10,7 +10,7 @@ public struct TrainSettings: Sendable, Equatable {
     /// Multiplies the learning rate after every epoch.
     public var learningRateDecay = 1.0
     public var weightDecay = 0.0
-    public var optimizer = "adam"
+    public var optimizer = AutoencoderSettings.OptimizerKind.adam
     public var inputDropout = 0.0
     public var seed: UInt64 = 1
     /// Stop after this many epochs without a better validation RMSE (0 = never).
@@ -36,7 +36,7 @@ public struct TrainSettings: Sendable, Equatable {
         inputDropout = m.inputDropout
         seed = m.seed
         patience = m.earlyStoppingPatience
-        lazyUpdates = m.optimizerUpdates != "dense"
+        lazyUpdates = m.optimizerUpdates == .lazy
     }
 }
 

@@ -2,10 +2,10 @@ import Foundation
 import RecKernels
 import RecKit
 
-/// Hidden-layer activation.
-public enum Activation: String, Sendable, Codable {
-    case sigmoid, tanh, relu, identity
+/// Hidden-layer activation: the setting's enum, with its functions here.
+public typealias Activation = AutoencoderSettings.Activation
 
+extension Activation {
     /// f(z), in place.
     @inlinable func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {

@@ -18,13 +18,8 @@ import RecKit
 /// recommended, and ratings of them are not used as input. B is stored as Float, covered ×
 /// covered.
 public struct EASE: ItemScorer {
-    /// What X holds for a rated item.
-    public enum Weighting: String, Sendable, Codable {
-        /// 1 for every rated item (Steck's EASE).
-        case binary
-        /// rating / highest rating: a liked movie weighs more than one the user disliked.
-        case rating
-    }
+    /// What X holds for a rated item: 1 (`binary`) or rating / highest rating (`rating`).
+    public typealias Weighting = EASESettings.Weighting
 
     /// How B is solved for.
     public enum Solver: Sendable, Equatable {
@@ -99,16 +94,13 @@ public struct EASE: ItemScorer {
     /// work differently and B's last bits change, which would make the model depend on the
     /// worker count (and two threads were no faster on ML-1M). OpenBLAS is left at
     /// `parallel.workers` threads afterwards.
-    /// - Throws: `RecError(.config)` for a λ that is negative or not finite,
-    ///   `RecError(.runtime)` when XᵀX + λI is not positive definite (λ = 0 with an item no
-    ///   user rated, say).
+    /// - Precondition: λ is one the settings accept (`EASESettings.isValidLambda`).
+    /// - Throws: `RecError(.runtime)` when XᵀX + λI is not positive definite.
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
     ///   in Double.
     public static func fit(_ train: CSRMatrix, lambda: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
                            solver: Solver = .exact, parallel: Parallel, log: ((String) -> Void)? = nil) throws -> EASE {
-        guard lambda.isFinite, lambda >= 0 else {
-            throw RecError(.config, "EASE lambda must be a finite number >= 0, got \(lambda)")
-        }
+        precondition(EASESettings.isValidLambda(lambda), "EASE λ \(lambda) is not one the settings accept")
         switch solver.resolved(ratedItems: train.cols - train.emptyColumns().count) {
         case .blocked(let maxItems), .auto(let maxItems):
             return try fitBlocked(train, lambda: lambda, weighting: weighting, ratingMax: ratingMax, maxItems: maxItems,
@@ -296,7 +288,7 @@ public struct EASE: ItemScorer {
     public func write(to path: String, meta: [String: JSONValue], parallel: Parallel) throws {
         var b = ArtefactBuilder(kind: .model)
         b.meta = meta
-        b.meta["type"] = .string("ease")
+        b.meta["type"] = .string(RankingModelConfig.Kind.ease.rawValue)
         b.meta["lambda"] = .double(lambda)
         b.meta["items"] = .int(itemCount)
         b.meta["weighting"] = .string(weighting.rawValue)
@@ -312,7 +304,7 @@ public struct EASE: ItemScorer {
     public static func read(_ path: String, parallel: Parallel) throws -> (EASE, Artefact) {
         let a = try Artefact.read(path, expecting: .model)
         let fail = { (what: String) in RecError(.artefact, what, file: path, hint: "rerun rec-train") }
-        guard a.meta("type")?.stringValue == "ease" else {
+        guard a.meta("type")?.stringValue == RankingModelConfig.Kind.ease.rawValue else {
             throw fail("is a '\(a.meta("type")?.stringValue ?? "?")' model, expected 'ease'")
         }
         guard let n = a.meta("items")?.intValue, n >= 0, let lambda = a.meta("lambda")?.doubleValue else {

@@ -57,10 +57,10 @@ extension Autoencoder {
     ///   - items: width of a row (movies for the user-based model, users for the item-based).
     ///   - ratings: train + validation ratings predicted after each epoch.
     ///   - setting: the settings section, for the hint (`ratingModel`).
-    public static func memoryParts(items: Int, hidden: [Int], batchSize: Int, optimizer: String, validation: Bool,
+    public static func memoryParts(items: Int, hidden: [Int], batchSize: Int, optimizer: AutoencoderSettings.OptimizerKind, validation: Bool,
                                    ratings: Int, setting: String = "ratingModel") -> [MemoryPlan.Part] {
         let parameters = parameterCount(items: items, hidden: hidden)
-        let copies = 2 + (optimizer == "adam" ? 2 : 1) + (validation ? 1 : 0)
+        let copies = 2 + (optimizer == .adam ? 2 : 1) + (validation ? 1 : 0)
         let width = MemoryPlan.sum(hidden)
         return [
             MemoryPlan.Part("\(setting): \(parameters) parameters × \(copies) (weights, gradients, optimiser\(validation ? ", best epoch" : ""))",

@@ -20,7 +20,7 @@ import RecKit
 /// Weight decay on a lazy row therefore applies in the steps that update the row: a movie's
 /// weights are shrunk as often as batches contain it, not every step.
 final class Optimizer {
-    enum Kind: String { case adam, rmsprop }
+    typealias Kind = AutoencoderSettings.OptimizerKind
 
     let kind: Kind
     var learningRate: Float
@@ -47,12 +47,6 @@ final class Optimizer {
         first = FloatBuffer(kind == .adam ? count : 0)
         second = FloatBuffer(count)
         rowSteps = Int32Buffer(lazyRows)
-    }
-
-    /// `kind` by name (`adam`, `rmsprop`; anything else is Adam, which settings validation
-    /// never lets through).
-    convenience init(kind: String, count: Int, learningRate: Double, weightDecay: Double, lazyRows: Int = 0) {
-        self.init(kind: Kind(rawValue: kind) ?? .adam, count: count, learningRate: learningRate, weightDecay: weightDecay, lazyRows: lazyRows)
     }
 
     /// A contiguous range of the parameter buffer, decayed (weights) or not (biases).

@@ -54,7 +54,7 @@ public struct Benchmark {
 
         // Training: the sparse implementation on all workers, for the configured epochs.
         logger.info("training, sparse, \(ctx.parallel.workers) workers, \(s.epochs) epochs…")
-        let sparse = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
+        let sparse = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
         var history: [EpochRecord] = []
         let sparseSeconds = try wallSeconds {
             history = try sparse.train(m.train, validation: nil, settings: settings, scale: scale, parallel: ctx.parallel)
@@ -62,7 +62,7 @@ public struct Benchmark {
         let epochTimes = history.compactMap(\.seconds)
         let sparseTest = try RatingMetrics.measure(
             predictions: sparse.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse
-        let architecture = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation), \(s.optimizer) lr \(s.learningRate), batch \(s.batchSize)"
+        let architecture = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation.rawValue), \(s.optimizer.rawValue) lr \(s.learningRate), batch \(s.batchSize)"
         rows.append(Row(name: "train \(s.epochs) epochs, this project (\(architecture), \(ctx.parallel.workers) workers)",
                         value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", epochTimes.reduce(0, +),
                                       median(epochTimes), Double(m.train.nonZeros * history.count) / sparseSeconds / 1e6, sparseTest)))
@@ -81,7 +81,7 @@ public struct Benchmark {
             logger.info("training, sparse, steps only, \(s.epochs) epochs…")
             var stepsOnly = settings
             stepsOnly.trainRMSEEachEpoch = false
-            let again = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
+            let again = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
             let ourSteps = try again.train(m.train, validation: nil, settings: stepsOnly, scale: scale, parallel: ctx.parallel)
                 .compactMap(\.seconds).reduce(0, +)
             let (ours, theirs, theirSteps) = (epochTimes.reduce(0, +), t.seconds, t.stepSeconds.reduce(0, +))
@@ -100,7 +100,7 @@ public struct Benchmark {
         func perEpoch(workers: Int, dense: Bool, epochs: Int) throws -> (Double, Double) {
             var st = settings
             st.epochs = epochs
-            let model = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: Activation(rawValue: s.activation) ?? .sigmoid, seed: s.seed)
+            let model = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
             let h = try model.train(m.train, validation: nil, settings: st, scale: scale, parallel: Parallel(workers: workers), dense: dense)
             let testRMSE = try RatingMetrics.measure(
                 predictions: model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse

@@ -13,7 +13,7 @@ public struct IngestStage: Stage {
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        let policy = InvalidLinePolicy(rawValue: c.input.invalidLines) ?? .error
+        let policy = c.input.invalidLines
         let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
         // Before reading: a file larger than the memory stops here, not in a failed allocation.
         let memory = try MemoryChecks.checkIngest(c)
@@ -32,17 +32,18 @@ public struct IngestStage: Stage {
         // score clip to the scale of the data they were given.
         let scale = c.input.ratingScale.resolved(for: r.values)
         ctx.logger.info("rating scale \(RatingScale.fixed(lowest: Double(scale.lowerBound), highest: Double(scale.upperBound)))\(c.input.ratingScale == .auto ? " (from the data)" : "")")
+        let ratingsLines = try JSONValue.from(result.report)
         let stats: [String: JSONValue] = [
             "ratingScale": RatingScale.meta(scale),
             "ratings": .int(r.count), "users": .int(r.ids.userCount), "items": .int(r.ids.itemCount),
             "movies": .int(catalogue.count), "bytesRead": .int(bytes.count),
             "withTimestamps": .int(r.timestamps.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }),
-            "ratingsLines": try JSONValue.from(result.report), "moviesLines": try JSONValue.from(movieReport),
+            StageResultKey.ratingsLines: ratingsLines, StageResultKey.moviesLines: try JSONValue.from(movieReport),
         ]
         try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
         try catalogue.write(to: c.paths.catalogue, meta: ["source": .string(moviesPath)], parallel: ctx.parallel)
         try r.write(to: c.paths.ratings, kind: .ratings,
-                    meta: ["source": .string(ratingsPath), "lines": stats["ratingsLines"]!, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
+                    meta: ["source": .string(ratingsPath), "lines": ratingsLines, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
         return stats
     }
 }
@@ -59,7 +60,7 @@ public struct SplitStage: Stage {
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         let (ratings, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
-        let parts = try Splitter.split(ratings, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
+        let parts = try Splitter.split(ratings, method: c.split.method, seed: c.split.seed,
                                        testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
         return try SplitStage.write(train: parts.train, validation: parts.validation, test: parts.test, of: ratings.count,
                                     scale: try RatingScale.read(from: artefact), ctx)

@@ -41,7 +41,7 @@ public enum MemoryChecks {
     /// next): the larger of the rating model's and the ranking model's.
     public static func trainPlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
         let s = c.ratingModel.settings
-        let itemBased = c.ratingModel.type == "item-autoencoder"
+        let itemBased = c.ratingModel.isItemBased
         let validation = c.evaluation.enabled && c.split.validationRatio > 0
         var rating = Autoencoder.memoryParts(items: itemBased ? d.users : d.items, hidden: s.hidden, batchSize: s.batchSize,
                                              optimizer: s.optimizer, validation: validation, ratings: d.ratings)
@@ -65,7 +65,7 @@ public enum MemoryChecks {
     ///   them when nil).
     public static func scorePlan(_ c: PipelineConfig, _ d: DataSize, listUsers: Int? = nil) -> MemoryPlan {
         let s = c.ratingModel.settings
-        let itemBased = c.ratingModel.type == "item-autoencoder"
+        let itemBased = c.ratingModel.isItemBased
         var parts = dataParts(d, unions: 3)
         parts.append(MemoryPlan.Part("predicted ratings of every slice", bytes: MemoryPlan.product(d.ratings, 8)))
         parts += Autoencoder.scoringParts(items: itemBased ? d.users : d.items, hidden: s.hidden)
@@ -86,13 +86,22 @@ public enum MemoryChecks {
         return MemoryPlan(step: "rec-score", parts: parts)
     }
 
-    /// Checks the plan of the stage `step` (`rec-train` or `rec-score`, whose lists are built
-    /// for `listUsers` users, all when nil).
+    /// The stages whose model fits or lists have a memory plan.
+    public enum Step: Sendable { case train, score }
+
+    /// Checks the plan of the stage `step` (`rec-score`'s lists are built for `listUsers`
+    /// users, all when nil).
     /// - Returns: a line for the log: the planned peak and the limit.
     @discardableResult
-    public static func check(_ c: PipelineConfig, step: String, _ d: DataSize, listUsers: Int? = nil) throws -> String {
-        if step == "rec-train" { try checkSteps(c, d) }
-        let plan = step == "rec-train" ? trainPlan(c, d) : scorePlan(c, d, listUsers: listUsers)
+    public static func check(_ c: PipelineConfig, step: Step, _ d: DataSize, listUsers: Int? = nil) throws -> String {
+        let plan: MemoryPlan
+        switch step {
+        case .train:
+            try checkSteps(c, d)
+            plan = trainPlan(c, d)
+        case .score:
+            plan = scorePlan(c, d, listUsers: listUsers)
+        }
         let limit = MemoryPlan.limit(settingGB: c.memoryLimitGB)
         try plan.check(limit)
         return "memory: about \(MemoryPlan.format(plan.bytes)) planned at the peak (limit \(MemoryPlan.format(limit.bytes)), \(limit.source))"
@@ -169,7 +178,7 @@ public enum MemoryChecks {
     /// fit the optimiser's 32-bit step counts.
     /// - Throws: `RecError(.config)` naming the section's `epochs` and `batchSize`.
     public static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
-        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.type == "item-autoencoder" ? d.items : d.users)]
+        var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.isItemBased ? d.items : d.users)]
         if case .userAutoencoder(let a) = c.rankingModel { fits.append(("rankingModel", a, d.users)) }
         for (section, s, rows) in fits {
             let batches = rows / s.batchSize + (rows % s.batchSize == 0 ? 0 : 1)
@@ -185,7 +194,7 @@ public enum MemoryChecks {
     /// the stages after ingest.
     public static func checkAll(_ c: PipelineConfig) throws {
         let d = try DataSize.read(ratingsArtefact: c.paths.ratings)
-        for step in ["rec-train", "rec-score"] { try check(c, step: step, d) }
+        for step in [Step.train, .score] { try check(c, step: step, d) }
     }
 }
 

@@ -33,7 +33,7 @@ public struct TrainStage: Stage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
         // rating model trains, not trap after it.
-        let memory = try MemoryChecks.check(c, step: "rec-train", .init(m))
+        let memory = try MemoryChecks.check(c, step: .train, .init(m))
         ctx.logger.info("\(memory)")
         let all = m.all
         var stats: [String: JSONValue] = ["servingRatings": .int(all.nonZeros)]
@@ -41,7 +41,7 @@ public struct TrainStage: Stage {
         // Evaluation fits: on train (validation makes the choices), never on the test.
         var choices = Choices(epochs: c.ratingModel.settings.epochs, rankingEpochs: nil, lambda: nil)
         if c.evaluation.enabled {
-            let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "rating",
+            let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "rating",
                                               train: m.train, validation: m.validation, scale: m.scale, ctx, to: c.paths.evalModel, epochsOverride: nil)
             choices.epochs = rating.epochs
             stats["evaluation"] = .object(["ratingModel": rating.stats])
@@ -53,7 +53,7 @@ public struct TrainStage: Stage {
         }
 
         // Serving fits: every rating, with the evaluation's choices.
-        let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.type == "item-autoencoder", role: "served rating",
+        let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "served rating",
                                           train: all, validation: nil, scale: m.scale, ctx, to: c.paths.model, epochsOverride: choices.epochs)
         var serving: [String: JSONValue] = ["ratingModel": rating.stats, "ratings": .int(all.nonZeros)]
         if let ranking = try fitRanking(c, m, input: all, validation: nil, ctx, to: c.paths.rankingModel, choices: choices) {
@@ -88,7 +88,7 @@ public struct TrainStage: Stage {
             let (ease, meta) = try fitEASE(s, c, input: input, validation: validation, ids: m.ids, ratingMax: m.scale.upperBound, ctx,
                                            lambda: choices.map { $0.lambda ?? s.lambda })
             try ease.write(to: path, meta: meta, parallel: ctx.parallel)
-            let stats: JSONValue = .object(["type": .string("ease"), "lambda": .double(ease.lambda),
+            let stats: JSONValue = .object(["type": .string(RankingModelConfig.Kind.ease.rawValue), "lambda": .double(ease.lambda),
                                             "seconds": .double(clock.duration(to: .now).seconds)])
             return (stats, ease.lambda, nil)
         }
@@ -101,7 +101,7 @@ public struct TrainStage: Stage {
         _ s: EASESettings, _ c: PipelineConfig, input: CSRMatrix, validation: CSRMatrix?, ids: IdMaps, ratingMax: Float, _ ctx: StageContext,
         lambda chosen: Double?
     ) throws -> (EASE, [String: JSONValue]) {
-        let weighting = EASE.Weighting(rawValue: s.weighting) ?? .binary
+        let weighting = s.weighting
         let solver = easeSolver(s)
         var lambda = chosen ?? s.lambda
         var meta: [String: JSONValue] = ["role": .string(chosen == nil ? "evaluation ranking" : "served ranking"), "settings": try .from(s)]
@@ -124,7 +124,7 @@ public struct TrainStage: Stage {
         }
         let fitOn = chosen == nil && (validation?.nonZeros ?? 0) > 0 ? input.union(validation!) : input
         meta["ratings"] = .int(fitOn.nonZeros)
-        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings, solver \(s.solver))")
+        ctx.logger.info("fitting the \(chosen == nil ? "" : "served ")ranking model (EASE, λ \(lambda), \(s.weighting.rawValue) input, \(ids.itemCount) items, \(fitOn.nonZeros) ratings, solver \(s.solver.rawValue))")
         let ease = try EASE.fit(fitOn, lambda: lambda, weighting: weighting, ratingMax: ratingMax, solver: solver, parallel: ctx.parallel)
         if !ease.coversAll { ctx.logger.info("EASE covers the \(ease.covered.count) most-rated of \(ease.itemCount) movies") }
         return (ease, meta)
@@ -150,10 +150,9 @@ public struct TrainStage: Stage {
             // fifth of an epoch). The steps' running loss is still logged.
             s.trainRMSEEachEpoch = false
         }
-        let model = Autoencoder(items: train.cols, hidden: settings.hidden,
-                                activation: Activation(rawValue: settings.activation) ?? .sigmoid, seed: settings.seed)
-        let type = itemBased ? "item-autoencoder" : "user-autoencoder"
-        ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
+        let model = Autoencoder(items: train.cols, hidden: settings.hidden, activation: settings.activation, seed: settings.seed)
+        let type = (itemBased ? RatingModelConfig.Kind.itemAutoencoder : .userAutoencoder).rawValue
+        ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer.rawValue) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now
         let history = try model.train(train, validation: validation, settings: s, scale: scale, parallel: ctx.parallel) { e in
             ctx.progress("training the \(role) model", e.epoch, s.epochs)
@@ -184,9 +183,9 @@ public struct TrainStage: Stage {
 /// EASE's solver from its settings (`solver`, `maxItems`).
 func easeSolver(_ s: EASESettings) -> EASE.Solver {
     switch s.solver {
-    case "exact": .exact
-    case "blocked": .blocked(maxItems: s.maxItems)
-    default: .auto(maxItems: s.maxItems)
+    case .exact: .exact
+    case .blocked: .blocked(maxItems: s.maxItems)
+    case .auto: .auto(maxItems: s.maxItems)
     }
 }
 
@@ -223,15 +222,18 @@ struct LoadedRatingModel {
     static func read(_ path: String, parallel: Parallel) throws -> LoadedRatingModel {
         let a = try Artefact.read(path, expecting: .model)
         let model = try Autoencoder.read(a, parallel: parallel)
-        let type = a.meta("type")?.stringValue ?? ""
-        let predictor: any RatingPredictor = type == "item-autoencoder" ? ItemAutoencoderRatings(model) : UserAutoencoderRatings(model)
+        let predictor: any RatingPredictor = isItemBased(a) ? ItemAutoencoderRatings(model) : UserAutoencoderRatings(model)
         return LoadedRatingModel(predictor: predictor, autoencoder: model, artefact: a)
+    }
+
+    /// Whether the artefact's `type` names the item-based model (any other is read as user-based).
+    static func isItemBased(_ a: Artefact) -> Bool {
+        a.meta("type")?.stringValue.flatMap(RatingModelConfig.Kind.init(rawValue:)) == .itemAutoencoder
     }
 
     /// Throws when the model was trained on other data than `m` (a stale artefact).
     func check(matches m: Matrices, path: String, itemBased: Bool) throws {
-        let isItemBased = artefact.meta("type")?.stringValue == "item-autoencoder"
-        guard isItemBased == itemBased, autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
+        guard Self.isItemBased(artefact) == itemBased, autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
             throw RecError(.artefact, "was trained on other data or settings than \(m.ids.userCount) users × \(m.ids.itemCount) movies", file: path,
                            hint: "rerun rec-train")
         }

@@ -178,8 +178,8 @@ public struct RunMonitor: Sendable {
         }
 
         // The data, from each stage's last successful run.
-        if let ingest = Manifest.read(stage: "ingest", dir: artefacts), ingest.success {
-            for (file, key) in [("ratings", "ratingsLines"), ("movies", "moviesLines")] {
+        if let ingest = Manifest.read(stage: IngestStage().name, dir: artefacts), ingest.success {
+            for (file, key) in [("ratings", StageResultKey.ratingsLines), ("movies", StageResultKey.moviesLines)] {
                 guard let report = ingest.stats[key] else { continue }
                 x.gauge("input_lines_read", "Lines of the input file read by the last successful ingest.",
                         [("file", file)], report["linesRead"]?.doubleValue ?? 0)
@@ -194,7 +194,7 @@ public struct RunMonitor: Sendable {
                 if let v = ingest.stats[key]?.doubleValue { x.gauge(name, help, v) }
             }
         }
-        if let export = Manifest.read(stage: "export", dir: artefacts), export.success {
+        if let export = Manifest.read(stage: ExportStage().name, dir: artefacts), export.success {
             if let v = export.stats["users"]?.doubleValue { x.gauge("users_written", "Users in the exports written by the last successful export.", v) }
             if let v = export.stats["rows"]?.doubleValue {
                 x.gauge("recommendations_written", "Rows of recommendations.csv written by the last successful export.", v)

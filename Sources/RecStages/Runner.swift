@@ -108,7 +108,7 @@ public struct Runner {
             // The memory plans of the model stages, from ratings.art's counts, as soon as it is
             // current (before the first stage after ingest): a setting that cannot fit stops
             // the run before any split, training or scoring is done for nothing.
-            if !memoryChecked, stage.name != "ingest", FileManager.default.fileExists(atPath: config.paths.ratings) {
+            if !memoryChecked, !(stage is IngestStage), FileManager.default.fileExists(atPath: config.paths.ratings) {
                 try MemoryChecks.checkAll(config)
                 memoryChecked = true
             }
@@ -191,12 +191,12 @@ public struct Runner {
         let stats = try stage.run(ctx)
         let seconds = clock.duration(to: .now).seconds
         var skipped: [String: Int] = [:]
-        for key in ["ratingsLines", "moviesLines"] {
+        for key in [StageResultKey.ratingsLines, StageResultKey.moviesLines] {
             if case .object(let lines)? = stats[key], case .object(let reasons)? = lines["skipped"] {
                 for (reason, n) in reasons { skipped[reason, default: 0] += n.intValue ?? 0 }
             }
         }
-        try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != "summary" }), skipped: skipped)
+        try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != StageResultKey.summary }), skipped: skipped)
         // The record's own clock starts from a start time kept to the second; the stage's seconds are measured here.
         record.seconds = seconds
         try Manifest.write(record, dir: c.paths.artefacts)

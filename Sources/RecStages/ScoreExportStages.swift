@@ -51,7 +51,7 @@ public struct ScoreStage: ShardableStage {
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m))
+        let memory = try MemoryChecks.check(c, step: .score, .init(m))
         ctx.logger.info("\(memory)")
         let settings = try Pipeline.fingerprint(self, c)
 
@@ -81,7 +81,7 @@ public struct ScoreStage: ShardableStage {
         // Published only by rec-export, with the lists they belong to: the four exports are
         // always one set. Run by hand, rec-score prints the figures on stdout.
         return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
-                "servedRows": .int(served.rows), "summary": .string(summary)]
+                "servedRows": .int(served.rows), StageResultKey.summary: .string(summary)]
     }
 
     /// The serving product: lists from the served models over every rating.
@@ -103,7 +103,7 @@ public struct ScoreStage: ShardableStage {
         let c = ctx.config
         let all = m.all
         let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.type == "item-autoencoder")
+        try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.isItemBased)
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
         return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
@@ -114,7 +114,7 @@ public struct ScoreStage: ShardableStage {
     func evaluationJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, UserItemBias, ListJob) {
         let c = ctx.config
         let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
-        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.type == "item-autoencoder")
+        try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.isItemBased)
         let bias = UserItemBias.fit(m.train)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
         // Lists are built from, and exclude, every rating known before the test.
@@ -129,7 +129,7 @@ public struct ScoreStage: ShardableStage {
         let c = ctx.config
         let users = shard.users(of: m.ids.userCount)
         // The same plan as a whole run's, with this shard's share of the lists.
-        let memory = try MemoryChecks.check(c, step: "rec-score", .init(m), listUsers: users.count)
+        let memory = try MemoryChecks.check(c, step: .score, .init(m), listUsers: users.count)
         ctx.logger.info("\(memory)")
         var jobs = [try servingJob(m, ctx).1]
         if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }

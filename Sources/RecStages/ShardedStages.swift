@@ -30,7 +30,7 @@ struct SplitShard: Stage {
         let rows = offsets[users.lowerBound]..<offsets[users.upperBound]
         let mine = Ratings(users: Array(all.users[rows]), items: Array(all.items[rows]), values: Array(all.values[rows]),
                            timestamps: Array(all.timestamps[rows]), ids: all.ids)
-        let parts = try Splitter.split(mine, method: Splitter.Method(rawValue: c.split.method) ?? .random, seed: c.split.seed,
+        let parts = try Splitter.split(mine, method: c.split.method, seed: c.split.seed,
                                        testRatio: c.split.testRatio, validationRatio: c.split.validationRatio, parallel: ctx.parallel)
         let meta: [String: JSONValue] = ["shard": .int(shardOf.index), "shards": .int(shardOf.count), "firstUser": .int(users.lowerBound),
                                          "shardUsers": .int(users.count)]

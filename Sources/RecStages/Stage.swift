@@ -22,6 +22,16 @@ public struct StageContext: Sendable {
     public var paths: StagePaths { config.paths }
 }
 
+/// Keys of a stage's result that the runner, the command line and the monitoring textfile
+/// read back (the result's other keys are only logged and recorded in the manifest).
+public enum StageResultKey {
+    /// `rec-score`'s figures as text: printed on stdout, left out of the manifest.
+    public static let summary = "summary"
+    /// `rec-ingest`'s line reports (`LineReport`) of the ratings and the movies files.
+    public static let ratingsLines = "ratingsLines"
+    public static let moviesLines = "moviesLines"
+}
+
 /// One step of the pipeline: what it reads, what it writes, which settings it depends on, and
 /// the work. The runner uses the declarations to decide what is out of date.
 public protocol Stage: Sendable {

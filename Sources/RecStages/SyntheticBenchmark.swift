@@ -25,9 +25,7 @@ public struct SyntheticBenchmark {
         guard epochs >= 1 else { throw RecError(.config, "--synthetic-epochs must be 1 or more") }
         let parallel = Parallel.resolve(config.workers)
         let s = config.ratingModel.settings
-        guard let activation = Activation(rawValue: s.activation) else {
-            throw RecError(.config, "ratingModel.activation '\(s.activation)' is not one of sigmoid, tanh, relu, identity")
-        }
+        let activation = s.activation
         var rows: [Benchmark.Row] = []
         let description = "\(shape.users) × \(shape.movies), \(shape.ratings) ratings"
         logger.info("generating \(description)…")
@@ -57,7 +55,7 @@ public struct SyntheticBenchmark {
         settings.epochs = epochs
         settings.patience = 0
         let model = Autoencoder(items: m.cols, hidden: s.hidden, activation: activation, seed: s.seed)
-        let name = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation), \(s.optimizer), batch \(s.batchSize), \(parallel.workers) workers"
+        let name = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation.rawValue), \(s.optimizer.rawValue), batch \(s.batchSize), \(parallel.workers) workers"
         logger.info("training \(epochs) epochs (\(name))…")
         // CPU seconds beside wall seconds: on a shared machine the wall clock also counts time
         // the process waited for a core.

@@ -42,8 +42,8 @@ public struct TorchComparison: Sendable {
         try write(test, name: "test", to: scratch)
         let arguments = [
             script, "--data", scratch, "--users", "\(train.rows)", "--items", "\(train.cols)",
-            "--hidden", s.hidden.map(String.init).joined(separator: ","), "--activation", s.activation,
-            "--optimizer", s.optimizer, "--lr", "\(s.learningRate)", "--weight-decay", "\(s.weightDecay)",
+            "--hidden", s.hidden.map(String.init).joined(separator: ","), "--activation", s.activation.rawValue,
+            "--optimizer", s.optimizer.rawValue, "--lr", "\(s.learningRate)", "--weight-decay", "\(s.weightDecay)",
             "--batch", "\(s.batchSize)", "--epochs", "\(s.epochs)", "--seed", "\(s.seed)", "--threads", "\(threads)",
             "--scale", "\(scale[0]),\(scale[1])",
         ]

@@ -49,7 +49,7 @@ struct BenchCommand: RecCommand {
                     guard let n = Int(item), n >= 1 else { throw RecError(.config, "--ease-solvers: '\(item)' is neither exact nor a number of movies") }
                     return .blocked(maxItems: n)
                 }
-                try EASEBenchmark(matricesPath: easeMatrices, solvers: solvers, lambda: s.lambda, weighting: EASE.Weighting(rawValue: s.weighting) ?? .binary,
+                try EASEBenchmark(matricesPath: easeMatrices, solvers: solvers, lambda: s.lambda, weighting: s.weighting,
                                   workers: c.workers).run { print(VisibleText.escape($0, keepingLineFeeds: true)) }
                 return
             }

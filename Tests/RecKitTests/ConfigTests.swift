@@ -27,11 +27,11 @@ import Testing
         expected.settingsFile = SettingsFileIdentity.of(dir.path + "/pipeline.json")
         #expect(c == expected)
         #expect(c.input.ratings == "data/ml-1m/ratings.dat")
-        #expect(c.input.moviesEncoding == "auto" && c.input.invalidLines == "error" && c.input.ratingScale == .auto)
+        #expect(c.input.moviesEncoding == .auto && c.input.invalidLines == .error && c.input.ratingScale == .auto)
         #expect(c.split.seed == 42 && c.split.testRatio == 0.25 && c.split.validationRatio == 0)
         #expect(c.ratingModel.type == "user-autoencoder" && c.ratingModel.settings.hidden == [200, 100, 200])
         #expect(c.rankingModel == .ratingModel)
-        #expect(c.split.method == "random" && c.evaluation.enabled && c.qualityGate.maxNDCGDrop == 0.1 && c.qualityGate.minNDCG == nil)
+        #expect(c.split.method == .random && c.evaluation.enabled && c.qualityGate.maxNDCGDrop == 0.1 && c.qualityGate.minNDCG == nil)
         #expect(c.score.k == 10 && c.workers == 0)
     }
 
@@ -44,14 +44,14 @@ import Testing
              "rankingModel": {"type": "ease", "lambda": 250},
              "score": {"k": 20}, "workers": 2}
             """, in: dir)
-        #expect(c.input.invalidLines == "skip" && c.input.ratingScale == .fixed(lowest: 0.5, highest: 10))
+        #expect(c.input.invalidLines == .skip && c.input.ratingScale == .fixed(lowest: 0.5, highest: 10))
         #expect(c.input.ratings == PipelineConfig().input.ratings)
         #expect(c.split.seed == 7 && c.split.validationRatio == 0.1 && c.split.testRatio == 0.25)
         let s = c.ratingModel.settings
         #expect(s.hidden == [64] && s.learningRate == 0.01 && s.epochs == 3)
-        #expect(s.activation == "sigmoid" && s.batchSize == 64)
+        #expect(s.activation == .sigmoid && s.batchSize == 64)
         guard case .ease(let e) = c.rankingModel else { Issue.record("not EASE: \(c.rankingModel)"); return }
-        #expect(e.lambda == 250 && e.weighting == "binary" && e.lambdaGrid.isEmpty)
+        #expect(e.lambda == 250 && e.weighting == .binary && e.lambdaGrid.isEmpty)
         #expect(c.score.k == 20 && c.workers == 2)
     }
 

@@ -170,7 +170,7 @@ import Testing
         var order = [0, 1, 2]
         rng.shuffle(&order)
         let names = Self.randomNames(Self.moviesNames, count: 3, &rng)
-        for encoding in ["auto", "utf8"] {
+        for encoding in [MoviesEncoding.auto, .utf8] {
             for policy in [InvalidLinePolicy.error, .skip] {
                 let (inOrder, _) = try MovieLens.parseMovies(table.text([0, 1, 2]), file: "movies", encoding: encoding, policy: policy)
                 #expect(Movie.movies(inOrder) == movies)
@@ -195,7 +195,7 @@ import Testing
         if let d = dropped { table.lines = table.lines.map { var l = $0; l.remove(at: d); return l } }
         for policy in [InvalidLinePolicy.error, .skip] {
             let e = try #require(recError {
-                try MovieLens.parseMovies(table.text(Array(header.indices)), file: "movies", encoding: "auto", policy: policy)
+                try MovieLens.parseMovies(table.text(Array(header.indices)), file: "movies", encoding: .auto, policy: policy)
             })
             #expect(e.kind == .input && e.line == 1 && e.message == message, "\(e)")
         }
@@ -209,9 +209,9 @@ import Testing
         let k = rng.below(table.lines.count)
         if csv && rng.below(2) == 0 { table.lines[k].append("x") } else { table.lines[k].removeLast() }
         let bytes = table.text([0, 1, 2])
-        let e = try #require(recError { try MovieLens.parseMovies(bytes, file: "movies", encoding: "auto", policy: .error) })
+        let e = try #require(recError { try MovieLens.parseMovies(bytes, file: "movies", encoding: .auto, policy: .error) })
         #expect(e.line == k + 2 && e.message.hasPrefix("expected 3 fields"), "\(e)")
-        let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies", encoding: "auto", policy: .skip)
+        let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies", encoding: .auto, policy: .skip)
         movies.removeAll { "\($0.id)" == table.lines[k][0] }
         #expect(Movie.movies(catalogue) == movies)
         #expect(report.skipped == ["field-count": 1])
@@ -227,7 +227,7 @@ import Testing
 
     @Test func parseMovies_genresBeforeTitle_isReadByName() throws {
         let text = "movieId,genres,title\n1,Animation|Comedy,Toy Story (1995)\n11,Drama,\"American President, The (1995)\"\n"
-        let (c, _) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: "auto", policy: .error)
+        let (c, _) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: .auto, policy: .error)
         #expect(Movie.movies(c) == [Movie(1, "Toy Story (1995)", ["Animation", "Comedy"]), Movie(11, "American President, The (1995)", ["Drama"])])
     }
 
@@ -253,9 +253,9 @@ import Testing
         ("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n", "unknown column 'userId' in the header"),
     ])
     func parseMovies_givenARatingsFile_fails(text: String, message: String) throws {
-        let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: "auto", policy: .error) })
+        let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: .auto, policy: .error) })
         #expect(e.line == 1 && e.message.hasPrefix(message), "\(e)")
-        let skipped = try? MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: "auto", policy: .skip)
+        let skipped = try? MovieLens.parseMovies(Array(text.utf8), file: "m", encoding: .auto, policy: .skip)
         #expect(skipped == nil || skipped?.0.count == 0)
     }
 

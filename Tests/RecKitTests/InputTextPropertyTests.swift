@@ -42,8 +42,8 @@ import Testing
         let others = movies.filter { $0.line != line }.map(\.movie)
         // A UTF-8 sequence on another line makes `auto` read the file as UTF-8.
         let utf8Elsewhere = movies.contains { $0.line != line && $0.movie.title.utf8.contains { $0 >= 0x80 } }
-        for encoding in ["auto", "utf8"] {
-            let asUTF8 = encoding == "utf8" || utf8Elsewhere
+        for encoding in [MoviesEncoding.auto, .utf8] {
+            let asUTF8 = encoding == .utf8 || utf8Elsewhere
             for policy in [InvalidLinePolicy.error, .skip] {
                 do {
                     let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies", encoding: encoding, policy: policy)
@@ -73,10 +73,10 @@ import Testing
     @Test func parseMovies_strayByte_messageNamesFileLineColumnAndByte() throws {
         let text = Array("movieId,title,genres\n1,Amélie (2001),Comedy\n2,Heat (1995),Action\n3,Mis".utf8) + [0xE9]
             + Array("rables (1995),Drama\n".utf8)
-        let e = try #require(recError { try MovieLens.parseMovies(text, file: "movies.csv", encoding: "auto", policy: .error) })
+        let e = try #require(recError { try MovieLens.parseMovies(text, file: "movies.csv", encoding: .auto, policy: .error) })
         #expect(e.description.hasPrefix("movies.csv:4: byte 0xE9 at column 6 is not UTF-8 (the file holds UTF-8 elsewhere"), "\(e)")
         #expect(e.description.contains("input.moviesEncoding to \"latin1\"") && e.hint?.contains("invalidLines") == true)
-        let (c, report) = try MovieLens.parseMovies(text, file: "movies.csv", encoding: "auto", policy: .skip)
+        let (c, report) = try MovieLens.parseMovies(text, file: "movies.csv", encoding: .auto, policy: .skip)
         #expect(Movie.movies(c) == [Movie(1, "Amélie (2001)", ["Comedy"]), Movie(2, "Heat (1995)", ["Action"])])
         #expect(report.skipped == ["bad-encoding": 1])
     }
@@ -86,7 +86,7 @@ import Testing
     @Test(arguments: Array(0xA0...0xFF))
     func parseMovies_latin1LetterWithoutUTF8Elsewhere_decodesAsLatin1(byte: Int) throws {
         let text = Array("1::Toy Story (1995)::Comedy\n2::A".utf8) + [UInt8(byte)] + Array("z (1990)::Drama\n".utf8)
-        let (c, _) = try MovieLens.parseMovies(text, file: "movies.dat", encoding: "auto", policy: .error)
+        let (c, _) = try MovieLens.parseMovies(text, file: "movies.dat", encoding: .auto, policy: .error)
         #expect(c.titles[1].unicodeScalars.map(\.value) == [0x41, UInt32(byte)] + Array("z (1990)".unicodeScalars.map(\.value)))
     }
 
@@ -117,21 +117,21 @@ import Testing
             // Quoted, so that a line feed or carriage return stays inside the field.
             let bad = inTitle ? "7,\"Bad\(c)Title (1999)\",Drama" : "7,Bad Title (1999),\"Dra\(c)ma\""
             let text = "movieId,title,genres\n1,Toy Story (1995),Comedy\n\(bad)\n9,Heat (1995),Action\n"
-            let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: "auto", policy: .error) })
+            let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: .auto, policy: .error) })
             #expect(e.line == 3 && e.message.contains("the \(inTitle ? "title" : "genres") holds the control character \(name) at character 4"), "\(e)")
             #expect(!e.description.unicodeScalars.contains { MovieLens.isControl($0) }, "the message itself holds no control character")
-            let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: "auto", policy: .skip)
+            let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.csv", encoding: .auto, policy: .skip)
             #expect(catalogue.movieIds == [1, 9] && report.skipped == ["control-character": 1])
         }
         // The `::` format, and C1 controls as ISO-8859-1 bytes.
         if code != 10 && code != 13 {
             let text = "1::Toy Story (1995)::Comedy\n7::Bad\(c)Title::Drama\n"
-            let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.dat", encoding: "utf8", policy: .skip)
+            let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "movies.dat", encoding: .utf8, policy: .skip)
             #expect(catalogue.movieIds == [1] && report.skipped == ["control-character": 1])
         }
         if code >= 0x80 {
             let text = Array("1::Toy Story (1995)::Comedy\n7::Bad".utf8) + [UInt8(code)] + Array("Title::Drama\n".utf8)
-            let e = try #require(recError { try MovieLens.parseMovies(text, file: "movies.dat", encoding: "auto", policy: .error) })
+            let e = try #require(recError { try MovieLens.parseMovies(text, file: "movies.dat", encoding: .auto, policy: .error) })
             #expect(e.line == 2 && e.message.contains(name), "\(e)")
         }
     }
@@ -150,7 +150,7 @@ import Testing
         default: bytes = MoviesCorpus.uItem(1, Array("Toy".utf8), flags: MoviesCorpus.flags([1])) + MoviesCorpus.uItem(2, junk, flags: MoviesCorpus.flags([2]))
         }
         let replacement = bytes.indices.contains { bytes[$0...].starts(with: [0xEF, 0xBF, 0xBD]) }
-        for encoding in ["auto", "latin1", "utf8"] {
+        for encoding in MoviesEncoding.allCases {
             for policy in [InvalidLinePolicy.error, .skip] {
                 guard let (catalogue, report) = try? MovieLens.parseMovies(bytes, file: "m", encoding: encoding, policy: policy) else { continue }
                 for text in catalogue.titles + catalogue.genres.flatMap({ $0 }) {

@@ -24,7 +24,7 @@ import Testing
         let dir = try TempDir()
         let p = Parallel(workers: workers)
         func run(_ tag: String, _ p: Parallel) throws -> [String: [UInt8]] {
-            let (catalogue, _) = try MovieLens.parseMovies(Self.movies, file: "u.item", encoding: "auto", policy: .error)
+            let (catalogue, _) = try MovieLens.parseMovies(Self.movies, file: "u.item", encoding: .auto, policy: .error)
             let (raw, report) = try MovieLens.parseRatings(Self.ratingsText(), file: "u.data", scale: 1...5, policy: .error, parallel: p)
             let built = try Ingest.build(raw, catalogue: catalogue, file: "u.data", policy: .error, report: report, parallel: p)
             try built.ratings.write(to: dir.file("\(tag)/ratings.art"), kind: .ratings, meta: [:], parallel: p)

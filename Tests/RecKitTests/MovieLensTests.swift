@@ -141,8 +141,8 @@ import Testing
     }
 
     @Test func parseMovies_miserables_isTheSameUTF8FromBothEncodings() throws {
-        let fromUTF8 = try MovieLens.parseMovies(MoviesCorpus.miserablesUTF8, file: "u", encoding: "auto", policy: .error).0
-        let fromLatin1 = try MovieLens.parseMovies(MoviesCorpus.miserablesLatin1, file: "l", encoding: "auto", policy: .error).0
+        let fromUTF8 = try MovieLens.parseMovies(MoviesCorpus.miserablesUTF8, file: "u", encoding: .auto, policy: .error).0
+        let fromLatin1 = try MovieLens.parseMovies(MoviesCorpus.miserablesLatin1, file: "l", encoding: .auto, policy: .error).0
         #expect(fromUTF8 == fromLatin1)
         #expect(Array(fromLatin1.titles[0].utf8) == [0x4D, 0x69, 0x73, 0xC3, 0xA9] + Array("rables, Les (1995)".utf8))
     }

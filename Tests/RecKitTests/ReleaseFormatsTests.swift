@@ -22,7 +22,7 @@ import Testing
 
         """
 
-    static func same(_ name: String, _ bytes: [UInt8], encoding: String = "auto", _ movies: [Movie], blank: Int = 0) -> MoviesCase {
+    static func same(_ name: String, _ bytes: [UInt8], encoding: MoviesEncoding = .auto, _ movies: [Movie], blank: Int = 0) -> MoviesCase {
         MoviesCase(name: name, bytes: bytes, encoding: encoding, onError: .parses(movies, blank: blank), onSkip: .parses(movies, blank: blank))
     }
 
@@ -30,7 +30,7 @@ import Testing
     static func badLine(_ name: String, _ bad: String, line: Int = 3, reason: String, message: String) -> MoviesCase {
         let text = header + "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n" + bad + "\n"
             + "11,\"American President, The (1995)\",Comedy|Drama|Romance\n"
-        return MoviesCase(name: name, bytes: Array(text.utf8), encoding: "auto",
+        return MoviesCase(name: name, bytes: Array(text.utf8), encoding: .auto,
                           onError: .fails(line: line, message: message),
                           onSkip: .parses([toy, president], skipped: [reason: 1]))
     }
@@ -47,7 +47,7 @@ import Testing
              [Movie(2, "千と千尋の神隠し (Spirited Away) (2001)", ["Animation"]), Movie(3, "Amélie (2001)", ["Comedy", "Romance"])]),
         // A line break inside quotes is a control character in the title: the record is a bad
         // line, and the next record's line number counts the break.
-        MoviesCase(name: "csv-line-break-in-quotes", bytes: Array((header + "5,\"Two\nLines (2000)\",Drama\n6,x,Drama\n7\n").utf8), encoding: "auto",
+        MoviesCase(name: "csv-line-break-in-quotes", bytes: Array((header + "5,\"Two\nLines (2000)\",Drama\n6,x,Drama\n7\n").utf8), encoding: .auto,
                    onError: .fails(line: 2, message: "the title holds the control character U+000A (line feed) at character 4"),
                    onSkip: .parses([Movie(6, "x", ["Drama"])], skipped: ["control-character": 1, "field-count": 1])),
         // A quote inside an unquoted field is kept as written (as Python's csv does).
@@ -60,23 +60,23 @@ import Testing
         badLine("csv-text-after-closing-quote", "2,\"Jumanji\" (1995),Adventure", reason: "bad-quoting",
                 message: "unexpected text after a closing quote (a quote inside a quoted field must be doubled)"),
         // An opening quote runs to the next quote, wherever it is: here there is none.
-        MoviesCase(name: "csv-quote-never-closed", bytes: Array((header + csvLines + "2,\"Jumanji (1995),Adventure\n").utf8), encoding: "auto",
+        MoviesCase(name: "csv-quote-never-closed", bytes: Array((header + csvLines + "2,\"Jumanji (1995),Adventure\n").utf8), encoding: .auto,
                    onError: .fails(line: 5, message: "a quoted field that starts on this line is never closed"),
                    onSkip: .parses([toy, president, quoted], skipped: ["bad-quoting": 1])),
         badLine("csv-duplicate-id", "1,Toy Story Again (1995),Comedy", reason: "duplicate-movie", message: "movie id 1 already appears on line 2"),
         // A first line without any number is a header, read by name: an unknown name is an
         // error under both policies (every line is read through the header).
         MoviesCase(name: "csv-first-line-without-numbers", bytes: Array("abc,Jumanji (1995),Adventure\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n".utf8),
-                   encoding: "auto", onError: .fails(line: 1, message: "unknown column 'abc' in the header (column 1)"),
+                   encoding: .auto, onError: .fails(line: 1, message: "unknown column 'abc' in the header (column 1)"),
                    onSkip: .fails(line: 1, message: "unknown column 'abc' in the header (column 1)")),
         // A first line with a number in it is data: a bad one is reported, not taken for a header.
         MoviesCase(name: "csv-first-line-bad-id", bytes: Array("abc,Jumanji (1995),7\n1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n".utf8),
-                   encoding: "auto", onError: .fails(line: 1, message: "movie id 'abc'"),
+                   encoding: .auto, onError: .fails(line: 1, message: "movie id 'abc'"),
                    onSkip: .parses([toy], skipped: ["bad-movie-id": 1])),
         // ML-10M movies.dat: '::' like ML-1M, but UTF-8.
         same("ml10m-movies.dat-utf8", Array("1::Toy Story (1995)::Adventure|Animation|Children|Comedy|Fantasy\n3::Amélie (2001)::(no genres listed)\n".utf8),
              [toy, Movie(3, "Amélie (2001)", [])]),
-        MoviesCase(name: "unrecognised-format", bytes: Array("\nToy Story\n".utf8), encoding: "auto",
+        MoviesCase(name: "unrecognised-format", bytes: Array("\nToy Story\n".utf8), encoding: .auto,
                    onError: .fails(line: 2, message: "unrecognised movies format"), onSkip: .fails(line: 2, message: "unrecognised movies format")),
     ]
 
@@ -92,9 +92,9 @@ import Testing
 
     @Test func parseMovies_csvLineNumbers_countHeaderBlankAndQuotedLineBreaks() throws {
         let text = "movieId,title,genres\n\n1,\"A\nB\nC\",Drama\n2,D,Drama\n3,\"E\n"
-        let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: "auto", policy: .error) })
+        let e = try #require(recError { try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: .auto, policy: .error) })
         #expect(e.line == 3 && e.message.contains("U+000A (line feed)"), "\(e)")
-        let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: "auto", policy: .skip)
+        let (catalogue, report) = try MovieLens.parseMovies(Array(text.utf8), file: "m.csv", encoding: .auto, policy: .skip)
         #expect(Movie.movies(catalogue) == [Movie(2, "D", ["Drama"])])
         #expect(report.linesRead == 7 && report.blankLines == 1 && report.headerLines == 1)
         #expect(report.examples == ["m.csv:3: the title holds the control character U+000A (line feed) at character 2: 'A<U+000A>B<U+000A>C'",

@@ -170,7 +170,7 @@ struct AutoencoderTests {
         let data = randomRatings(rows: 40, cols: 30, maxPerRow: 10, seed: 6)
         var settings = TrainSettings()
         settings.epochs = 30
-        settings.optimizer = "rmsprop"
+        settings.optimizer = .rmsprop
         settings.learningRate = 1e30
         let model = Autoencoder(items: 30, hidden: [8], activation: .identity, seed: 1)
         #expect(throws: RecError.self) {

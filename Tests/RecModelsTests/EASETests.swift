@@ -115,12 +115,19 @@ func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
         #expect(a.items == b.items && a.scores.map(\.bitPattern) == b.scores.map(\.bitPattern))
     }
 
-    @Test func fit_withBadLambda_throws() {
-        #expect(throws: RecError.self) { try EASE.fit(tiny, lambda: -1, parallel: Parallel(workers: 1)) }
-        #expect(throws: RecError.self) { try EASE.fit(tiny, lambda: .nan, parallel: Parallel(workers: 1)) }
-        // λ = 0 with an item nobody rated: G is singular.
-        let x = CSRMatrix(rows: 2, cols: 3, rowStart: [0, 1, 2], columns: [0, 1], values: [1, 1])
-        #expect(throws: RecError.self) { try EASE.fit(x, lambda: 0, parallel: Parallel(workers: 1)) }
+    /// The settings refuse a λ that is not above 0 (`EASESettings.isValidLambda`) before any
+    /// fit, so a fit given one stops: λ = 0 would make G singular for an item nobody rated.
+    @Test func fit_withALambdaTheSettingsRefuse_stops() async {
+        await #expect(processExitsWith: .failure) {
+            _ = try? EASE.fit(randomCSR(rows: 9, cols: 6, density: 0.45, seed: 1), lambda: -1, parallel: Parallel(workers: 1))
+        }
+        await #expect(processExitsWith: .failure) {
+            _ = try? EASE.fit(randomCSR(rows: 9, cols: 6, density: 0.45, seed: 1), lambda: .nan, parallel: Parallel(workers: 1))
+        }
+        await #expect(processExitsWith: .failure) {
+            let x = CSRMatrix(rows: 2, cols: 3, rowStart: [0, 1, 2], columns: [0, 1], values: [1, 1])
+            _ = try? EASE.fit(x, lambda: 0, parallel: Parallel(workers: 1))
+        }
     }
 
     @Test func model_roundTripsThroughAnArtefact() throws {

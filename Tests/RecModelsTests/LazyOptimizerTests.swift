@@ -14,8 +14,8 @@ struct LazyOptimizerTests {
         return CSRMatrix(rows: rows, cols: items, rowStart: (0...rows).map { $0 * items }, columns: columns, values: values)
     }
 
-    @Test(arguments: ["adam", "rmsprop"], [0.0, 0.05])
-    func lazyTraining_whenEveryBatchTouchesEveryItem_equalsDenseBitForBit(optimizer: String, weightDecay: Double) throws {
+    @Test(arguments: Optimizer.Kind.allCases, [0.0, 0.05])
+    func lazyTraining_whenEveryBatchTouchesEveryItem_equalsDenseBitForBit(optimizer: Optimizer.Kind, weightDecay: Double) throws {
         let data = Self.fullRows(rows: 37, items: 19, seed: 3)
         var settings = TrainSettings()
         settings.epochs = 3
@@ -35,12 +35,12 @@ struct LazyOptimizerTests {
         #expect(results[0] == results[1])
     }
 
-    @Test(arguments: ["adam", "rmsprop"])
-    func lazyStep_leavesRowsOfUntouchedItemsAndTheirMomentsAsTheyWere(optimizer kind: String) throws {
+    @Test(arguments: Optimizer.Kind.allCases)
+    func lazyStep_leavesRowsOfUntouchedItemsAndTheirMomentsAsTheyWere(optimizer kind: Optimizer.Kind) throws {
         let items = 10
         let model = Autoencoder(items: items, hidden: [6, 4], activation: .tanh, seed: 5)
         let L = model.layout
-        let optimizer = Optimizer(kind: Optimizer.Kind(rawValue: kind)!, count: L.parameterCount, learningRate: 0.01, weightDecay: 0.1,
+        let optimizer = Optimizer(kind: kind, count: L.parameterCount, learningRate: 0.01, weightDecay: 0.1,
                                   lazyRows: 3 * items)
         let grad = FloatBuffer(L.parameterCount)
         let ws = Workspace(layout: L, rows: 4)
@@ -78,7 +78,7 @@ struct LazyOptimizerTests {
             for r in rowRanges(i) {
                 let same = model.parameters[r] == before[r] && second[r] == secondBefore[r]
                 #expect(same != touched, "item \(i), parameters \(r): touched \(touched)")
-                if kind == "adam" {
+                if kind == .adam {
                     let first = Array(UnsafeBufferPointer(start: optimizer.first.pointer, count: optimizer.first.count))
                     #expect((first[r] == firstBefore[r]) != touched)
                 }

@@ -10,7 +10,7 @@ import Testing
     /// The one place that knows the optimiser's calling convention.
     static func run(_ c: TorchOptimCase, workers: Int) -> [[Float]] {
         var p = c.initial
-        let optimizer = Optimizer(kind: c.optimizer, count: p.count, learningRate: c.learningRates[0], weightDecay: c.weightDecay)
+        let optimizer = Optimizer(kind: Optimizer.Kind(rawValue: c.optimizer)!, count: p.count, learningRate: c.learningRates[0], weightDecay: c.weightDecay)
         let grad = FloatBuffer(p.count)
         var after: [[Float]] = []
         for (lr, g) in zip(c.learningRates, c.gradients) {
@@ -60,7 +60,7 @@ import Testing
     /// The optimiser consumes the gradient: after an update it is zero, ready for the next
     /// batch (training relies on it and does not clear the buffer itself).
     @Test func update_leavesTheGradientZeroed() {
-        for kind in ["adam", "rmsprop"] {
+        for kind in Optimizer.Kind.allCases {
             var p = [Float](repeating: 0.5, count: 37)
             let grad = FloatBuffer(37)
             for j in 0..<37 { grad.pointer[j] = Float(j) - 18 }

@@ -35,7 +35,7 @@ import Testing
         return matrix(rows: train.rows, cols: train.cols, picked)
     }
 
-    static func easeSettings(grid: [Double], lambda: Double = 7, weighting: String = "binary") -> EASESettings {
+    static func easeSettings(grid: [Double], lambda: Double = 7, weighting: EASESettings.Weighting = .binary) -> EASESettings {
         var s = EASESettings()
         s.lambda = lambda
         s.lambdaGrid = grid
@@ -105,7 +105,7 @@ import Testing
     @Test func fitEASE_ratingWeighting_dividesByTheScalesHighest() throws {
         let dir = try TempDir()
         let m = randomSlices(users: 25, items: 9, density: 0.4, shares: (0.7, 0.1), seed: 13)
-        let s = Self.easeSettings(grid: [], lambda: 3, weighting: "rating"), c = Self.easeConfig(s)
+        let s = Self.easeSettings(grid: [], lambda: 3, weighting: .rating), c = Self.easeConfig(s)
         let (ease, _) = try TrainStage().fitEASE(s, c, input: m.train, validation: m.validation, ids: m.ids, ratingMax: 10, quietContext(c, dir: dir), lambda: nil)
         #expect(ease.weighting == .rating && ease.ratingMax == 10)
         let reference = try EASE.fit(m.known, lambda: 3, weighting: .rating, ratingMax: 10, parallel: Parallel(workers: 1))

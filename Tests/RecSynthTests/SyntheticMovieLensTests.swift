@@ -52,7 +52,7 @@ func ratingsBytes(_ s: SynthSettings, _ format: SyntheticMovieLens.Format = .csv
         let bytes = try ratingsBytes(small, .dat)
         let (raw, _) = try MovieLens.parseRatings(bytes, file: "ratings.dat", scale: 0.5...5, policy: .error, parallel: Parallel(workers: 1))
         #expect(raw.count == small.ratings)
-        let (catalogue, report) = try MovieLens.parseMovies(data.moviesFile(.dat), file: "movies.dat", encoding: "auto", policy: .error)
+        let (catalogue, report) = try MovieLens.parseMovies(data.moviesFile(.dat), file: "movies.dat", encoding: .auto, policy: .error)
         #expect(report.skippedTotal == 0 && catalogue.count == small.movies)
         #expect(catalogue.titles.contains { $0.contains(", The (") } && catalogue.titles.contains { $0.contains("\"") })
         #expect(catalogue.genres.allSatisfy { !$0.isEmpty })
@@ -60,7 +60,7 @@ func ratingsBytes(_ s: SynthSettings, _ format: SyntheticMovieLens.Format = .csv
 
     @Test func moviesCSV_quotesTitlesWithCommasAndQuotes_asRFC4180_andParses() throws {
         let bytes = try SyntheticMovieLens(small).moviesFile(.csv)
-        let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies.csv", encoding: "auto", policy: .error)
+        let (catalogue, report) = try MovieLens.parseMovies(bytes, file: "movies.csv", encoding: .auto, policy: .error)
         #expect(report.skippedTotal == 0 && catalogue.count == small.movies)
         #expect(catalogue.titles.contains("Movie 3, The (1920)") && catalogue.titles.contains { $0.hasPrefix("Say \"Movie\" 7 (") })
         let text = String(decoding: bytes, as: UTF8.self)
