@@ -16,8 +16,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             checkRatings(ratings, report, policy: policy)
             if policy == .error, report.headerLines == 1 { checkColumnsReversed(bytes, ratings, report) }
         }
-        var decoded: [String: Catalogue] = [:]
-        for encoding in ["auto", "latin1", "utf8"] {
+        var decoded: [MoviesEncoding: Catalogue] = [:]
+        for encoding in [MoviesEncoding.auto, .latin1, .utf8] {
             if let (catalogue, report) = try? MovieLens.parseMovies(bytes, file: "fuzz", encoding: encoding, policy: policy) {
                 checkMovies(catalogue, report, policy: policy, replacementInInput: replacement)
                 decoded[encoding] = catalogue
@@ -25,8 +25,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         // `auto` decides an encoding for the whole file: under `error` it reads exactly what
         // that explicit encoding reads.
-        if policy == .error, let auto = decoded["auto"] {
-            precondition(auto == decoded["utf8"] || auto == decoded["latin1"], "movies: auto read neither as UTF-8 nor as ISO-8859-1")
+        if policy == .error, let auto = decoded[.auto] {
+            precondition(auto == decoded[.utf8] || auto == decoded[.latin1], "movies: auto read neither as UTF-8 nor as ISO-8859-1")
         }
     }
     return 0
