@@ -13,18 +13,7 @@ import Testing
         let ids = IdMaps(userIds: [1, 5], itemIds: [10, 20])
         try Ratings(users: [0, 1], items: [0, 1], values: [5, 3], timestamps: [1, 2], ids: ids)
             .write(to: path, kind: .split, meta: [:], parallel: Parallel(workers: 1))
-        let bytes = try AtomicFile.read(path)
-        let p = ArtefactFormat.prefixBytes
-        let length = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
-        var header = try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + length)]))
-        edit(&header)
-        let json = [UInt8](try JSON.encode(header))
-        var out = Array(bytes[0..<12])
-        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
-        out += json
-        withUnsafeBytes(of: Hash.xxh3(out).littleEndian) { out += $0 }
-        out += bytes[(p + length + 8)...]
-        try AtomicFile.write(out, to: path)
+        try rewriteHeader(of: path, edit)
         return (path, dir)
     }
 

@@ -22,18 +22,7 @@ import Testing
         let ratings = Ratings(users: [0, 0, 1, 2, 2], items: [0, 3, 1, 0, 2], values: [5, 3.5, 1, 4, 2],
                               timestamps: [1, 2, 3, 4, 5], ids: ids)
         try ratings.write(to: path, kind: kind, meta: [:], parallel: Parallel(workers: 1))
-        let bytes = try AtomicFile.read(path)
-        let p = ArtefactFormat.prefixBytes
-        let length = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
-        var header = try JSONDecoder().decode(ArtefactHeader.self, from: Data(bytes[p..<(p + length)]))
-        edit(&header)
-        let json = [UInt8](try JSON.encode(header))
-        var out = Array(bytes[0..<12])
-        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
-        out += json
-        withUnsafeBytes(of: Hash.xxh3(out).littleEndian) { out += $0 }
-        out += bytes[(p + length + 8)...]
-        try AtomicFile.write(out, to: path)
+        try rewriteHeader(of: path, edit)
         return path
     }
 
