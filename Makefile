@@ -27,6 +27,7 @@ run: deps build data
 FUZZ_SECONDS ?= 10
 test: test-deps
 	@$(MAKE) --no-print-directory venv
+	python3 scripts/check_module_deps.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 	scripts/fuzz.sh $(FUZZ_SECONDS)

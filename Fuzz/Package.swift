@@ -19,15 +19,15 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "fuzz-ratings",
-            dependencies: ["CFuzzerDriver", .product(name: "RecKit", package: "MovieRecommender")]
+            dependencies: ["CFuzzerDriver", .product(name: "RecCore", package: "MovieRecommender"), .product(name: "RecData", package: "MovieRecommender")]
         ),
         .executableTarget(
             name: "fuzz-settings",
-            dependencies: ["CFuzzerDriver", .product(name: "RecKit", package: "MovieRecommender")]
+            dependencies: ["CFuzzerDriver", .product(name: "RecCore", package: "MovieRecommender"), .product(name: "RecPipeline", package: "MovieRecommender")]
         ),
         .executableTarget(
             name: "fuzz-artefact",
-            dependencies: ["CFuzzerDriver", .product(name: "RecKit", package: "MovieRecommender")]
+            dependencies: ["CFuzzerDriver", .product(name: "RecCore", package: "MovieRecommender"), .product(name: "RecStore", package: "MovieRecommender"), .product(name: "RecData", package: "MovieRecommender")]
         ),
         .target(name: "CFuzzerDriver"),
     ],

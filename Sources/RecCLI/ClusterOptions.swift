@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RecKit
-import RecStages
+import RecCore
+import RecPipeline
 
 /// Options of a stage run as part of a sharded or cluster run (`rec-pipeline --engine slurm`
 /// gives them to every job it submits).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import RecKit
+import RecCore
+import RecStore
 
 /// What every executable of the project is: a `ParsableCommand` whose `main` keeps the
 /// documented exit codes, in this one place.

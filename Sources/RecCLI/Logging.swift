@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import RecKit
+import RecStore
+import RecCore
 
 /// Log lines for people and cron mail: `2026-11-30T04:39:11Z rec-train info: message`, on
 /// stderr. Data never goes to stderr, diagnostics never to stdout. Every message passes

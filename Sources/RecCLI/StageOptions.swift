@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RecKit
-import RecStages
+import RecCore
+import RecStore
+import RecPipeline
+import RecOps
 
 /// Exit codes, for cron and scripts: documented in the README.
 public enum ExitCodes {

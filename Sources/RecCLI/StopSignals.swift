@@ -1,11 +1,11 @@
 import Foundation
-import RecKit
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecStore
 
 /// SIGTERM (systemd stop, Slurm's scancel, kill), SIGINT (Ctrl-C) and SIGHUP (the terminal
 /// went away) end a run the way a failure does, not silently: a log line naming the signal and

@@ -1,5 +1,5 @@
 import Foundation
-import RecKit
+import RecData
 
 /// A line chart drawn as SVG elements: axes with ticks and tick labels, axis titles, one
 /// `<polyline>` plus a dot per point for each series, and a legend.

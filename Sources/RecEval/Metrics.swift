@@ -1,4 +1,6 @@
-import RecKit
+import RecCore
+import RecData
+import RecModels
 
 /// Everything the score stage measured: the content of `output/metrics.json`.
 ///

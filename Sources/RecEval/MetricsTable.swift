@@ -1,4 +1,4 @@
-import RecKit
+import RecData
 
 /// The model-versus-baselines table, laid out once and rendered both as text and as HTML.
 ///

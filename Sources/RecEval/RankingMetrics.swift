@@ -1,5 +1,6 @@
 import Foundation
-import RecKit
+import RecCore
+import RecData
 
 /// Full-catalogue ranking quality at a cutoff `k`.
 ///

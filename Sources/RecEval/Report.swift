@@ -1,4 +1,6 @@
-import RecKit
+import RecCore
+import RecModels
+import RecData
 
 /// One user shown in the report: what they liked in train beside what they are recommended.
 public struct ExampleUser: Sendable {

@@ -1,4 +1,5 @@
-import RecKit
+import RecCore
+import RecData
 
 /// The seed notebook's "top-k accuracy", in its non-leaking form.
 ///

@@ -1,4 +1,6 @@
-import RecKit
+import RecCore
+import RecStore
+import RecData
 
 extension Autoencoder {
     /// Writes the model: its shape in the header, all parameters in one section.

@@ -1,5 +1,5 @@
+import RecCore
 import RecKernels
-import RecKit
 
 /// The entries of a batch regrouped by item: for item i, `start[i] ..< start[i+1]` index the
 /// batch rows that hold it (`row`, ascending) and their coefficients (`coeff`, and `second`

@@ -1,5 +1,4 @@
 import RecKernels
-import RecKit
 
 extension Autoencoder {
     /// The straightforward formulation, as a PyTorch rewrite computes it: the batch's rows as

@@ -1,6 +1,7 @@
 import Foundation
+import RecCore
+import RecData
 import RecKernels
-import RecKit
 
 /// How to train an autoencoder; read from a `pipeline.json` model section.
 public struct TrainSettings: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
+import RecCore
+import RecData
 import RecKernels
-import RecKit
 
 /// Hidden-layer activation: the setting's enum, with its functions here.
 public typealias Activation = AutoencoderSettings.Activation

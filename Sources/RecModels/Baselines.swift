@@ -1,4 +1,5 @@
-import RecKit
+import RecCore
+import RecData
 
 /// A rating model that answers one (user, item) pair at a time, from what it learnt in fit.
 ///

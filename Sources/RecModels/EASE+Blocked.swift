@@ -1,6 +1,6 @@
 import Foundation
-import RecKernels
-import RecKit
+import RecCore
+import RecData
 
 extension EASE {
     /// The items the blocked solver covers: the `maxItems` with the most entries in `x` (ties

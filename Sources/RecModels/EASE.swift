@@ -1,6 +1,8 @@
 import Foundation
+import RecCore
+import RecStore
+import RecData
 import RecKernels
-import RecKit
 
 /// EASE (Steck 2019, "Embarrassingly Shallow Autoencoders for Sparse Data"): an item–item
 /// weight matrix B with a zero diagonal, in closed form.

@@ -1,4 +1,4 @@
-import RecKit
+import RecCore
 
 // What each model needs in memory at its peak, from the sizes alone, for `MemoryPlan`. Each
 // figure counts the large buffers the code allocates (measured against peak resident memory

@@ -1,6 +1,6 @@
 import Foundation
+import RecCore
 import RecKernels
-import RecKit
 
 /// Adam or RMSprop, PyTorch's definitions (L2 `weight_decay` added to the gradient; RMSprop
 /// without momentum, not centred), over one parameter buffer and its gradient buffer.

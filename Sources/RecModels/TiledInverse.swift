@@ -1,6 +1,6 @@
 import Foundation
+import RecCore
 import RecKernels
-import RecKit
 
 /// The inverse of a symmetric positive-definite Float matrix by square tiles, on every
 /// Dispatch worker, with the same bits for any number of workers.

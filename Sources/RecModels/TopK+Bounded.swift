@@ -1,5 +1,6 @@
 import Foundation
-import RecKit
+import RecCore
+import RecData
 
 extension TopK {
     /// Bytes of scores one chunk of users may hold: the users of a chunk are as many as fit in

@@ -1,4 +1,5 @@
-import RecKit
+import RecCore
+import RecData
 
 /// A model that scores every item for a chunk of users, from their train rows.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import RecKit
+import RecCore
 
 /// The size and seed of a synthetic MovieLens-shaped data set.
 public struct SynthSettings: Sendable, Equatable {

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import RecCore
 import RecCLI
-import RecKit
+import RecBench
+import RecSynth
 import RecModels
-import RecStages
 
 @main
 struct BenchCommand: RecCommand {
@@ -38,7 +39,7 @@ struct BenchCommand: RecCommand {
     @Option(help: "The PyTorch rewrite of the seed's model.")
     var torchScript = "scripts/bench_torch.py"
 
-    func run() throws {
+    public func run() throws {
         let logger = makeLogger("rec-bench", quiet: options.quiet)
         do {
             if let easeMatrices {

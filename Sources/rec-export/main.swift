@@ -1,6 +1,6 @@
 import ArgumentParser
+import RecPipeline
 import RecCLI
-import RecStages
 
 @main
 struct ExportCommand: RecCommand {
@@ -11,5 +11,5 @@ struct ExportCommand: RecCommand {
     @OptionGroup var options: StageOptions
     @OptionGroup var cluster: ClusterOptions
 
-    func run() throws { try runStage(ExportStage(), options, cluster) }
+    public func run() throws { try runStage(ExportStage(), options, cluster) }
 }

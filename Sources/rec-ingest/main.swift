@@ -1,6 +1,6 @@
 import ArgumentParser
+import RecPipeline
 import RecCLI
-import RecStages
 
 @main
 struct IngestCommand: RecCommand {
@@ -11,5 +11,5 @@ struct IngestCommand: RecCommand {
     @OptionGroup var options: StageOptions
     @OptionGroup(visibility: .hidden) var cluster: ClusterOptions
 
-    func run() throws { try runStage(IngestStage(), options, cluster) }
+    public func run() throws { try runStage(IngestStage(), options, cluster) }
 }

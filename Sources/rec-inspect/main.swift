@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import RecPipeline
 import RecCLI
-import RecKit
-import RecStages
+import RecCore
 
 @main
 struct InspectCommand: RecCommand {
@@ -16,7 +16,7 @@ struct InspectCommand: RecCommand {
     @Flag(help: "Dump the contents as CSV with a header row (train/test parts: user_id,movie_id,rating).")
     var csv = false
 
-    func run() throws {
+    public func run() throws {
         do {
             let a = try Inspect.open(file)
             let text = csv ? try Inspect.csv(a, parallel: Parallel.resolve(0)) : Inspect.header(a)

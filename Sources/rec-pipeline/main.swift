@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import RecCore
+import RecPipeline
+import RecOps
 import RecCLI
-import RecKit
-import RecStages
+import RecStore
 
 @main
 struct PipelineCommand: RecCommand {
@@ -76,7 +78,7 @@ struct PipelineCommand: RecCommand {
         if engine == .local && shards != 1 { throw ValidationError("--shards is for --engine slurm") }
     }
 
-    func run() throws {
+    public func run() throws {
         let logger = makeLogger("rec-pipeline", quiet: options.quiet)
         if engine == .slurm { return try submit() }
         // The monitoring file (monitoring.textfile) describes every run but a dry one.

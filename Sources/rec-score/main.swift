@@ -1,6 +1,6 @@
 import ArgumentParser
+import RecPipeline
 import RecCLI
-import RecStages
 
 @main
 struct ScoreCommand: RecCommand {
@@ -11,5 +11,5 @@ struct ScoreCommand: RecCommand {
     @OptionGroup var options: StageOptions
     @OptionGroup var cluster: ClusterOptions
 
-    func run() throws { try runStage(ScoreStage(), options, cluster) }
+    public func run() throws { try runStage(ScoreStage(), options, cluster) }
 }

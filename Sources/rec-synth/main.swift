@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import RecKit
+import RecCore
+import RecStore
+import RecPipeline
 import RecSynth
 
 @main
@@ -42,7 +44,7 @@ struct SynthCommand: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
-    func run() throws {
+    public func run() throws {
         do {
             // Paths arrive as bytes: stop before writing when they are not UTF-8.
             try OSPaths.checkProcess()

@@ -1,5 +1,4 @@
 import Foundation
-import RecKit
 import Testing
 
 /// Hostile input files through the real executables: headers read by name, stray bytes and

@@ -1,6 +1,7 @@
 import Foundation
-import RecKit
 import Testing
+import RecCore
+import RecData
 
 /// rec-pipeline's node_exporter textfile (`monitoring.textfile`), parsed with Prometheus's own
 /// Python client (`prometheus_client.parser`), after a successful run, a skipped run, a failed

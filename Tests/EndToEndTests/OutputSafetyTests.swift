@@ -1,5 +1,4 @@
 import Foundation
-import RecKit
 import Testing
 
 /// What the exports and the messages do with hostile text: titles that start like a formula or

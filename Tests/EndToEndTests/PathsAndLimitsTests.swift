@@ -1,10 +1,10 @@
 import Foundation
-import RecKit
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import RecCore
 
 /// Paths as bytes, and values that used to trap or slip through, on the built executables.
 @Suite struct PathsAndLimitsTests {

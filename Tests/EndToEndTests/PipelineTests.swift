@@ -1,5 +1,4 @@
 import Foundation
-import RecKit
 import Testing
 
 /// The real executables on small fixtures, checking the files they write.

@@ -1,5 +1,4 @@
 import Foundation
-import RecKit
 import Testing
 
 /// What is published is what users should see: lists from models refitted on every rating,

@@ -1,5 +1,4 @@
 import Foundation
-import RecKit
 import Testing
 
 /// The stage executables run by hand on artefacts that other settings, another run or an

@@ -1,8 +1,10 @@
 import Foundation
-import RecKit
 import Testing
-
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 @testable import RecEval
+
 
 /// A filled-in `Metrics`: three epochs, two baselines, no validation slice.
 func sampleMetrics(validation: Bool = false, epochs: Int = 3) -> Metrics {

@@ -1,4 +1,5 @@
-import RecKit
+import RecCore
+import RecData
 
 /// Seeded random test data, for the tests that compare worker counts.
 enum RandomData {

@@ -1,8 +1,9 @@
 import Foundation
-import RecKit
 import Testing
-
+@testable import RecCore
+@testable import RecData
 @testable import RecEval
+
 
 @Suite struct RankingMetricsTests {
     /// Four users, eight movies, k = 3, relevant = test rating >= 4.

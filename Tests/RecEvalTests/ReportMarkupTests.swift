@@ -1,9 +1,9 @@
 import Foundation
-import RecKit
 import RecTestSupport
 import Testing
-
+@testable import RecCore
 @testable import RecEval
+
 
 /// Text from the data never adds markup to the report: whatever a title holds, the page has
 /// the same elements and attributes as with a plain title, and the title reads back exactly.

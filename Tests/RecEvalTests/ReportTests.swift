@@ -1,8 +1,7 @@
 import Foundation
-import RecKit
 import Testing
-
 @testable import RecEval
+
 
 @Suite struct ReportTests {
     static let examples = [

@@ -1,7 +1,8 @@
-import RecKit
 import Testing
-
+@testable import RecCore
+@testable import RecData
 @testable import RecEval
+
 
 @Suite struct TopKAccuracyTests {
     /// Three users, six movies. Entries as (item, rating, score):

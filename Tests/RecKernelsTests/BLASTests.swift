@@ -1,5 +1,5 @@
-import RecKernels
 import Testing
+import RecKernels
 
 @Suite struct BLASTests {
     struct Shape: Sendable, CustomTestStringConvertible {

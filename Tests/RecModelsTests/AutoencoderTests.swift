@@ -1,6 +1,7 @@
 import Foundation
-import RecKit
 import Testing
+@testable import RecCore
+@testable import RecData
 @testable import RecModels
 
 /// The dense formulation of the seed's model, written as plainly as possible: dense input

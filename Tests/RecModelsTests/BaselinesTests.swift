@@ -1,7 +1,8 @@
 import Foundation
-import RecKit
-import RecModels
 import Testing
+import RecCore
+import RecData
+import RecModels
 
 @Suite struct BaselinesTests {
     /// 3 users × 4 items; item 3 has no ratings.

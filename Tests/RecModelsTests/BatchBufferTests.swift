@@ -1,6 +1,7 @@
-import RecKit
-@testable import RecModels
 import Testing
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 
 /// `BatchBuffer.fill` (offsets, then the entries copied in parallel) against the plain
 /// `reset` and `appendRow` of each row, for batches that grow and shrink in a reused buffer.

@@ -1,6 +1,6 @@
 import Foundation
-import RecKit
 import Testing
+@testable import RecCore
 @testable import RecModels
 
 /// The gradient under input dropout: the input rows (after dropout) are not the target rows,

@@ -1,8 +1,10 @@
 import Foundation
-import RecKernels
-import RecKit
-import RecModels
 import Testing
+import RecCore
+import RecStore
+import RecData
+import RecKernels
+import RecModels
 
 /// A random symmetric positive-definite matrix: MᵀM / n + shift · I, in Double.
 func randomSPD(_ n: Int, seed: UInt64, shift: Double = 0.5) -> [Double] {

@@ -1,7 +1,9 @@
 import Foundation
-import RecKit
-import RecModels
 import Testing
+import RecCore
+import RecStore
+import RecData
+import RecModels
 
 /// Gauss–Jordan inverse with partial pivoting, in Double: the naive reference for EASE.
 func gaussJordanInverse(_ a: [Double], n: Int) -> [Double] {

@@ -1,6 +1,7 @@
 import Foundation
-import RecKit
 import Testing
+import RecCore
+import RecData
 import RecModels
 
 /// EASE written out in Double for X = rating / ratingMax: G = XᵀX + λI, P = G⁻¹,

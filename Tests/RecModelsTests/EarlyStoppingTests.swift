@@ -1,5 +1,6 @@
-import RecKit
 import Testing
+@testable import RecCore
+@testable import RecData
 @testable import RecModels
 
 /// Training with a validation slice keeps the parameters of the epoch with the best validation

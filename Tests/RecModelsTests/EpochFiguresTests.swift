@@ -1,5 +1,6 @@
-import RecKit
 import Testing
+@testable import RecCore
+@testable import RecData
 @testable import RecModels
 
 struct EpochFiguresTests {

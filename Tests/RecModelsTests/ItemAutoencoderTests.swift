@@ -1,5 +1,6 @@
-import RecKit
 import Testing
+@testable import RecCore
+@testable import RecData
 @testable import RecModels
 
 /// I-AutoRec (`item-autoencoder`): the model's rows are movies and its inputs and outputs are

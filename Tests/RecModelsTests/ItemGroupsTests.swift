@@ -1,6 +1,6 @@
-import RecKit
-@testable import RecModels
 import Testing
+@testable import RecCore
+@testable import RecModels
 
 /// `ItemGroups.rebuild` (a counting sort by item, counted and filled by chunks of rows)
 /// against its plain twin: the entries sorted by (item, row), coefficients carried along.

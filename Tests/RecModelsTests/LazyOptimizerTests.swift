@@ -1,6 +1,7 @@
 import Foundation
-import RecKit
 import Testing
+@testable import RecCore
+@testable import RecData
 @testable import RecModels
 
 /// The lazy optimiser (rows of the sparse ends updated only when their batch touches them)

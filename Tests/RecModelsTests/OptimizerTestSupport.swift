@@ -1,4 +1,4 @@
-import RecKit
+@testable import RecCore
 @testable import RecModels
 
 /// Conveniences the optimiser tests call: a dense step given the decayed ranges, and one lazy

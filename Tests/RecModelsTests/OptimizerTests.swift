@@ -1,5 +1,5 @@
-import RecKit
 import Testing
+@testable import RecCore
 @testable import RecModels
 
 /// The project's Adam and RMSprop against `torch.optim` (TorchOptimReference.swift, made by

@@ -1,7 +1,8 @@
 import Foundation
-import RecKit
-import RecModels
 import Testing
+import RecCore
+import RecData
+import RecModels
 
 /// The per-user reference for `TopK.lists`: a full sort of every item that is neither rated by
 /// the user, nor excluded, nor scored −infinity.

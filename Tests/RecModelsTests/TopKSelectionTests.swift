@@ -1,6 +1,7 @@
-import RecKit
-import RecModels
 import Testing
+import RecCore
+import RecData
+import RecModels
 
 /// Scores from a fixed table (users × items): lets `TopK.all` be tested on any scores.
 struct TableScorer: ItemScorer {

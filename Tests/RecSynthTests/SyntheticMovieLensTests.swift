@@ -1,7 +1,8 @@
 import Foundation
-import RecKit
-@testable import RecSynth
 import Testing
+@testable import RecCore
+@testable import RecData
+@testable import RecSynth
 
 /// A small shape with the same properties as the presets.
 let small = SynthSettings(users: 300, movies: 260, ratedMovies: 240, ratings: 24_000, seed: 7)

@@ -1,6 +1,6 @@
 import Foundation
-import RecKit
 import Testing
+import RecCore
 
 /// A fresh folder under the system's temporary folder, removed when the value goes away.
 public final class TempDir {

@@ -1,5 +1,7 @@
 import Foundation
-import RecKit
+import RecCore
+import RecStore
+import RecData
 
 /// libFuzzer entry, three passes over the same bytes:
 /// 1. as an artefact file, read as every kind;

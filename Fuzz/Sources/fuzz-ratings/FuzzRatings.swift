@@ -1,4 +1,5 @@
-import RecKit
+import RecCore
+import RecData
 
 /// libFuzzer entry: the bytes as a ratings file and as a movies file, under every policy and
 /// every movies encoding.

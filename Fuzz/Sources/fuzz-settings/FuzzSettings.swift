@@ -1,5 +1,6 @@
 import Foundation
-import RecKit
+import RecCore
+import RecPipeline
 
 /// libFuzzer entry: the bytes as a settings file (`PipelineConfig.parse(bytes:)`: JSON
 /// decoding, the duplicate-key scan, the overlay on the defaults, the range checks), then the
