@@ -172,7 +172,7 @@ func median(_ xs: [Double]) -> Double {
 }
 
 /// Peak resident set size of this process so far, in MB (Linux reports kilobytes).
-public func peakResidentMB() -> Double {
+func peakResidentMB() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024

@@ -19,17 +19,17 @@ public struct TorchComparison: Sendable {
 
     public struct Result: Sendable {
         public let version: String
-        public let threads: Int
+        let threads: Int
         /// Each epoch: its steps and the train RMSE pass after them.
-        public let epochSeconds: [Double]
+        let epochSeconds: [Double]
         /// Each epoch's steps alone.
-        public let stepSeconds: [Double]
-        public let testRMSE: Double
+        let stepSeconds: [Double]
+        let testRMSE: Double
         public var seconds: Double { epochSeconds.reduce(0, +) }
     }
 
     /// Why the comparison cannot run here (no script, no Python, no torch), or nil.
-    public func unavailable() -> String? {
+    func unavailable() -> String? {
         guard FileManager.default.fileExists(atPath: script) else { return "\(script) not found" }
         guard let status = try? TorchComparison.execute(python, ["-c", "import torch"]).status, status == 0 else {
             return "torch is not importable by \(python)"

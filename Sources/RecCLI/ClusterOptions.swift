@@ -11,13 +11,13 @@ public struct ClusterOptions: ParsableArguments {
     public var shard: String?
 
     @Option(name: .long, help: "Join the parts of N shards into the stage's outputs (split, score; export publishes them).")
-    public var mergeShards: Int?
+    var mergeShards: Int?
 
     @Option(name: .long, help: "Run as a job of this cluster run (no lock; skip when up to date; exit 3 if a later submission superseded it).")
     public var runId: String?
 
     @Option(name: .long, help: "With --run-id: the copy of the settings taken when the cluster run was submitted (rec-pipeline --engine slurm passes it); relative paths are still taken from --config's folder.")
-    public var submittedSettings: String?
+    var submittedSettings: String?
 
     public init() {}
 

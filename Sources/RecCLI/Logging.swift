@@ -7,9 +7,9 @@ import RecCore
 /// stderr. Data never goes to stderr, diagnostics never to stdout. Every message passes
 /// through `VisibleText.escape`: text quoted from input (titles, paths, field values) never
 /// reaches the terminal or the log with its control characters, and one event is one line.
-public struct StderrLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+struct StderrLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
     let label: String
 
     public init(label: String, level: Logger.Level) {

@@ -79,7 +79,7 @@ public struct MemoryPlan: Sendable, Equatable {
 
     /// Share of the physical memory a run may plan to use: the rest is the operating system's,
     /// the program's own and the estimate's error.
-    public static let physicalShare = 0.9
+    static let physicalShare = 0.9
 
     /// `setting` gigabytes when above 0, else `physicalShare` of the physical memory (or of the
     /// control group's limit, when the process runs in a smaller one).

@@ -19,7 +19,7 @@ import Darwin
 public enum OSPaths {
     /// Bytes shown as text: valid UTF-8 as it is, every byte of an invalid sequence as `\xHH`,
     /// a backslash as `\\` (so that the escaped form is never mistaken for a name).
-    public static func escaped<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    static func escaped<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var out = ""
         var rest = Array(bytes)[...]
         while !rest.isEmpty {
@@ -55,7 +55,7 @@ public enum OSPaths {
     /// The process's own arguments, as bytes, checked: what `CommandLine.arguments` would
     /// otherwise repair.
     /// - Throws: `RecError(.config)` naming the first argument that is not UTF-8.
-    public static func checkArguments() throws {
+    static func checkArguments() throws {
         let argv = CommandLine.unsafeArgv
         var previous: String?
         for i in 0..<Int(CommandLine.argc) {
@@ -68,7 +68,7 @@ public enum OSPaths {
     /// The working folder, read as bytes (`getcwd`), or a settings error when it is not UTF-8:
     /// every relative path (`--config pipeline.json`, the default) is taken from it.
     @discardableResult
-    public static func workingFolder() throws -> String {
+    static func workingFolder() throws -> String {
         var size = Int(PATH_MAX) + 1
         while true {
             var buffer = [CChar](repeating: 0, count: size)

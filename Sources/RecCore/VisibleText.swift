@@ -28,7 +28,7 @@ public enum VisibleText {
     /// U+2029: line breaks to many viewers), and the bidi controls (the embeddings and
     /// overrides U+202A–U+202E, the isolates U+2066–U+2069, and the marks U+200E, U+200F,
     /// U+061C), which reorder the text around them.
-    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
         return v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
             || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C

@@ -90,11 +90,11 @@ public enum RecommendationExport {
 
     /// The first characters that make a spreadsheet read a cell as a formula (OWASP's list):
     /// `=`, `+`, `-`, `@`, TAB and CR.
-    public static let formulaStarts: Set<UInt8> = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13]
+    static let formulaStarts: Set<UInt8> = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13]
 
     /// A JSON string literal: quotes, backslashes and control characters escaped, everything
     /// else as UTF-8.
-    public static func jsonString(_ s: String) -> String {
+    static func jsonString(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

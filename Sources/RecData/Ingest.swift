@@ -85,15 +85,15 @@ extension Ingest {
     /// Most lines a ratings file may have: each rating keeps its line number as a 32-bit
     /// integer, and the dense user and movie indices and the matrices' column indices are
     /// 32-bit too, so a count beyond this must stop with an error, not trap in a conversion.
-    public static let maxLines = Int(Int32.max)
+    static let maxLines = Int(Int32.max)
 
     /// The limit in force: `maxLines`; tests lower it to check the error without writing a
     /// file of 2^31 lines.
-    @TaskLocal public static var lineLimit = maxLines
+    @TaskLocal static var lineLimit = maxLines
 
     /// - Throws: `RecError(.input)` naming `file`, the count and the limit when `lines` is
     ///   above `lineLimit`.
-    public static func checkLineCount(_ lines: Int, file: String) throws {
+    static func checkLineCount(_ lines: Int, file: String) throws {
         guard lines <= lineLimit else {
             throw RecError(.input, "has \(lines) lines, more than the \(lineLimit) this program reads (line numbers, user and movie indices are 32-bit)",
                            file: file, hint: "use a part of the ratings of at most \(lineLimit) lines")

@@ -67,7 +67,7 @@ public enum LineProblem: String, Sendable, Codable, CaseIterable {
     case controlCharacter = "control-character"
 }
 
-public struct LineIssue: Sendable, Equatable {
+struct LineIssue: Sendable, Equatable {
     public var line: Int
     public var reason: LineProblem
     public var message: String
@@ -103,7 +103,7 @@ public struct RawRatings: Sendable {
 /// file is the largest input of the whole pipeline.
 public enum MovieLens {
     /// Genre names of ML-100K's `u.item` flag columns, in the order of its `u.genre` file.
-    public static let genres100K = [
+    static let genres100K = [
         "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
         "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
     ]
@@ -508,7 +508,7 @@ public enum MovieLens {
     /// ISO-8859-1 to a Swift string. Every byte is one code point below 256, so the UTF-8 is at
     /// most twice as long. A hand loop: Foundation's `String(data:encoding: .isoLatin1)` ran at
     /// 15 MB/s on the test machine, this loop at 290–410 MB/s.
-    public static func latin1ToString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    static func latin1ToString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var n = 0
             for b in bytes {

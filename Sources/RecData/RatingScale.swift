@@ -22,7 +22,7 @@ public enum RatingScale: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Largest magnitude of a fixed scale's bounds: ratings, predictions and the scale itself
     /// are held as 32-bit floats, which hold every whole number up to 2^24 exactly; any rating
     /// scale in use is far inside it.
-    public static let maxMagnitude = 1_000_000.0
+    static let maxMagnitude = 1_000_000.0
 
     public static let invalidMessage = "'input.ratingScale' must be \"auto\" or [lowest, highest] with lowest < highest, both between -1000000 and 1000000"
 

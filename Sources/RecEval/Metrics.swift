@@ -59,7 +59,7 @@ public struct Metrics: Codable, Sendable, Equatable {
     }
 
     /// How the figures were made, in `metrics.json` and the report.
-    public static let protocolNote = "These figures are for this configuration evaluated on a held-out split: models fitted on the train slice (the validation slice made their choices), test slice read once here. The published recommendations come from the same configuration refitted on every rating (see 'served')."
+    static let protocolNote = "These figures are for this configuration evaluated on a held-out split: models fitted on the train slice (the validation slice made their choices), test slice read once here. The published recommendations come from the same configuration refitted on every rating (see 'served')."
 
     /// The model's own figures in a baseline's shape.
     public var model: ModelMetrics {

@@ -65,7 +65,7 @@ public enum Kernels {
     /// `gatherAccumulate` with AVX2's eight lanes: the kernel on CPUs without AVX-512, and the
     /// twin the AVX-512 kernel is tested against bit for bit. Register-blocked: 64 outputs at a
     /// time (then 32, 8, 1) stay in registers while the whole list is streamed.
-    public static func gatherAccumulate8(
+    static func gatherAccumulate8(
         out: UnsafeMutablePointer<Float>, d: Int, rows: UnsafePointer<Float>, stride: Int,
         index: UnsafePointer<Int32>, coeff: UnsafePointer<Float>, count: Int
     ) {
@@ -138,7 +138,7 @@ public enum Kernels {
     }
 
     /// Entries ahead whose rows `gatherDot` asks the cache for.
-    public static let prefetchAhead = 16
+    static let prefetchAhead = 16
 
     /// Sparse dots: `out[k] = bias[index[k]] + dot(rows[index[k] · stride ..< + d], x)`.
     ///
@@ -378,7 +378,7 @@ public enum Kernels {
 
     /// `adam` with AVX2's eight lanes: the kernel on CPUs without AVX-512, and the twin the
     /// AVX-512 kernel is tested against bit for bit.
-    public static func adam8(
+    static func adam8(
         _ n: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         v: UnsafeMutablePointer<Float>, stepSize: Float, beta1: Float, beta2: Float, sqrtBias2: Float,
         eps: Float, weightDecay: Float

@@ -9,17 +9,17 @@ public struct TrainSettings: Sendable, Equatable {
     public var batchSize = 64
     public var learningRate = 0.001
     /// Multiplies the learning rate after every epoch.
-    public var learningRateDecay = 1.0
+    var learningRateDecay = 1.0
     public var weightDecay = 0.0
     public var optimizer = AutoencoderSettings.OptimizerKind.adam
-    public var inputDropout = 0.0
+    var inputDropout = 0.0
     public var seed: UInt64 = 1
     /// Stop after this many epochs without a better validation RMSE (0 = never).
     public var patience = 0
     /// Update an item's rows at the sparse ends only in the steps whose batch holds the item
     /// (lazy Adam / RMSprop with per-row bias correction, see `Optimizer`); false updates every
     /// parameter every step, as PyTorch's optimisers do.
-    public var lazyUpdates = true
+    var lazyUpdates = true
     /// Measure the train RMSE after every epoch (a forward pass over all rows, logged and kept
     /// in the history); false leaves `trainRMSE` nil and saves that pass when there is no
     /// validation slice (the serving fit), or its train half when there is one.

@@ -36,9 +36,9 @@ extension Activation {
 /// per output item, so the output at one item is one dot product.
 public struct AutoencoderLayout: Sendable, Equatable {
     public let sizes: [Int]
-    public let weightOffset: [Int]
-    public let biasOffset: [Int]
-    public let parameterCount: Int
+    let weightOffset: [Int]
+    let biasOffset: [Int]
+    let parameterCount: Int
 
     public init(items: Int, hidden: [Int]) {
         sizes = [items] + hidden + [items]
@@ -55,10 +55,10 @@ public struct AutoencoderLayout: Sendable, Equatable {
 
     public var items: Int { sizes[0] }
     /// Where the weights (not the biases) sit.
-    public var weightRanges: [Range<Int>] { (0..<layerCount).map { weightOffset[$0]..<biasOffset[$0] } }
-    public var layerCount: Int { sizes.count - 1 }
+    var weightRanges: [Range<Int>] { (0..<layerCount).map { weightOffset[$0]..<biasOffset[$0] } }
+    var layerCount: Int { sizes.count - 1 }
     /// Width of the last hidden layer.
-    public var lastHidden: Int { sizes[sizes.count - 2] }
+    var lastHidden: Int { sizes[sizes.count - 2] }
 }
 
 /// The seed's model: an autoencoder over one row of the ratings matrix (a user's ratings for
@@ -71,7 +71,7 @@ public final class Autoencoder: @unchecked Sendable {
     public let layout: AutoencoderLayout
     public let activation: Activation
     /// All weights and biases, laid out by `layout`.
-    public var parameters: [Float]
+    var parameters: [Float]
 
     public init(layout: AutoencoderLayout, activation: Activation, parameters: [Float]) {
         precondition(parameters.count == layout.parameterCount)

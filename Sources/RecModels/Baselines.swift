@@ -5,7 +5,7 @@ import RecData
 ///
 /// Indices are dense (as in `IdMaps`); indices out of range stand for users or items unseen
 /// in train, and every predictor must still answer for them.
-public protocol PairwiseRatingPredictor: RatingPredictor {
+protocol PairwiseRatingPredictor: RatingPredictor {
     func predict(user: Int32, item: Int32) -> Float
 }
 
@@ -63,9 +63,9 @@ func meanRating(_ m: CSRMatrix) -> Double {
 public struct UserItemBias: PairwiseRatingPredictor {
     public struct Settings: Sendable, Equatable, Codable {
         /// Ridge penalty of the item biases.
-        public var lambdaItem: Double
+        var lambdaItem: Double
         /// Ridge penalty of the user biases.
-        public var lambdaUser: Double
+        var lambdaUser: Double
         /// Alternating rounds (item biases, then user biases).
         public var rounds: Int
 
@@ -77,8 +77,8 @@ public struct UserItemBias: PairwiseRatingPredictor {
     }
 
     public let mean: Float
-    public let userBias: [Float]
-    public let itemBias: [Float]
+    let userBias: [Float]
+    let itemBias: [Float]
 
     public init(mean: Float, userBias: [Float], itemBias: [Float]) {
         self.mean = mean

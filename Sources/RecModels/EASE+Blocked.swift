@@ -5,7 +5,7 @@ import RecData
 extension EASE {
     /// The items the blocked solver covers: the `maxItems` with the most entries in `x` (ties
     /// by lower index), never an item without one; ascending.
-    public static func coveredItems(_ x: CSRMatrix, maxItems: Int) -> [Int32] {
+    static func coveredItems(_ x: CSRMatrix, maxItems: Int) -> [Int32] {
         var count = [Int](repeating: 0, count: x.cols)
         for c in x.columns { count[Int(c)] += 1 }
         let rated = (0..<x.cols).filter { count[$0] > 0 }

@@ -46,7 +46,7 @@ public struct EASE: ItemScorer {
     /// 4.7 GB, against 5.8 s for the blocked solver over the 10,000 most-rated with NDCG@10
     /// 0.3013 against 0.3014 (`rec-bench --ease-matrices`, README: Scale). The cost grows as
     /// n³, memory as 12 n² bytes.
-    public static let exactItemLimit = 5000
+    static let exactItemLimit = 5000
 
     /// Items in the catalogue (the width of a score row).
     public let itemCount: Int
@@ -132,7 +132,7 @@ public struct EASE: ItemScorer {
     /// sums run in the same row order for any worker count.
     /// - Returns: x.cols × x.cols, row-major, both triangles.
     /// - Complexity: O(Σ_rows n_r² / 2 + cols²).
-    public static func gram(_ x: CSRMatrix, weights w: [Float]? = nil, parallel: Parallel) -> [Double] {
+    static func gram(_ x: CSRMatrix, weights w: [Float]? = nil, parallel: Parallel) -> [Double] {
         let n = x.cols
         // For each item, the CSR positions of its entries and the end of their rows.
         let start = CountingSort.starts(of: x.columns, buckets: n)

@@ -10,14 +10,14 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
     public enum OptimizerKind: String, SettingChoice { case adam, rmsprop }
 
     /// Which parameters an optimiser step updates (see `optimizerUpdates`).
-    public enum OptimizerUpdates: String, SettingChoice { case lazy, dense }
+    enum OptimizerUpdates: String, SettingChoice { case lazy, dense }
 
     public var hidden = [200, 100, 200]
     public var activation = Activation.sigmoid
     public var optimizer = OptimizerKind.adam
     public var learningRate = 0.001
     /// The learning rate is multiplied by this after every epoch (1 = constant).
-    public var learningRateDecay = 1.0
+    var learningRateDecay = 1.0
     /// L2 penalty added to the gradient of every weight, not of the biases (PyTorch's
     /// `weight_decay` restricted to the weights, as AutoRec regularises).
     public var weightDecay = 0.0
@@ -25,22 +25,22 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
     public var epochs = 50
     public var seed: UInt64 = 1
     /// Share of input entries dropped during training (denoising).
-    public var inputDropout = 0.0
+    var inputDropout = 0.0
     /// Stop when validation has not improved for this many epochs (0 = never).
     public var earlyStoppingPatience = 0
     /// `lazy`: an item's weights at the autoencoder's sparse ends are updated only in the
     /// steps whose batch holds the item (Adam's bias correction counted per row; weight decay
     /// applied in those steps); `dense`: every parameter every step, as PyTorch does.
-    public var optimizerUpdates = OptimizerUpdates.lazy
+    var optimizerUpdates = OptimizerUpdates.lazy
 
     public init() {}
 
     /// Largest accepted values: far beyond any useful model, small enough that no product of
     /// them with a real catalogue's size overflows before the memory check sees it.
-    public static let maxLayerWidth = 65_536
-    public static let maxLayers = 16
-    public static let maxBatchSize = 1 << 20
-    public static let maxEpochs = 100_000
+    static let maxLayerWidth = 65_536
+    static let maxLayers = 16
+    static let maxBatchSize = 1 << 20
+    static let maxEpochs = 100_000
 
     public func validate(_ name: String) throws -> Void {
         func bad(_ what: String) -> String { "'\(name).\(what)" }
@@ -99,15 +99,15 @@ public struct EASESettings: Codable, Sendable, Equatable {
     public init() {}
 
     /// Largest accepted `maxItems`: B alone would be 64 GB.
-    public static let maxMaxItems = 1 << 17
+    static let maxMaxItems = 1 << 17
     /// Largest accepted λ: far above any useful penalty (B shrinks to 0 as λ grows), and small
     /// enough that the blocked solver's single-precision XᵀX + λI and its inverse stay finite
     /// and normal.
-    public static let maxLambda = 1e9
+    static let maxLambda = 1e9
 
     /// The one rule for a penalty, of `lambda` and of every `lambdaGrid` value; EASE's fit
     /// takes it as its precondition.
-    public static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
+    static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
 
     public func validate(_ name: String) throws {
         guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }

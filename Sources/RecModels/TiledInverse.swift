@@ -18,18 +18,18 @@ import RecKernels
 ///
 /// About n³ flops in all (as LAPACK's potrf + potri), in Float; memory: the input matrix, the
 /// output matrix and n × tile floats.
-public enum TiledInverse {
+enum TiledInverse {
     /// Tile width: 256 keeps a tile operation large enough for sgemm (33 Mflop) and the tasks
     /// many enough to balance two workers. Measured on the 2-core test machine (`rec-bench
     /// --ease-matrices`, 5M data): the inverse of 10,000 × 10,000 took 9.6 s of CPU and of
     /// 20,000 × 20,000 74 s, about 105 Gflop (n³) per CPU second; the whole exact fit over the
     /// same 20,000 movies (Double, LAPACK on one core) took 140 s of CPU.
-    public static let defaultTile = 256
+    static let defaultTile = 256
 
     /// Replaces `p` (n × n, row-major) with G⁻¹, reading G from the lower triangle (diagonal
     /// included) of `g`, which is overwritten with work.
     /// - Returns: false when G is not positive definite (in Float).
-    public static func invert(
+    static func invert(
         _ g: UnsafeMutablePointer<Float>, n: Int, into p: UnsafeMutablePointer<Float>, tile: Int = defaultTile, parallel: Parallel
     ) -> Bool {
         guard n > 0 else { return true }

@@ -6,12 +6,12 @@ extension TopK {
     /// Bytes of scores one chunk of users may hold: the users of a chunk are as many as fit in
     /// it (at most `usersPerChunk`), so the memory of scoring is `workers` × this, whatever
     /// the numbers of users and items.
-    public static let scoreBlockBytes = 64 << 20
+    static let scoreBlockBytes = 64 << 20
 
     /// Users scored together when a score row has `width` entries: `usersPerChunk`, or fewer
     /// when that many rows would pass `scoreBlockBytes`. Depends on the width alone, never on
     /// the number of workers.
-    public static func usersPerChunk(width: Int) -> Int {
+    static func usersPerChunk(width: Int) -> Int {
         max(1, min(usersPerChunk, scoreBlockBytes / max(1, width * MemoryLayout<Float>.stride)))
     }
 

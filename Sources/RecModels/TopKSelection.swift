@@ -47,7 +47,7 @@ extension ItemScorer {
 /// rather than scrambling it.
 public enum TopK {
     /// Users scored per chunk by `all`: fixed, so results never depend on the worker count.
-    public static let usersPerChunk = 256
+    static let usersPerChunk = 256
 
     /// True when (a, ia) ranks strictly before (b, ib).
     @inline(__always)
@@ -70,7 +70,7 @@ public enum TopK {
     ///     tolerated).
     /// - Returns: at most `k` pairs, best first; fewer when fewer than `k` items are unseen.
     /// - Complexity: O(n log k + k log k + seen.count).
-    public static func select(
+    static func select(
         scores: UnsafePointer<Float>, count n: Int, k: Int, excluding seen: UnsafeBufferPointer<Int32>
     ) -> [(item: Int32, score: Float)] {
         guard k > 0, n > 0 else { return [] }
@@ -87,7 +87,7 @@ public enum TopK {
     }
 
     /// `select` over an array slice of seen items (e.g. `csr.columns[csr.row(u)]`).
-    public static func select(
+    static func select(
         scores: UnsafePointer<Float>, count n: Int, k: Int, excluding seen: ArraySlice<Int32>
     ) -> [(item: Int32, score: Float)] {
         seen.withUnsafeBufferPointer { select(scores: scores, count: n, k: k, excluding: $0) }

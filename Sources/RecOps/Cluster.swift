@@ -12,7 +12,7 @@ import RecPipeline
 /// dies keeps no lock). So every job carries the id of the run that submitted it and does
 /// nothing unless this record still names that run: a later submission supersedes every job
 /// of an earlier one that is still queued.
-public struct ClusterRun: Codable, Sendable, Equatable {
+struct ClusterRun: Codable, Sendable, Equatable {
     public var runId: String
     public var shards: Int
     /// Slurm job ids, as submitted (array jobs by their array job id).
@@ -39,7 +39,7 @@ public struct ClusterRun: Codable, Sendable, Equatable {
 
     /// `<artefactDir>/cluster-run.settings.json`: the settings file's bytes as submitted, which
     /// every job reads (`--submitted-settings`).
-    public static func settingsPath(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.settings.json" }
+    static func settingsPath(_ c: PipelineConfig) -> String { c.paths.artefacts + "/cluster-run.settings.json" }
 
     /// The record of the last submission, nil when there is none.
     /// - Throws: `RecError(.artefact)` naming the file when it cannot be read or is not a
@@ -62,7 +62,7 @@ public struct ClusterRun: Codable, Sendable, Equatable {
     }
 
     /// A fresh run id: time and randomness, never reused.
-    public static func newId() -> String {
+    static func newId() -> String {
         let stamp = Date().ISO8601Format().filter { $0.isNumber }
         return stamp + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }

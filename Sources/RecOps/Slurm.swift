@@ -25,7 +25,7 @@ public struct SlurmEngine {
         /// Hand the folders over to this configuration when another one claimed them.
         public var takeOver = false
         /// Seconds between two looks at the queue while waiting.
-        public var pollSeconds = 2.0
+        var pollSeconds = 2.0
         public init() {}
     }
 
@@ -112,7 +112,7 @@ public struct SlurmEngine {
     }
 
     /// The `sbatch` arguments of a job, behind the job `after` (nil: the first).
-    public func sbatchArguments(_ job: Job, after: String?) -> [String] {
+    func sbatchArguments(_ job: Job, after: String?) -> [String] {
         let s = config.slurm
         var a = ["--parsable", "--job-name=\(job.name)", "--time=\(s.timeLimit)", "--kill-on-invalid-dep=yes",
                  "--output=\(SlurmEngine.literalPattern(logDirectory))/\(job.name)-%A\(job.array == nil ? "" : "_%a").log"]
@@ -127,12 +127,12 @@ public struct SlurmEngine {
     }
 
     /// The jobs' logs: `<artefactDir>/slurm-logs`.
-    public var logDirectory: String { config.paths.artefacts + "/slurm-logs" }
+    var logDirectory: String { config.paths.artefacts + "/slurm-logs" }
 
     /// A path as a part of an sbatch filename pattern (`--output`, `--error`, `--input`), where
     /// `%` starts a replacement symbol (`%j`, `%x`, ...): each `%` doubled, so that the path is
     /// taken as written. The job script (`--wrap`) is not a pattern and takes paths as they are.
-    public static func literalPattern(_ path: String) -> String {
+    static func literalPattern(_ path: String) -> String {
         path.replacingOccurrences(of: "%", with: "%%")
     }
 
@@ -140,7 +140,7 @@ public struct SlurmEngine {
     /// it skip every replacement symbol (`%A`, `%a`, and the `%%` of `literalPattern`), so the
     /// logs would not be named by their jobs, nor sit where the path says.
     /// - Throws: `RecError(.config)` naming `artefactDir`.
-    public func checkLogDirectory() throws {
+    func checkLogDirectory() throws {
         guard !logDirectory.contains("\\") else {
             throw RecError(.config, "'artefactDir' is \(config.paths.artefacts): a backslash in the path makes sbatch ignore every % symbol of the jobs' log names (their job ids among them)",
                            hint: "with --engine slurm, give artefactDir a path without a backslash")

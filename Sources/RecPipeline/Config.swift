@@ -46,13 +46,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// A bound that is `null` is not checked.
     public struct QualityGate: Codable, Sendable, Equatable {
         /// Lowest acceptable NDCG@k of the evaluated lists.
-        public var minNDCG: Double?
+        var minNDCG: Double?
         /// Highest acceptable test RMSE of the rating model.
-        public var maxRMSE: Double?
+        var maxRMSE: Double?
         /// Largest relative fall of NDCG@k against the last published run's (0.1 = 10 %).
-        public var maxNDCGDrop: Double? = 0.1
+        var maxNDCGDrop: Double? = 0.1
         /// Largest relative rise of the test RMSE against the last published run's.
-        public var maxRMSERise: Double? = 0.1
+        var maxRMSERise: Double? = 0.1
 
         public init() {}
 
@@ -225,9 +225,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     /// Largest `score.k`: lists longer than this are no recommendation (and users × k must
     /// fit in memory; the score stage checks that against the data).
-    public static let maxK = 10_000
+    static let maxK = 10_000
     /// Largest `workers`: Dispatch and BLAS take a 32-bit count.
-    public static let maxWorkers = 1024
+    static let maxWorkers = 1024
 
     /// The one check of a worker count, for the setting and for every `--workers` option: a
     /// command-line override must not accept what the settings file refuses.
@@ -309,21 +309,21 @@ public struct StagePaths: Sendable {
     public var test: String { artefacts + "/test.art" }
     public var matrices: String { artefacts + "/matrices.art" }
     /// The rating model fitted for evaluation (train, validation for its choices).
-    public var evalModel: String { artefacts + "/eval-model.art" }
-    public var evalRankingModel: String { artefacts + "/eval-ranking-model.art" }
+    var evalModel: String { artefacts + "/eval-model.art" }
+    var evalRankingModel: String { artefacts + "/eval-ranking-model.art" }
     /// The served rating model, refitted on every rating.
     public var model: String { artefacts + "/model.art" }
     public var rankingModel: String { artefacts + "/ranking-model.art" }
     /// The evaluation lists (built from train + validation, measured on test).
-    public var evalTopK: String { artefacts + "/eval-topk.art" }
+    var evalTopK: String { artefacts + "/eval-topk.art" }
     /// The served lists (built from every rating, excluding every rated movie).
     public var topK: String { artefacts + "/topk.art" }
     /// `rec-score`'s metrics and report, kept beside the artefacts until `rec-export`
     /// publishes them with the recommendations.
-    public var stagedMetrics: String { artefacts + "/metrics.json" }
-    public var stagedReport: String { artefacts + "/report.html" }
+    var stagedMetrics: String { artefacts + "/metrics.json" }
+    var stagedReport: String { artefacts + "/report.html" }
     public var metrics: String { output + "/metrics.json" }
     public var recommendationsCSV: String { output + "/recommendations.csv" }
-    public var recommendationsJSONL: String { output + "/recommendations.jsonl" }
+    var recommendationsJSONL: String { output + "/recommendations.jsonl" }
     public var report: String { output + "/report.html" }
 }

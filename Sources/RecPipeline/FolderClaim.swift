@@ -11,9 +11,9 @@ import RecStore
 /// What names one file or folder whatever the path to it: its device and inode. Two paths
 /// (a symbolic link, `..`, a doubled or trailing slash, a bind mount) name the same folder
 /// exactly when their identities are equal; their texts need not be.
-public struct FileIdentity: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+struct FileIdentity: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
     public var device: UInt64
-    public var inode: UInt64
+    var inode: UInt64
 
     public init(device: UInt64, inode: UInt64) {
         self.device = device
@@ -46,7 +46,7 @@ public struct SettingsFileIdentity: Codable, Sendable, Equatable {
     /// The real path, symbolic links resolved.
     public var path: String
     public var device: UInt64
-    public var inode: UInt64
+    var inode: UInt64
 
     public init(path: String, device: UInt64, inode: UInt64) {
         self.path = path
@@ -62,7 +62,7 @@ public struct SettingsFileIdentity: Codable, Sendable, Equatable {
     }
 
     /// Whether `other` is the same configuration: the same real path, or the same file.
-    public func isSameConfiguration(as other: SettingsFileIdentity) -> Bool {
+    func isSameConfiguration(as other: SettingsFileIdentity) -> Bool {
         path == other.path || (device == other.device && inode == other.inode)
     }
 }
@@ -85,7 +85,7 @@ public struct SettingsFileIdentity: Codable, Sendable, Equatable {
 /// may overlap.
 public enum FolderClaim {
     /// File name of the marker in each claimed folder.
-    public static let fileName = ".rec-owner.json"
+    static let fileName = ".rec-owner.json"
     /// Largest marker read; anything bigger is not one of ours.
     static let maxMarkerBytes = 65_536
 
@@ -102,11 +102,11 @@ public enum FolderClaim {
         /// The owning settings file's real path, device and inode.
         public var settingsFile: String
         public var device: UInt64
-        public var inode: UInt64
+        var inode: UInt64
         /// A fresh id for each claim, and when and where it was made.
-        public var claimId: String
+        var claimId: String
         public var claimed: String
-        public var host: String
+        var host: String
 
         public var owner: SettingsFileIdentity { SettingsFileIdentity(path: settingsFile, device: device, inode: inode) }
 
@@ -127,7 +127,7 @@ public enum FolderClaim {
     }
 
     /// `<folder>/.rec-owner.json`.
-    public static func markerPath(_ folder: String) -> String {
+    static func markerPath(_ folder: String) -> String {
         (folder.hasSuffix("/") ? folder : folder + "/") + fileName
     }
 

@@ -11,7 +11,7 @@ import RecStore
 /// A file as a stage saw it: XXH3-64 of its bytes, and its size.
 public struct FileStamp: Codable, Sendable, Equatable {
     /// XXH3-64, 16 hex digits (`Hash.fileHex`).
-    public var hash: String
+    var hash: String
     public var bytes: Int
 
     public init(hash: String, bytes: Int) {
@@ -115,7 +115,7 @@ public enum Manifest {
 
     /// Stamps of existing files.
     /// - Throws: `RecError(.runtime)` when a file is missing or unreadable.
-    public static func stamps(_ paths: [String]) throws -> [String: FileStamp] {
+    static func stamps(_ paths: [String]) throws -> [String: FileStamp] {
         var out: [String: FileStamp] = [:]
         for p in paths {
             guard let s = try stamp(p) else { throw RecError(.runtime, "file not found, cannot record it", file: p) }
@@ -159,7 +159,7 @@ public enum Manifest {
     /// - Returns: `(true, "up to date")`, or false and the first reason found, for the log.
     /// - Complexity: one `stat` per file, plus one hash per file not seen unchanged before in
     ///   this process.
-    public static func upToDate(
+    static func upToDate(
         previous: StageRecord?, inputs: [String], outputs: [String], settings: JSONValue, version: String
     ) -> (Bool, reason: String) {
         guard let previous else { return (false, "no record of a previous run") }
@@ -187,7 +187,7 @@ public enum Manifest {
 
     /// Dotted path of the first key (in sorted order) whose values differ, "" for the root;
     /// nil when equal. Numbers compare by value, so `1` and `1.0` are the same setting.
-    public static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> String? {
+    static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> String? {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             for key in Set(x.keys).union(y.keys).sorted() {

@@ -6,9 +6,9 @@ import RecModels
 /// The memory plans of the stages that hold models (`rec-train`, `rec-score`), from the data's
 /// size and the settings, checked before they allocate: at the start of each of those stages,
 /// and by the runner as soon as `ratings.art` exists, before any later stage runs.
-public enum MemoryChecks {
+enum MemoryChecks {
     /// The sizes a plan depends on.
-    public struct DataSize: Sendable, Equatable {
+    struct DataSize: Sendable, Equatable {
         public var users: Int
         /// Movies with a rating (the matrices' columns).
         public var items: Int
@@ -40,7 +40,7 @@ public enum MemoryChecks {
 
     /// `rec-train`: the matrices, then one fit at a time (each fit's memory is freed before the
     /// next): the larger of the rating model's and the ranking model's.
-    public static func trainPlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
+    static func trainPlan(_ c: PipelineConfig, _ d: DataSize) -> MemoryPlan {
         let s = c.ratingModel.settings
         let itemBased = c.ratingModel.isItemBased
         let validation = c.evaluation.enabled && c.split.validationRatio > 0
@@ -64,7 +64,7 @@ public enum MemoryChecks {
     /// models, and the lists (one score block per worker, never users × movies).
     /// - Parameter listUsers: the users whose lists this run builds (a shard's share; all of
     ///   them when nil).
-    public static func scorePlan(_ c: PipelineConfig, _ d: DataSize, listUsers: Int? = nil) -> MemoryPlan {
+    static func scorePlan(_ c: PipelineConfig, _ d: DataSize, listUsers: Int? = nil) -> MemoryPlan {
         let s = c.ratingModel.settings
         let itemBased = c.ratingModel.isItemBased
         var parts = dataParts(d, unions: 3)
@@ -88,7 +88,7 @@ public enum MemoryChecks {
     }
 
     /// The stages whose model fits or lists have a memory plan.
-    public enum Step: Sendable { case train, score }
+    enum Step: Sendable { case train, score }
 
     /// Checks the plan of the stage `step` (`rec-score`'s lists are built for `listUsers`
     /// users, all when nil).
@@ -112,10 +112,10 @@ public enum MemoryChecks {
     /// (per chunk and joined, 24 bytes each), the sort's indices and the dense table
     /// (about 30 more). MovieLens-25M (678 MB of text, 25 million ratings) peaked at 2.2 GB,
     /// 61 bytes per rating above the text; 80 leaves room for the estimate's error.
-    public static let ingestBytesPerRating = 80
+    static let ingestBytesPerRating = 80
 
     /// `rec-ingest`: the two files' text, held while they are parsed, and `ratingLines` ratings.
-    public static func ingestPlan(ratingsBytes: Int, ratingLines: Int, moviesBytes: Int) -> MemoryPlan {
+    static func ingestPlan(ratingsBytes: Int, ratingLines: Int, moviesBytes: Int) -> MemoryPlan {
         MemoryPlan(step: "rec-ingest", parts: [
             MemoryPlan.Part("the ratings file's text", bytes: ratingsBytes),
             MemoryPlan.Part("about \(ratingLines) ratings as parsed, sorted and indexed",
@@ -125,7 +125,7 @@ public enum MemoryChecks {
     }
 
     /// `rec-ingest`'s plan for the files `c` names, from their sizes (see `checkIngest`).
-    public static func ingestPlan(_ c: PipelineConfig) throws -> MemoryPlan {
+    static func ingestPlan(_ c: PipelineConfig) throws -> MemoryPlan {
         let (ratingsBytes, lines) = try estimateLines(c.resolve(c.input.ratings))
         let (fd, moviesBytes) = try PlainFile.open(c.resolve(c.input.movies))
         close(fd)
@@ -139,7 +139,7 @@ public enum MemoryChecks {
     /// - Throws: `RecError(.config)` as `MemoryPlan.check`, naming the ratings file; a missing
     ///   or unsuitable file as `PlainFile.open` does.
     @discardableResult
-    public static func checkIngest(_ c: PipelineConfig) throws -> String {
+    static func checkIngest(_ c: PipelineConfig) throws -> String {
         let ratingsPath = c.resolve(c.input.ratings)
         let plan = try ingestPlan(c)
         let ratingsBytes = plan.parts[0].bytes
@@ -173,12 +173,12 @@ public enum MemoryChecks {
     }
 
     /// Most optimiser steps of one fit: the optimiser counts each row's steps in 32 bits.
-    public static let maxSteps = Int(Int32.max)
+    static let maxSteps = Int(Int32.max)
 
     /// The optimiser steps of each autoencoder fit (epochs × batches of rows per epoch) must
     /// fit the optimiser's 32-bit step counts.
     /// - Throws: `RecError(.config)` naming the section's `epochs` and `batchSize`.
-    public static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
+    static func checkSteps(_ c: PipelineConfig, _ d: DataSize) throws {
         var fits = [("ratingModel", c.ratingModel.settings, c.ratingModel.isItemBased ? d.items : d.users)]
         if case .userAutoencoder(let a) = c.rankingModel { fits.append(("rankingModel", a, d.users)) }
         for (section, s, rows) in fits {
@@ -193,7 +193,7 @@ public enum MemoryChecks {
 
     /// Both stages' plans, from `ratings.art`'s header: what the runner checks before running
     /// the stages after ingest.
-    public static func checkAll(_ c: PipelineConfig) throws {
+    static func checkAll(_ c: PipelineConfig) throws {
         let d = try DataSize.read(ratingsArtefact: c.paths.ratings)
         for step in [Step.train, .score] { try check(c, step: step, d) }
     }

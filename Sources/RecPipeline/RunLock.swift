@@ -25,7 +25,7 @@ import RecStore
 /// and takes the lock once; a stage executable run by hand takes the same lock itself.
 public final class RunLock: @unchecked Sendable {
     /// File name of the lock inside the output folder.
-    public static let fileName = ".rec-pipeline.lock"
+    static let fileName = ".rec-pipeline.lock"
 
     /// The lock file.
     public let path: String
@@ -52,7 +52,7 @@ public final class RunLock: @unchecked Sendable {
     /// - Throws: `RecError(.locked)` naming the holder's pid and start time when another run
     ///   holds it and `wait` is false; `RecError(.runtime)` when the file cannot be opened or
     ///   is not a regular file.
-    public static func acquire(directory: String, wait: Bool) throws -> RunLock {
+    static func acquire(directory: String, wait: Bool) throws -> RunLock {
         let path = lockPath(directory: directory)
         try createFolder(directory)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
@@ -99,7 +99,7 @@ public final class RunLock: @unchecked Sendable {
     ///
     /// - Returns: the locks, in the order taken; release them all (or drop them) when done.
     /// - Throws: as `acquire(directory:wait:)`; the locks already taken are released first.
-    public static func acquire(directories: [String], wait: Bool) throws -> [RunLock] {
+    static func acquire(directories: [String], wait: Bool) throws -> [RunLock] {
         var byIdentity: [FileIdentity: String] = [:]
         for dir in directories {
             try createFolder(dir)
@@ -148,14 +148,14 @@ public final class RunLock: @unchecked Sendable {
     }
 
     /// Whether this value still holds the lock.
-    public var isHeld: Bool {
+    var isHeld: Bool {
         mutex.lock()
         defer { mutex.unlock() }
         return fd >= 0
     }
 
     /// `<directory>/.rec-pipeline.lock`.
-    public static func lockPath(directory: String) -> String {
+    static func lockPath(directory: String) -> String {
         (directory.hasSuffix("/") ? directory : directory + "/") + fileName
     }
 

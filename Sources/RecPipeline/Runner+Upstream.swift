@@ -43,7 +43,7 @@ extension Runner {
     /// Refuses to run `stage` when what it reads is stale.
     /// - Throws: `RecError(.config)` naming the file, the reason and the stages to run first;
     ///   the reader's `RecError(.artefact)` when a file is a damaged artefact.
-    public static func checkUpstream(of stage: any Stage, _ c: PipelineConfig) throws {
+    static func checkUpstream(of stage: any Stage, _ c: PipelineConfig) throws {
         let links = try staleLinks(of: stage, c)
         guard let from = links.map({ position($0.producer) }).min() else { return }
         let earliest = links.filter { position($0.producer) == from }

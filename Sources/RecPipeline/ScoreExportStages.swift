@@ -358,7 +358,7 @@ public struct ExportStage: Stage {
 
 /// The quality gate: the lowest acceptable evaluation figures, absolute and against the last
 /// published run's.
-public enum QualityGateCheck {
+enum QualityGateCheck {
     /// A serving-only `metrics.json` (staged or published) has no figures: the gate is not
     /// applied to it, or has nothing to compare with. Any other file that is not metrics stops
     /// the run, so that a damaged file never turns the gate off.

@@ -41,7 +41,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public func part(_ path: String) -> String { path + ".part-\(index)-of-\(count)" }
 
     /// The shard whose part `path` is (`<artefact>.part-I-of-N`), nil for any other path.
-    public static func ofPart(_ path: String) -> Shard? {
+    static func ofPart(_ path: String) -> Shard? {
         guard let at = path.range(of: ".part-", options: .backwards) else { return nil }
         let fields = path[at.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
         guard fields.count == 3, fields[1] == "of", let i = Int(fields[0]), let n = Int(fields[2]) else { return nil }
@@ -49,7 +49,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The manifest name of a stage's shard: `<stage>.shard-I-of-N`.
-    public func manifestName(_ stage: String) -> String { "\(stage).shard-\(index)-of-\(count)" }
+    func manifestName(_ stage: String) -> String { "\(stage).shard-\(index)-of-\(count)" }
 
     /// Every shard of `count`.
     public static func all(_ count: Int) throws -> [Shard] { try (0..<count).map { try Shard(index: $0, count: count) } }

@@ -65,14 +65,14 @@ public enum Pipeline {
     /// Settings that say where or how fast, never what: changing them changes no byte of any
     /// output, so they are in no fingerprint (a new folder simply has no manifests yet).
     /// `monitoring` only names the file rec-pipeline reports each run in.
-    public static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "memoryLimitGB", "monitoring", "slurm"]
+    static let operationalSettings: Set<String> = ["artefactDir", "outputDir", "workers", "memoryLimitGB", "monitoring", "slurm"]
 
     /// The settings a stage's outputs depend on, as recorded in its manifest: every section
     /// that it or any stage before it reads, so a change reruns the first stage that reads it
     /// and every stage after it, whatever bytes the reruns write. A section that no stage
     /// declares (a setting added without an owner) is in every stage's fingerprint: a new
     /// setting can rerun too much, never too little.
-    public static func fingerprint(_ stage: any Stage, _ c: PipelineConfig) throws -> JSONValue {
+    static func fingerprint(_ stage: any Stage, _ c: PipelineConfig) throws -> JSONValue {
         guard case .object(let all) = try JSONValue.from(c) else { return .object([:]) }
         let base = baseName(stage.name)
         let position = stages.firstIndex { $0.name == base } ?? stages.count - 1

@@ -57,7 +57,7 @@ extension UInt8: ArtefactElement { public static var elementType: ElementType { 
 /// The JSON part of an artefact's header: shapes, sizes, checksums and free-form metadata.
 public struct ArtefactHeader: Codable, Sendable, Equatable {
     public struct Frame: Codable, Sendable, Equatable {
-        public var elements: Int
+        var elements: Int
         public var bytes: Int
     }
 

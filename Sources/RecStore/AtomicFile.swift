@@ -193,7 +193,7 @@ public enum AtomicFile {
 
     /// The pid that made a temporary file of this name, or nil when the name is not exactly
     /// of the form `temporaryName` makes.
-    public static func temporaryOwner(_ name: String) -> pid_t? {
+    static func temporaryOwner(_ name: String) -> pid_t? {
         guard name.hasPrefix(temporaryPrefix) else { return nil }
         let parts = name.dropFirst(temporaryPrefix.count).split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[2].isEmpty,
@@ -234,7 +234,7 @@ public enum AtomicFile {
     }
 
     /// Makes a rename durable: flushes the folder's entry table.
-    public static func syncDirectory(_ dir: String) {
+    static func syncDirectory(_ dir: String) {
         let fd = open(dir, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
     }

@@ -3,7 +3,7 @@ import Foundation
 /// Permission bits of a file, written in settings as an octal string (`"0640"`, or `"640"`).
 /// Only the permission bits 0000–0777: no set-user-ID, set-group-ID or sticky bit.
 public struct FileMode: Codable, Sendable, Equatable, CustomStringConvertible {
-    public let bits: mode_t
+    let bits: mode_t
 
     /// nil when `bits` has more than the permission bits.
     public init?(bits: mode_t) {

@@ -96,7 +96,7 @@ public final class RunState: @unchecked Sendable {
     /// Creates a temporary file with `create` (an `open` call returning a descriptor or -1)
     /// and notes it, as one step with respect to a stop: a file is either noted (and then
     /// removed by the stop) or never made.
-    public func createTemporary(_ path: String, _ create: () -> Int32) -> Int32 {
+    func createTemporary(_ path: String, _ create: () -> Int32) -> Int32 {
         mutex.lock()
         if phase == .stopping && !isStopper {
             mutex.unlock()
@@ -109,14 +109,14 @@ public final class RunState: @unchecked Sendable {
     }
 
     /// A temporary file was renamed into place or removed.
-    public func temporaryGone(_ path: String) {
+    func temporaryGone(_ path: String) {
         locked { _ = temporaries.remove(path) }
     }
 
     /// Runs `body` (the renames of a set of files) so that a stop waits for it to end, and
     /// parks the caller instead when a stop has already begun: the set is published whole or
     /// not at all.
-    public func publishingSet<T>(_ body: () throws -> T) rethrows -> T {
+    func publishingSet<T>(_ body: () throws -> T) rethrows -> T {
         if silencesThisThread { RunState.park() }
         publishing.lock()
         defer { publishing.unlock() }

@@ -3,7 +3,7 @@ import RecCore
 
 /// The only door to libzstd. Every frame is written with zstd's content checksum, so a
 /// decompression also verifies the bytes.
-public enum Zstd {
+enum Zstd {
     /// libzstd's version as `major.minor.patch`.
     public static var version: String {
         let n = Int(ZSTD_versionNumber())
@@ -11,7 +11,7 @@ public enum Zstd {
     }
 
     /// Compresses `bytes` into one frame with a content checksum.
-    public static func compress(_ bytes: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
+    static func compress(_ bytes: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
         guard let ctx = ZSTD_createCCtx() else { throw RecError(.runtime, "zstd: cannot allocate a compression context") }
         defer { ZSTD_freeCCtx(ctx) }
         try check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level))
@@ -28,7 +28,7 @@ public enum Zstd {
     }
 
     /// Decompresses one frame that must hold exactly `into.count` bytes.
-    public static func decompress(_ frame: UnsafeRawBufferPointer, into: UnsafeMutableRawBufferPointer) throws {
+    static func decompress(_ frame: UnsafeRawBufferPointer, into: UnsafeMutableRawBufferPointer) throws {
         let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
         // ZSTD_CONTENTSIZE_ERROR / _UNKNOWN are the two largest UInt64 values.
         guard declared < UInt64.max - 1 else { throw RecError(.artefact, "zstd frame header is damaged") }

@@ -11,7 +11,7 @@ public struct SynthSettings: Sendable, Equatable {
     public var ratings: Int
     public var seed: UInt64
     /// Ratings every user has at least (MovieLens keeps users with 20 or more).
-    public var minimumPerUser = 20
+    var minimumPerUser = 20
 
     public init(users: Int, movies: Int, ratedMovies: Int, ratings: Int, seed: UInt64 = 1) {
         self.users = users
@@ -35,7 +35,7 @@ public struct SynthSettings: Sendable, Equatable {
 
     /// The most ratings one user can get: 60 % of the rated movies (ML-25M's heaviest user
     /// rated 54 % of them), and never fewer than the minimum.
-    public var maximumPerUser: Int { max(minimumPerUser, ratedMovies * 3 / 5) }
+    var maximumPerUser: Int { max(minimumPerUser, ratedMovies * 3 / 5) }
 
     /// Checks that the sizes can be met.
     public func validate() throws {
@@ -206,7 +206,7 @@ public struct SyntheticMovieLens: Sendable {
     /// One user's ratings: (catalogue index, rating in half stars 1…10, timestamp), sorted by
     /// catalogue index.
     /// - Parameter scratch: buffers reused from user to user (one per thread).
-    public func userRatings(_ u: Int, scratch: inout Scratch) -> [(movie: Int32, halfStars: UInt8, time: Int64)] {
+    func userRatings(_ u: Int, scratch: inout Scratch) -> [(movie: Int32, halfStars: UInt8, time: Int64)] {
         let s = settings
         var rng = SplitMix64(seed: s.seed, stream: UInt64(u) &+ 0x1000)
         let n = counts[u]
@@ -285,7 +285,7 @@ public struct SyntheticMovieLens: Sendable {
 
     /// Buffers one thread reuses from user to user: allocating them per user costs more in
     /// page faults than the drawing itself.
-    public struct Scratch {
+    struct Scratch {
         /// Flags by popularity rank; all false between users.
         var taken: [Bool]
         var keys: [Double]
@@ -393,14 +393,14 @@ public struct SyntheticMovieLens: Sendable {
     public struct Summary: Sendable {
         public let settings: SynthSettings
         public var ratings = 0
-        public var minimumPerUser = Int.max
-        public var maximumPerUser = 0
-        public var usersAbove5000 = 0
-        public var halfStarRatings = 0
+        var minimumPerUser = Int.max
+        var maximumPerUser = 0
+        var usersAbove5000 = 0
+        var halfStarRatings = 0
         /// Count of ratings by half stars (index 1…10).
-        public var histogram = [Int](repeating: 0, count: 11)
-        public var perMovie: [Int]
-        public var ratingSum = 0.0
+        var histogram = [Int](repeating: 0, count: 11)
+        var perMovie: [Int]
+        var ratingSum = 0.0
 
         init(settings: SynthSettings, empty: Bool = false) {
             self.settings = settings
@@ -433,10 +433,10 @@ public struct SyntheticMovieLens: Sendable {
 
         public var ratedMovies: Int { perMovie.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } }
         /// Share of the rated movies with fewer than 10 ratings.
-        public var shareOfRatedMoviesBelow10: Double {
+        var shareOfRatedMoviesBelow10: Double {
             Double(perMovie.reduce(0) { $0 + ($1 > 0 && $1 < 10 ? 1 : 0) }) / Double(max(ratedMovies, 1))
         }
-        public var mostRatedMovie: Int { perMovie.max() ?? 0 }
+        var mostRatedMovie: Int { perMovie.max() ?? 0 }
         public var meanRating: Double { ratingSum / Double(max(ratings, 1)) }
 
         public var text: String {

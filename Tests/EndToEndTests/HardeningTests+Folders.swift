@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecPipeline
+@testable import RecPipeline
 
 /// A folder belongs to one configuration: another settings file using it, in either role and
 /// by any path, is refused by every executable with code 2 before it writes anything; the

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecPipeline
+@testable import RecPipeline
 
 /// What the executables do with wrong command lines, odd settings, odd files and each other:
 /// clear messages and documented exit codes, never a hang, never a file they did not make.

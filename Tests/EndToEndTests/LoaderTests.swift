@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecCore
+@testable import RecCore
 
 /// The exports of a fixture run loaded, with the types a reader expects, into the tools people
 /// load them with: PostgreSQL (`\copy` into a typed table), DuckDB (`read_csv` with type

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecCore
-import RecData
+@testable import RecCore
+@testable import RecData
 
 /// rec-pipeline's node_exporter textfile (`monitoring.textfile`), parsed with Prometheus's own
 /// Python client (`prometheus_client.parser`), after a successful run, a skipped run, a failed

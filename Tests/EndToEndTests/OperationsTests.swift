@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecStore
+@testable import RecStore
 
 /// Nightly operation: reruns only what changed, survives being killed, one run at a time,
 /// damaged artefacts caught, bad lines counted.

@@ -4,7 +4,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-import RecCore
+@testable import RecCore
 
 /// Paths as bytes, and values that used to trap or slip through, on the built executables.
 @Suite struct PathsAndLimitsTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecPipeline
+@testable import RecPipeline
 
 /// The newer MovieLens releases end to end: ML-10M-style `::` files with half stars and a
 /// UTF-8 movies.dat, and the CSV family (ML-20M, ML-25M, ML-32M, ml-latest), also with CRLF, a

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecPipeline
+@testable import RecPipeline
 
 /// SIGTERM, SIGINT and SIGHUP (systemd stop, Ctrl-C, scancel, a closed terminal) sent to the
 /// real executables at chosen and at spread-out moments: exit code 128 + the signal, a log line

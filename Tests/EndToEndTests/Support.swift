@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecCore
-import RecData
+@testable import RecCore
+@testable import RecData
 
 /// A small synthetic MovieLens-like dataset written in one of the real input formats, plus a
 /// pipeline.json pointing at it, in a fresh temporary folder.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecData
-import RecStore
+@testable import RecData
+@testable import RecStore
 import RecTestSupport
 @testable import RecBench
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecCore
-import RecPipeline
+@testable import RecCore
+@testable import RecPipeline
 
 @Suite struct MemoryPlanTests {
     @Test func arithmetic_saturatesInsteadOfTrapping() {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RecCore
+@testable import RecCore
 
 @Suite struct VisibleTextTests {
     /// What must never reach a terminal or a log raw, by the Unicode database rather than by

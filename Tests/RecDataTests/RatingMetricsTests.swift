@@ -1,6 +1,6 @@
 import Testing
-import RecCore
-import RecData
+@testable import RecCore
+@testable import RecData
 
 
 @Suite struct RatingMetricsTests {

@@ -1,5 +1,5 @@
-import RecCore
-import RecData
+@testable import RecCore
+@testable import RecData
 
 /// Seeded random test data, for the tests that compare worker counts.
 enum RandomData {

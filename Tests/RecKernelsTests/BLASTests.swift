@@ -1,5 +1,5 @@
 import Testing
-import RecKernels
+@testable import RecKernels
 
 @Suite struct BLASTests {
     struct Shape: Sendable, CustomTestStringConvertible {

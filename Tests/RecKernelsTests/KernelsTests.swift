@@ -1,5 +1,5 @@
 import Testing
-import RecKernels
+@testable import RecKernels
 
 /// Every SIMD kernel against its plain twin, on widths that are and are not multiples of the
 /// SIMD width (8) and of the register block (32), so every tail loop runs.

@@ -1,5 +1,5 @@
 import Testing
-import RecKernels
+@testable import RecKernels
 
 /// The AVX-512 kernels against their AVX2 twins, bit for bit: a model trained on a CPU with
 /// AVX-512 must be the same as one trained without. Runs only where the CPU has AVX-512 (the

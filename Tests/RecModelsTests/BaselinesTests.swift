@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import RecCore
-import RecData
-import RecModels
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 
 @Suite struct BaselinesTests {
     /// 3 users × 4 items; item 3 has no ratings.

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
-import RecCore
-import RecStore
-import RecData
-import RecKernels
-import RecModels
+@testable import RecCore
+@testable import RecStore
+@testable import RecData
+@testable import RecKernels
+@testable import RecModels
 
 /// A random symmetric positive-definite matrix: MᵀM / n + shift · I, in Double.
 func randomSPD(_ n: Int, seed: UInt64, shift: Double = 0.5) -> [Double] {

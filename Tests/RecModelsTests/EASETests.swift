@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-import RecCore
-import RecStore
-import RecData
-import RecModels
+@testable import RecCore
+@testable import RecStore
+@testable import RecData
+@testable import RecModels
 
 /// Gauss–Jordan inverse with partial pivoting, in Double: the naive reference for EASE.
 func gaussJordanInverse(_ a: [Double], n: Int) -> [Double] {

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import RecCore
-import RecData
-import RecModels
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 
 /// EASE written out in Double for X = rating / ratingMax: G = XᵀX + λI, P = G⁻¹,
 /// B = I − P·diag(1/diag(P)) (so B_ij = −P_ij / P_jj off the diagonal and B_jj = 0).

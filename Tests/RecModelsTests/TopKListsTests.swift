@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import RecCore
-import RecData
-import RecModels
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 
 /// The per-user reference for `TopK.lists`: a full sort of every item that is neither rated by
 /// the user, nor excluded, nor scored −infinity.

@@ -1,7 +1,7 @@
 import Testing
-import RecCore
-import RecData
-import RecModels
+@testable import RecCore
+@testable import RecData
+@testable import RecModels
 
 /// Scores from a fixed table (users × items): lets `TopK.all` be tested on any scores.
 struct TableScorer: ItemScorer {

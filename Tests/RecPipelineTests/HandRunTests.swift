@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import RecTestSupport
 import Testing
-import RecCore
-import RecPipeline
+@testable import RecCore
+@testable import RecPipeline
 
 /// Stages run by hand after a change of settings: the published set is either refused, or
 /// exactly what a fresh run with the new settings publishes.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecCore
-import RecPipeline
+@testable import RecCore
+@testable import RecPipeline
 
 /// Incremental runs equal runs from scratch, for every setting the configuration type has.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import RecCore
-import RecPipeline
+@testable import RecCore
+@testable import RecPipeline
 
 /// A tiny MovieLens-1M-shaped data set (4-field ratings with timestamps, ISO-8859-1 movies) and
 /// a settings file, in a fresh temporary folder; the pipeline runs on it in this process.

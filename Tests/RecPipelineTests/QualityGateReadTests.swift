@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import RecCore
-import RecPipeline
+@testable import RecCore
+@testable import RecPipeline
 
 /// The quality gate's reading of the last published `metrics.json`: a missing one is "no
 /// published run", a serving-only one has nothing to compare with, and a damaged one stops the

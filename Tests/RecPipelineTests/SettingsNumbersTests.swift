@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecCore
 @testable import RecData
+@testable import RecModels
 @testable import RecPipeline
 
 /// Every numeric setting, given extreme and edge values as JSON text: the settings either
