@@ -115,8 +115,8 @@ let package = Package(
         .testTarget(name: "RecCoreTests", dependencies: ["RecCore", "RecTestSupport", "RecData", "RecModels", "RecPipeline"]),
         .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "RecTestSupport", "RecCore", "RecData", "RecPipeline"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "RecTestSupport", "RecCore", "RecStore", "RecPipeline"]),
-        .testTarget(name: "RecKernelsTests", dependencies: ["RecKernels"]),
-        .testTarget(name: "RecModelsTests", dependencies: ["RecModels", "RecCore", "RecStore", "RecData", "RecKernels"]),
+        .testTarget(name: "RecKernelsTests", dependencies: ["RecKernels", "RecTestSupport"]),
+        .testTarget(name: "RecModelsTests", dependencies: ["RecModels", "RecTestSupport", "RecCore", "RecStore", "RecData", "RecKernels"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecTestSupport", "RecCore", "RecData", "RecModels"]),
         .testTarget(
             name: "RecPipelineTests",

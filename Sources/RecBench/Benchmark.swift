@@ -27,6 +27,7 @@ public struct Benchmark {
 
     struct Row { let name: String; let value: String }
 
+    /// Runs every measurement in order and returns the table.
     public func run() throws -> String {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rec-bench-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -35,32 +36,57 @@ public struct Benchmark {
         c.outputDir = scratch + "/output"
         let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let ctx = StageContext(config: c, logger: quiet)
-        var rows: [Row] = []
+        let (firstRows, pipelineRSS) = try pipelineAndIngest(ctx, quiet: quiet)
+        var rows = firstRows
+        let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
+        let (sparse, sparseTest) = try training(m, ctx, scratch: scratch, into: &rows)
+        try workersAndDense(m, ctx, sparseTest: sparseTest, into: &rows)
+        scoring(sparse, m, ctx, into: &rows)
+        rows.append(Row(name: "peak resident memory (whole pipeline / whole benchmark)", value: String(format: "%.0f MB / %.0f MB", pipelineRSS, peakResidentMB())))
+        return render(rows)
+    }
 
-        // Whole pipeline first (cold), as `make run` does after the build.
+    /// The whole pipeline first (cold, as `make run` does after the build), then the ingest
+    /// stage alone, best of 3.
+    /// - Returns: their rows, and the peak resident memory after the pipeline (MB).
+    func pipelineAndIngest(_ ctx: StageContext, quiet: Logger) throws -> ([Row], Double) {
+        let c = ctx.config
         logger.info("whole pipeline…")
         let pipeline = try wallSeconds { try Runner(config: c, options: { var o = Runner.Options(); o.force = true; return o }(), logger: quiet).run() }
         let pipelineRSS = peakResidentMB()
-        rows.append(Row(name: "whole pipeline (6 stages, \(ctx.parallel.workers) workers)", value: String(format: "%.2f s", pipeline)))
-
-        // Ingest throughput: best of 3.
-        let bytes = (try? AtomicFile.read(c.resolve(c.input.ratings)).count) ?? 0
+        let bytes = try AtomicFile.read(c.resolve(c.input.ratings)).count
         var ingest = Double.infinity
         for _ in 0..<3 { ingest = min(ingest, try wallSeconds { _ = try IngestStage().run(ctx) }) }
-        rows.append(Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)))
+        return ([
+            Row(name: "whole pipeline (6 stages, \(ctx.parallel.workers) workers)", value: String(format: "%.2f s", pipeline)),
+            Row(name: "ingest (ratings + movies → artefacts)", value: String(format: "%.3f s, %.0f MB/s of ratings text", ingest, Double(bytes) / 1e6 / ingest)),
+        ], pipelineRSS)
+    }
 
-        let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
-        let s = c.ratingModel.settings
-        let scale = m.scale
-        var settings = TrainSettings(s)
+    /// The configured training settings, without early stopping (the benchmark has no
+    /// validation slice to stop on).
+    func trainSettings() -> TrainSettings {
+        var settings = TrainSettings(config.ratingModel.settings)
         settings.patience = 0
+        return settings
+    }
 
-        // Training: the sparse implementation on all workers, for the configured epochs.
+    func newModel(_ m: Matrices) -> Autoencoder {
+        let s = config.ratingModel.settings
+        return Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
+    }
+
+    /// Training with the sparse implementation on all workers for the configured epochs, then
+    /// the same model, settings and split in PyTorch (CPU) right after.
+    /// - Returns: the trained model and its test RMSE.
+    func training(_ m: Matrices, _ ctx: StageContext, scratch: String, into rows: inout [Row]) throws -> (Autoencoder, Double) {
+        let s = config.ratingModel.settings
+        let scale = m.scale
         logger.info("training, sparse, \(ctx.parallel.workers) workers, \(s.epochs) epochs…")
-        let sparse = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
+        let sparse = newModel(m)
         var history: [EpochRecord] = []
         let sparseSeconds = try wallSeconds {
-            history = try sparse.train(m.train, validation: nil, settings: settings, scale: scale, parallel: ctx.parallel)
+            history = try sparse.train(m.train, validation: nil, settings: trainSettings(), scale: scale, parallel: ctx.parallel)
         }
         let epochTimes = history.compactMap(\.seconds)
         let sparseTest = try RatingMetrics.measure(
@@ -69,70 +95,77 @@ public struct Benchmark {
         rows.append(Row(name: "train \(s.epochs) epochs, this project (\(architecture), \(ctx.parallel.workers) workers)",
                         value: String(format: "%.2f s, %.3f s/epoch (median), %.2fM ratings/s, test RMSE %.4f", epochTimes.reduce(0, +),
                                       median(epochTimes), Double(m.train.nonZeros * history.count) / sparseSeconds / 1e6, sparseTest)))
+        try torchComparison(m, ctx, ours: epochTimes.reduce(0, +), scratch: scratch, into: &rows)
+        return (sparse, sparseTest)
+    }
 
-        // The same model, settings and split in PyTorch (CPU), right after: both epochs count
-        // the steps and the train RMSE pass that follows them.
+    /// The PyTorch rewrite of the same training: both epochs count the steps and the train RMSE
+    /// pass that follows them; then this project's steps alone, right after.
+    func torchComparison(_ m: Matrices, _ ctx: StageContext, ours: Double, scratch: String, into rows: inout [Row]) throws {
+        let s = config.ratingModel.settings
         let torchName = "train \(s.epochs) epochs, PyTorch CPU rewrite (scripts/bench_torch.py)"
-        if let torch, let reason = torch.unavailable() {
-            rows.append(Row(name: torchName, value: "skipped: \(reason)"))
-        } else if let torch {
-            logger.info("training, PyTorch, \(ctx.parallel.workers) threads, \(s.epochs) epochs…")
-            let t = try torch.run(train: m.train, test: m.test, settings: s, scale: [Double(scale.lowerBound), Double(scale.upperBound)], threads: ctx.parallel.workers,
-                                  scratch: scratch + "/torch")
-            // This project's steps alone: the same training without the pass after each epoch
-            // (it does not change the parameters), right after.
-            logger.info("training, sparse, steps only, \(s.epochs) epochs…")
-            var stepsOnly = settings
-            stepsOnly.trainRMSEEachEpoch = false
-            let again = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
-            let ourSteps = try again.train(m.train, validation: nil, settings: stepsOnly, scale: scale, parallel: ctx.parallel)
-                .compactMap(\.seconds).reduce(0, +)
-            let (ours, theirs, theirSteps) = (epochTimes.reduce(0, +), t.seconds, t.stepSeconds.reduce(0, +))
-            rows.append(Row(name: torchName, value: String(format: "%.2f s, %.3f s/epoch (median), test RMSE %.4f; torch %@, %d threads",
-                                                           theirs, median(t.epochSeconds), t.testRMSE, t.version, t.threads)))
-            rows.append(Row(name: "this project vs PyTorch, \(s.epochs) epochs", value: String(format: "%.1f× faster (%.2f s vs %.2f s)",
-                                                                                              theirs / ours, ours, theirs)))
-            rows.append(Row(name: "the same, training steps only (no pass after each epoch)",
-                            value: String(format: "%.1f× faster (%.2f s vs %.2f s)", theirSteps / ourSteps, ourSteps, theirSteps)))
-        } else {
-            rows.append(Row(name: torchName, value: "skipped: no --torch-python"))
-        }
+        guard let torch else { return rows.append(Row(name: torchName, value: "skipped: no --torch-python")) }
+        if let reason = torch.unavailable() { return rows.append(Row(name: torchName, value: "skipped: \(reason)")) }
+        logger.info("training, PyTorch, \(ctx.parallel.workers) threads, \(s.epochs) epochs…")
+        let scale = m.scale
+        let t = try torch.run(train: m.train, test: m.test, settings: s, scale: [Double(scale.lowerBound), Double(scale.upperBound)], threads: ctx.parallel.workers,
+                              scratch: scratch + "/torch")
+        // The pass after each epoch does not change the parameters: leaving it out times the
+        // steps alone.
+        logger.info("training, sparse, steps only, \(s.epochs) epochs…")
+        var stepsOnly = trainSettings()
+        stepsOnly.trainRMSEEachEpoch = false
+        let ourSteps = try newModel(m).train(m.train, validation: nil, settings: stepsOnly, scale: scale, parallel: ctx.parallel)
+            .compactMap(\.seconds).reduce(0, +)
+        let (theirs, theirSteps) = (t.seconds, t.stepSeconds.reduce(0, +))
+        rows.append(Row(name: torchName, value: String(format: "%.2f s, %.3f s/epoch (median), test RMSE %.4f; torch %@, %d threads",
+                                                       theirs, median(t.epochSeconds), t.testRMSE, t.version, t.threads)))
+        rows.append(Row(name: "this project vs PyTorch, \(s.epochs) epochs", value: String(format: "%.1f× faster (%.2f s vs %.2f s)",
+                                                                                          theirs / ours, ours, theirs)))
+        rows.append(Row(name: "the same, training steps only (no pass after each epoch)",
+                        value: String(format: "%.1f× faster (%.2f s vs %.2f s)", theirSteps / ourSteps, ourSteps, theirSteps)))
+    }
 
-        // The same on one worker, a few epochs: the parallel speed-up.
-        let fewEpochs = min(5, s.epochs)
+    /// A few epochs on one worker (the parallel speed-up), then the straightforward dense
+    /// implementation for `denseEpochs`.
+    func workersAndDense(_ m: Matrices, _ ctx: StageContext, sparseTest: Double, into rows: inout [Row]) throws {
+        let s = config.ratingModel.settings
         func perEpoch(workers: Int, dense: Bool, epochs: Int) throws -> (Double, Double) {
-            var st = settings
+            var st = trainSettings()
             st.epochs = epochs
-            let model = Autoencoder(items: m.ids.itemCount, hidden: s.hidden, activation: s.activation, seed: s.seed)
-            let h = try model.train(m.train, validation: nil, settings: st, scale: scale, parallel: Parallel(workers: workers), dense: dense)
+            let model = newModel(m)
+            let h = try model.train(m.train, validation: nil, settings: st, scale: m.scale, parallel: Parallel(workers: workers), dense: dense)
             let testRMSE = try RatingMetrics.measure(
-                predictions: model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: scale).rmse
+                predictions: model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: m.scale).rmse
             return (median(h.compactMap(\.seconds)), testRMSE)
         }
+        let fewEpochs = min(5, s.epochs)
         logger.info("training, sparse, 1 worker, \(fewEpochs) epochs…")
         let (oneWorker, _) = try perEpoch(workers: 1, dense: false, epochs: fewEpochs)
-        let (twoWorkers, _) = try perEpoch(workers: ctx.parallel.workers, dense: false, epochs: fewEpochs)
-        rows.append(Row(name: "sparse epoch, 1 worker vs \(ctx.parallel.workers)", value: String(format: "%.3f s vs %.3f s: %.2f× from Dispatch", oneWorker, twoWorkers, oneWorker / twoWorkers)))
+        let (allWorkers, _) = try perEpoch(workers: ctx.parallel.workers, dense: false, epochs: fewEpochs)
+        rows.append(Row(name: "sparse epoch, 1 worker vs \(ctx.parallel.workers)", value: String(format: "%.3f s vs %.3f s: %.2f× from Dispatch", oneWorker, allWorkers, oneWorker / allWorkers)))
 
         logger.info("training, straightforward dense, \(denseEpochs) epochs…")
         let (denseEpoch, denseTest) = try perEpoch(workers: ctx.parallel.workers, dense: true, epochs: denseEpochs)
-        rows.append(Row(name: "straightforward dense epoch (GEMM over all \(m.ids.itemCount) items)", value: String(format: "%.3f s/epoch: sparse is %.1f× faster", denseEpoch, denseEpoch / twoWorkers)))
+        rows.append(Row(name: "straightforward dense epoch (GEMM over all \(m.ids.itemCount) items)", value: String(format: "%.3f s/epoch: sparse is %.1f× faster", denseEpoch, denseEpoch / allWorkers)))
         if denseEpochs == s.epochs {
             rows.append(Row(name: "test RMSE after \(s.epochs) epochs, sparse vs dense", value: String(format: "%.4f vs %.4f", sparseTest, denseTest)))
         }
+    }
 
-        // Scoring: every user's top-k over every movie.
+    /// Every user's top-k over every movie, beside the naive way (per-user dot products and a
+    /// full sort) timed on a sample of users.
+    func scoring(_ sparse: Autoencoder, _ m: Matrices, _ ctx: StageContext, into rows: inout [Row]) {
+        let k = config.score.k
         let scorer = AutoencoderScorer(model: sparse)
         var lists: (items: [Int32], scores: [Float]) = ([], [])
-        let scoring = wallSeconds { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: c.score.k, parallel: ctx.parallel) } }
-        precondition(lists.items.count == m.ids.userCount * c.score.k)
+        let scoring = wallSeconds { lists = BLASThreads.single { TopK.all(scorer: scorer, input: m.train, k: k, parallel: ctx.parallel) } }
+        precondition(lists.items.count == m.ids.userCount * k)
         let naiveUsers = min(500, m.ids.userCount)
-        let naive = wallSeconds { naiveTopK(sparse, m.train, users: naiveUsers, k: c.score.k) } * Double(m.ids.userCount) / Double(naiveUsers)
-        rows.append(Row(name: "score \(m.ids.userCount) users, top-\(c.score.k) of \(m.ids.itemCount)",
+        let naive = wallSeconds { naiveTopK(sparse, m.train, users: naiveUsers, k: k) } * Double(m.ids.userCount) / Double(naiveUsers)
+        rows.append(Row(name: "score \(m.ids.userCount) users, top-\(k) of \(m.ids.itemCount)",
                         value: String(format: "%.3f s, %.0f users/s; naive (per-user dot products + full sort) %.2f s: %.1f×",
                                       scoring, Double(m.ids.userCount) / scoring, naive, naive / scoring)))
-        rows.append(Row(name: "peak resident memory (whole pipeline / whole benchmark)", value: String(format: "%.0f MB / %.0f MB", pipelineRSS, peakResidentMB())))
-        return render(rows)
     }
 
     /// The plain way to score: one dot product per (user, item), then sort everything.

@@ -17,6 +17,32 @@ public enum Ingest {
     ) throws -> Result {
         var raw = rawInput
         var report = inputReport
+        var issues = dropUnknownMovies(&raw, catalogue: catalogue)
+
+        let userIds = Array(Set(raw.userIds)).sorted()
+        let itemIds = Array(Set(raw.movieIds)).sorted()
+        let userIndex = Dictionary(uniqueKeysWithValues: userIds.enumerated().map { ($1, Int32($0)) })
+        let itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
+        let users = raw.userIds.map { userIndex[$0]! }
+        let items = raw.movieIds.map { itemIndex[$0]! }
+        let order = sortedOrder(users: users, userCount: userIds.count, items: items, parallel: parallel)
+        let keep = markDuplicates(order, users: users, items: items, raw: raw, issues: &issues)
+
+        issues.sort { $0.line < $1.line }
+        try MovieLens.apply(issues, policy: policy, file: file, to: &report)
+        let kept = order.indices.filter { keep[$0] }.map { order[$0] }
+        guard !kept.isEmpty else { throw RecError(.input, "no valid ratings", file: file) }
+        // A user or movie whose only ratings were duplicates still has at least one kept line,
+        // so the id maps stay exact.
+        let ratings = Ratings(
+            users: kept.map { users[$0] }, items: kept.map { items[$0] }, values: kept.map { raw.values[$0] },
+            timestamps: kept.map { raw.timestamps[$0] }, ids: IdMaps(userIds: userIds, itemIds: itemIds))
+        return Result(ratings: ratings, report: report)
+    }
+
+    /// Removes the ratings of movies the catalogue does not have.
+    /// - Returns: an issue per removed rating.
+    static func dropUnknownMovies(_ raw: inout RawRatings, catalogue: Catalogue) -> [LineIssue] {
         var issues: [LineIssue] = []
         var drop: [Int] = []
         for k in 0..<raw.count where catalogue.index(of: raw.movieIds[k]) == nil {
@@ -25,29 +51,25 @@ public enum Ingest {
             drop.append(k)
         }
         raw.remove(sortedIndices: drop)
+        return issues
+    }
 
-        let userIds = Array(Set(raw.userIds)).sorted()
-        let itemIds = Array(Set(raw.movieIds)).sorted()
-        let userIndex = Dictionary(uniqueKeysWithValues: userIds.enumerated().map { ($1, Int32($0)) })
-        let itemIndex = Dictionary(uniqueKeysWithValues: itemIds.enumerated().map { ($1, Int32($0)) })
-
-        // Counting sort by user, keeping file order inside each user.
-        let n = raw.count
-        let dense = raw.userIds.map { userIndex[$0]! }
-        let start = CountingSort.starts(of: dense, buckets: userIds.count)
-        var order = [Int](repeating: 0, count: n)
+    /// The ratings' indices ordered by user, then movie, then line: a counting sort by user
+    /// (keeping file order), then each user's entries sorted in parallel by user-chunk, so that
+    /// duplicates end up side by side.
+    static func sortedOrder(users: [Int32], userCount: Int, items: [Int32], parallel: Parallel) -> [Int] {
+        let start = CountingSort.starts(of: users, buckets: userCount)
+        var order = [Int](repeating: 0, count: users.count)
         var fill = start
-        for k in 0..<n {
-            let u = Int(dense[k])
+        for k in users.indices {
+            let u = Int(users[k])
             order[fill[u]] = k
             fill[u] += 1
         }
-        // Each user's entries by movie, then by line: duplicates end up side by side.
-        let items = raw.movieIds.map { itemIndex[$0]! }
         order.withUnsafeMutableBufferPointer { buffer in
             let o = SharedPointer(buffer.baseAddress!)
-            parallel.forEachChunk(count: userIds.count, chunkSize: 256) { _, users in
-                for u in users {
+            parallel.forEachChunk(count: userCount, chunkSize: 256) { _, chunk in
+                for u in chunk {
                     var slice = UnsafeMutableBufferPointer(start: o.base + start[u], count: start[u + 1] - start[u])
                     slice.sort { (a: Int, b: Int) -> Bool in
                         let ia = items[a], ib = items[b]
@@ -56,28 +78,23 @@ public enum Ingest {
                 }
             }
         }
+        return order
+    }
+
+    /// Which positions of `order` to keep: the first line of each (user, movie) pair; each
+    /// later one is an issue naming the line it repeats.
+    static func markDuplicates(_ order: [Int], users: [Int32], items: [Int32], raw: RawRatings, issues: inout [LineIssue]) -> [Bool] {
+        let n = order.count
         var keep = [Bool](repeating: true, count: n)
         var keptAt = 0  // position in `order` of the entry kept for the current (user, movie)
         for p in 1..<max(n, 1) {
             let first = order[keptAt], again = order[p]
-            guard dense[first] == dense[again], items[first] == items[again] else { keptAt = p; continue }
+            guard users[first] == users[again], items[first] == items[again] else { keptAt = p; continue }
             keep[p] = false
             issues.append(LineIssue(line: Int(raw.lines[again]), reason: .duplicatePair,
                                     message: "user \(raw.userIds[again]) rated movie \(raw.movieIds[again]) already on line \(raw.lines[first])"))
         }
-        issues.sort { $0.line < $1.line }
-        for issue in issues {
-            if policy == .error { throw RecError(.input, issue.message, file: file, line: issue.line, hint: MovieLens.hintForSkip) }
-            report.record(issue, file: file)
-        }
-        let kept = order.indices.filter { keep[$0] }.map { order[$0] }
-        guard !kept.isEmpty else { throw RecError(.input, "no valid ratings", file: file) }
-        // A user or movie whose only ratings were duplicates still has at least one kept line,
-        // so the id maps stay exact.
-        let ratings = Ratings(
-            users: kept.map { dense[$0] }, items: kept.map { items[$0] }, values: kept.map { raw.values[$0] },
-            timestamps: kept.map { raw.timestamps[$0] }, ids: IdMaps(userIds: userIds, itemIds: itemIds))
-        return Result(ratings: ratings, report: report)
+        return keep
     }
 }
 

@@ -171,9 +171,8 @@ struct BatchBuffer {
 
     /// Makes the batch the rows `rows` of `m`, in that order: their offsets on this thread,
     /// their entries copied in parallel by fixed chunks of rows (the same buffers as
-    /// `reset` and `appendRow` for each row). Measured in `rec-train` on ML-1M: the copy on one
-    /// thread was 1.7 % of the CPU samples while the other worker waited; the run took 4.24 s
-    /// with it, 4.12 s with the copy in parallel.
+    /// `reset` and `appendRow` for each row). In parallel because on one thread the copy left
+    /// the other worker waiting (docs/performance.md, "Figures behind the code").
     mutating func fill(_ m: CSRMatrix, rows: some Collection<Int>, parallel: Parallel) {
         start.removeAll(keepingCapacity: true)
         start.append(0)

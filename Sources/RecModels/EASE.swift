@@ -41,11 +41,10 @@ public struct EASE: ItemScorer {
     }
 
     /// Largest number of rated items for which `auto` uses the exact solver, so that small
-    /// catalogues keep the reference result bit for bit. Measured on the 2-core test machine:
-    /// ML-1M's 3,706 movies take 1.1 s (`make bench-scale`, 1M); 20,000 movies took 150 s and
-    /// 4.7 GB, against 5.8 s for the blocked solver over the 10,000 most-rated with NDCG@10
-    /// 0.3013 against 0.3014 (`rec-bench --ease-matrices`, README: Scale). The cost grows as
-    /// n³, memory as 12 n² bytes.
+    /// catalogues keep the reference result bit for bit. The exact solve costs n³ time and
+    /// 12 n² bytes; above this the blocked solver gives the same lists' quality in a small
+    /// part of the time (`rec-bench --ease-matrices`; docs/performance.md, "Figures behind the
+    /// code").
     static let exactItemLimit = 5000
 
     /// Items in the catalogue (the width of a score row).
@@ -193,9 +192,8 @@ public struct EASE: ItemScorer {
 
     /// Columns of B visited per pass by `scores`: a panel of B of about 4 MB stays in cache
     /// while every user of the chunk gathers from it; 128 columns (1.9 MB for ML-1M) at most,
-    /// a multiple of 32 (the kernel's widest step), at least 32. On the synthetic 25M data over
-    /// 12,000 items, panels of 64 columns (3 MB) took 41 s of CPU for every user's scores, 128
-    /// columns (6 MB) as long, 32 columns 45 s.
+    /// a multiple of 32 (the kernel's widest step), at least 32; wider panels gained nothing
+    /// on the synthetic 25M data (docs/performance.md, "Figures behind the code").
     static func scoreColumnsPerPass(rows: Int) -> Int {
         let fit = (4 << 20) / max(1, rows * MemoryLayout<Float>.stride) / 32 * 32
         return min(128, max(32, fit))
@@ -206,9 +204,8 @@ public struct EASE: ItemScorer {
     /// B_ii = 0 from themselves. Items outside the cover score −infinity, and ratings of them
     /// add nothing.
     ///
-    /// On ML-1M (3706 items, 6040 users, one thread) it takes about 0.54 s for all users,
-    /// against 1.0 s without the panels and 1.8 s for the dense GEMM of `scoresDense`, its
-    /// reference twin.
+    /// The panels keep B's columns in cache: about twice as fast as without them and three
+    /// times the dense GEMM of the reference twin on ML-1M (docs/performance.md).
     /// Each score adds the same rows in the same order whatever the panel width.
     /// - Complexity: O(n_u · covered) per user; memory: users × covered floats besides `scores`
     ///   when B does not cover every item.

@@ -20,10 +20,8 @@ import RecKernels
 /// output matrix and n × tile floats.
 enum TiledInverse {
     /// Tile width: 256 keeps a tile operation large enough for sgemm (33 Mflop) and the tasks
-    /// many enough to balance two workers. Measured on the 2-core test machine (`rec-bench
-    /// --ease-matrices`, 5M data): the inverse of 10,000 × 10,000 took 9.6 s of CPU and of
-    /// 20,000 × 20,000 74 s, about 105 Gflop (n³) per CPU second; the whole exact fit over the
-    /// same 20,000 movies (Double, LAPACK on one core) took 140 s of CPU.
+    /// many enough to balance two workers (`rec-bench --ease-matrices`; docs/performance.md,
+    /// "Figures behind the code").
     static let defaultTile = 256
 
     /// Replaces `p` (n × n, row-major) with G⁻¹, reading G from the lower triangle (diagonal

@@ -136,7 +136,7 @@ public struct BuildMatrixStage: Stage {
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
-        var b = ArtefactBuilder(kind: .matrices)
+        var parts: [CSRMatrix] = []
         var ids: IdMaps?
         var scale: ClosedRange<Float>?
         var stats: [String: JSONValue] = [:]
@@ -148,16 +148,13 @@ public struct BuildMatrixStage: Stage {
             }
             ids = table.ids
             scale = partScale
-            CSRMatrix(table).add(to: &b, name: part)
+            parts.append(CSRMatrix(table))
             stats[part] = .int(table.count)
         }
-        b.add("userIds", ids!.userIds)
-        b.add("itemIds", ids!.itemIds)
         stats["users"] = .int(ids!.userCount)
         stats["items"] = .int(ids!.itemCount)
-        b.meta.merge(stats) { _, new in new }
-        b.meta["ratingScale"] = RatingScale.meta(scale!)
-        try b.write(to: c.paths.matrices, parallel: ctx.parallel)
+        try Matrices(train: parts[0], validation: parts[1], test: parts[2], ids: ids!, scale: scale!)
+            .write(to: c.paths.matrices, meta: stats, parallel: ctx.parallel)
         return stats
     }
 }
@@ -178,6 +175,20 @@ public struct Matrices: Sendable {
 
     /// Every rating: what the served models are fitted on and what the served lists exclude.
     public var all: CSRMatrix { known.union(test) }
+
+    /// Writes the matrices and id maps as `matrices.art`, with `meta` (counts, for the log and
+    /// the inspector) in its header: the one writer, which `read` reads back.
+    public func write(to path: String, meta: [String: JSONValue] = [:], parallel: Parallel) throws {
+        var b = ArtefactBuilder(kind: .matrices)
+        train.add(to: &b, name: "train")
+        validation.add(to: &b, name: "validation")
+        test.add(to: &b, name: "test")
+        b.add("userIds", ids.userIds)
+        b.add("itemIds", ids.itemIds)
+        b.meta.merge(meta) { _, new in new }
+        b.meta["ratingScale"] = RatingScale.meta(scale)
+        try b.write(to: path, parallel: parallel)
+    }
 
     public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
         let a = try Artefact.read(path, expecting: .matrices)

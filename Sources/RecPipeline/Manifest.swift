@@ -162,27 +162,69 @@ public enum Manifest {
     static func upToDate(
         previous: StageRecord?, inputs: [String], outputs: [String], settings: JSONValue, version: String
     ) -> (Bool, reason: String) {
-        guard let previous else { return (false, "no record of a previous run") }
-        guard previous.success else { return (false, "the previous run did not succeed") }
-        guard previous.version == version else {
-            return (false, "program version changed (\(previous.version) → \(version))")
+        guard let why = staleness(of: previous, inputs: inputs, outputs: outputs, settings: settings, version: version) else {
+            return (true, "up to date")
         }
-        if let key = firstDifference(previous.settings, settings, at: "") {
-            return (false, key.isEmpty ? "settings changed" : "setting \(key) changed")
+        let reason = switch why {
+        case .noRecord: "no record of a previous run"
+        case .failed: "the previous run did not succeed"
+        case .version(let recorded): "program version changed (\(recorded) → \(version))"
+        case .settings(let key): key.isEmpty ? "settings changed" : "setting \(key) changed"
+        case .inputNotRecorded(let path): "input \(path) is new"
+        case .inputMissing(let path): "input \(path) is missing"
+        case .inputChanged(let path): "input \(path) changed"
+        case .inputDropped(let path): "input \(path) is no longer used"
+        case .outputNotRecorded(let path): "output \(path) was not recorded"
+        case .outputChanged(let path): "output \(path) was changed or removed"
         }
+        return (false, reason)
+    }
+
+    /// Why a stage's record no longer vouches for what it made: the one test behind both the
+    /// runner's skip (`upToDate`) and the check of a stage run by hand (`Runner.checkUpstream`),
+    /// which word it each for their readers.
+    enum Staleness: Equatable {
+        case noRecord
+        /// The recorded run did not succeed.
+        case failed
+        /// Made by another program version (the recorded one).
+        case version(String)
+        /// Made under other settings: the dotted path of the first setting that differs ("" for
+        /// the whole).
+        case settings(String)
+        /// An input the record does not list.
+        case inputNotRecorded(String)
+        case inputMissing(String)
+        case inputChanged(String)
+        /// A recorded input the stage no longer reads.
+        case inputDropped(String)
+        case outputNotRecorded(String)
+        /// An output that is missing or not the file the stage wrote.
+        case outputChanged(String)
+    }
+
+    /// The first reason `record` no longer vouches for `outputs`, made from `inputs` under
+    /// `settings` by `version`; nil when it does. Checked in this order: the record, its
+    /// success, the version, the settings, each input, inputs no longer read, each output.
+    /// - Throws: only when hashing a file that exists fails.
+    static func staleness(
+        of record: StageRecord?, inputs: [String], outputs: [String], settings: JSONValue, version: String
+    ) -> Staleness? {
+        guard let record else { return .noRecord }
+        guard record.success else { return .failed }
+        guard record.version == version else { return .version(record.version) }
+        if let key = firstDifference(record.settings, settings, at: "") { return .settings(key) }
         for path in inputs {
-            guard let recorded = previous.inputs[path] else { return (false, "input \(path) is new") }
-            guard let now = try? stamp(path) else { return (false, "input \(path) is missing") }
-            guard now == recorded else { return (false, "input \(path) changed") }
+            guard let recorded = record.inputs[path] else { return .inputNotRecorded(path) }
+            guard let now = try? stamp(path) else { return .inputMissing(path) }
+            guard now == recorded else { return .inputChanged(path) }
         }
-        if let dropped = previous.inputs.keys.sorted().first(where: { !inputs.contains($0) }) {
-            return (false, "input \(dropped) is no longer used")
-        }
+        if let dropped = record.inputs.keys.sorted().first(where: { !inputs.contains($0) }) { return .inputDropped(dropped) }
         for path in outputs {
-            guard let recorded = previous.outputs[path] else { return (false, "output \(path) was not recorded") }
-            guard let now = try? stamp(path), now == recorded else { return (false, "output \(path) was changed or removed") }
+            guard let recorded = record.outputs[path] else { return .outputNotRecorded(path) }
+            guard let now = try? stamp(path), now == recorded else { return .outputChanged(path) }
         }
-        return (true, "up to date")
+        return nil
     }
 
     /// Dotted path of the first key (in sorted order) whose values differ, "" for the root;

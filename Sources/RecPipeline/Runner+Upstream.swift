@@ -78,39 +78,39 @@ extension Runner {
         return links
     }
 
-    /// Whether `file`, as `producer` wrote it, can be read now; nil when it can.
+    /// Whether `file`, as `producer` wrote it, can be read now; nil when it can: the producer's
+    /// record checked as the runner checks it (`Manifest.staleness`), with the file itself
+    /// named before any of the producer's inputs.
     static func staleness(of producer: any Stage, reading file: String, _ c: PipelineConfig) throws -> StaleLink? {
         let by = command(producer)
         func stale(_ reason: String) -> StaleLink { StaleLink(producer: producer, file: file, reason: reason) }
-        guard let record = Manifest.read(stage: producer.name, dir: c.paths.artefacts) else {
-            return stale("has no record of being made by \(by) (no readable \(Manifest.path(stage: producer.name, dir: c.paths.artefacts)))")
-        }
-        guard record.success else { return stale("was made by a run of \(by) that did not succeed") }
-        guard record.version == Pipeline.version else {
-            return stale("was made by \(by) of program version \(record.version); this is \(Pipeline.version)")
-        }
-        if let key = Manifest.firstDifference(record.settings, try Pipeline.fingerprint(producer, c), at: "") {
-            return stale("was made by \(by) under other settings (\(key.isEmpty ? "settings" : "setting \(key)") changed)")
+        let record = Manifest.read(stage: producer.name, dir: c.paths.artefacts)
+        let why = Manifest.staleness(of: record, inputs: producer.inputs(c), outputs: [file],
+                                     settings: try Pipeline.fingerprint(producer, c), version: Pipeline.version)
+        switch why {
+        case nil: return nil
+        case .noRecord: return stale("has no record of being made by \(by) (no readable \(Manifest.path(stage: producer.name, dir: c.paths.artefacts)))")
+        case .failed: return stale("was made by a run of \(by) that did not succeed")
+        case .version(let recorded): return stale("was made by \(by) of program version \(recorded); this is \(Pipeline.version)")
+        case .settings(let key): return stale("was made by \(by) under other settings (\(key.isEmpty ? "settings" : "setting \(key)") changed)")
+        case .inputNotRecorded, .inputMissing, .inputChanged, .inputDropped, .outputNotRecorded, .outputChanged: break
         }
         let now = try Manifest.stamp(file)
-        guard let now, record.outputs[file] == now else {
+        if now == nil || record?.outputs[file] != now {
             var link = stale(now == nil ? "is missing (\(by) makes it)" : "is not the file \(by) wrote: it was replaced or changed since")
             link.damage = now == nil ? nil : damage(file, producer)
             return link
         }
-        for input in producer.inputs(c) {
-            let inputName = URL(fileURLWithPath: input).lastPathComponent
-            guard let recorded = record.inputs[input] else {
-                return stale("was made by \(by) from other files than \(input)")
-            }
-            guard let current = try Manifest.stamp(input) else {
-                return stale("was made by \(by) from \(inputName), which is missing now")
-            }
-            guard current == recorded else {
-                return stale("was made by \(by) from \(inputName), which has changed since")
-            }
+        func name(_ input: String) -> String { URL(fileURLWithPath: input).lastPathComponent }
+        return switch why {
+        case .inputMissing(let input): stale("was made by \(by) from \(name(input)), which is missing now")
+        case .inputChanged(let input): stale("was made by \(by) from \(name(input)), which has changed since")
+        case .inputNotRecorded(let input): stale("was made by \(by) from other files than \(input)")
+        // A recorded input the producer no longer reads does not make what it wrote unusable
+        // (a merged stage records its shards' files); only the runner reruns for it. The file
+        // itself was checked just above.
+        case nil, .inputDropped, .noRecord, .failed, .version, .settings, .outputNotRecorded, .outputChanged: nil
         }
-        return nil
     }
 
     /// The error an artefact reader gives for `file`, when it is a damaged artefact.

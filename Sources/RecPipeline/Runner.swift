@@ -92,7 +92,7 @@ public struct Runner {
             } else if options.dryRun, let upstream = upstreamWillRun {
                 reason = "\(upstream) runs first (skipped after all if its outputs come out unchanged)"
             } else {
-                let (current, why) = try check(stage)
+                let (current, why) = try Runner.check(stage, config)
                 if current {
                     logger.info("\(stage.name): skipped, up to date")
                     outcomes.append(Outcome(stage: stage.name, ran: false, reason: why, seconds: 0))
@@ -158,12 +158,6 @@ public struct Runner {
         }
     }
 
-    /// Whether a stage is up to date, and why (not).
-    func check(_ stage: any Stage) throws -> (Bool, String) {
-        Manifest.upToDate(
-            previous: Manifest.read(stage: stage.name, dir: config.paths.artefacts), inputs: stage.inputs(config),
-            outputs: stage.outputs(config), settings: try Pipeline.fingerprint(stage, config), version: Pipeline.version)
-    }
 
     /// Runs one stage and records it: inputs are stamped before it runs, outputs after, and
     /// the record is written last, so a stage killed half-way has no record of success.

@@ -1,5 +1,6 @@
 import Testing
 @testable import RecKernels
+import RecTestSupport
 
 @Suite struct BLASTests {
     struct Shape: Sendable, CustomTestStringConvertible {
@@ -81,22 +82,9 @@ import Testing
         #expect(c == [0.5, 1, 1.5, 2, 2.5, 3])
     }
 
-    /// A random SPD matrix B·Bᵀ + n·I (well conditioned), row-major.
-    static func randomSPD(_ n: Int, seed: UInt64) -> [Double] {
-        var rng = Seeded(seed)
-        let b = rng.doubles(n * n)
-        var a = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0..<n {
-                a[i * n + j] = (0..<n).reduce(0.0) { $0 + b[i * n + $1] * b[j * n + $1] } + (i == j ? Double(n) : 0)
-            }
-        }
-        return a
-    }
-
     @Test(arguments: [1, 2, 3, 5, 8, 17, 33, 64])
     func invertSPD_givesSymmetricInverse(n: Int) throws {
-        let a = Self.randomSPD(n, seed: UInt64(n))
+        let a = randomSPD(n, seed: UInt64(n), shift: Double(n))
         var inv = a
         let ok = inv.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) }
         try #require(ok)

@@ -5,21 +5,7 @@ import Testing
 @testable import RecData
 @testable import RecKernels
 @testable import RecModels
-
-/// A random symmetric positive-definite matrix: MᵀM / n + shift · I, in Double.
-func randomSPD(_ n: Int, seed: UInt64, shift: Double = 0.5) -> [Double] {
-    var rng = SplitMix64(seed: seed)
-    let m = (0..<(n * n)).map { _ in Double(rng.unitFloat()) - 0.5 }
-    var a = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for j in 0..<n {
-            var s = 0.0
-            for k in 0..<n { s += m[k * n + i] * m[k * n + j] }
-            a[i * n + j] = s / Double(n) + (i == j ? shift : 0)
-        }
-    }
-    return a
-}
+import RecTestSupport
 
 /// The tiled Float inverse of a Double matrix (only its lower triangle is handed over).
 func tiledInverse(_ a: [Double], n: Int, tile: Int, workers: Int) -> [Float]? {

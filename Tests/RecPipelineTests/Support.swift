@@ -50,14 +50,3 @@ func randomSlices(users: Int, items: Int, density: Double, shares: (Double, Doub
     return Matrices(train: m[0], validation: m[1], test: m[2], ids: denseIds(users: users, items: items))
 }
 
-/// Writes `m` as `matrices.art`, as `rec-build-matrix` does.
-func writeMatrices(_ m: Matrices, to path: String) throws {
-    var b = ArtefactBuilder(kind: .matrices)
-    m.train.add(to: &b, name: "train")
-    m.validation.add(to: &b, name: "validation")
-    m.test.add(to: &b, name: "test")
-    b.add("userIds", m.ids.userIds)
-    b.add("itemIds", m.ids.itemIds)
-    b.meta["ratingScale"] = RatingScale.meta(m.scale)
-    try b.write(to: path, parallel: Parallel(workers: 1))
-}

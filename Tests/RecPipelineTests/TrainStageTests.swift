@@ -203,7 +203,7 @@ import Testing
         c.score.k = 1
         let ctx = quietContext(c, dir: dir)
         try FileManager.default.createDirectory(atPath: ctx.paths.artefacts, withIntermediateDirectories: true)
-        try writeMatrices(m, to: ctx.paths.matrices)
+        try m.write(to: ctx.paths.matrices, parallel: Parallel(workers: 1))
         _ = try TrainStage().run(ctx)
         return ctx.paths
     }
