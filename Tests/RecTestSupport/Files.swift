@@ -1,5 +1,5 @@
 import Foundation
-@testable import RecCore
+import RecCore
 
 /// Writes a file plainly, for tests that write thousands of damaged copies: no fsync, and a
 /// new file rather than a truncated one (ext4 flushes a file truncated and rewritten on close).

@@ -1,4 +1,4 @@
-@testable import RecCore
+import RecCore
 
 /// Random text of the kinds that break writers which work on `Character`s or forget a class
 /// of scalar: markup and formula characters, scalars that join the next or the previous

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import RecCore
+import RecCore
 
 /// A fresh folder under the system's temporary folder, removed when the value goes away.
 public final class TempDir {
