@@ -72,94 +72,37 @@ extension Autoencoder {
         _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
         parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
     ) throws -> [EpochRecord] {
-        let optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate,
-                                  weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
-        let lazy = s.lazyUpdates && !dense
-        let pieces = allPieces
-        let grad = FloatBuffer(layout.parameterCount)
-        let workspace = Workspace(layout: layout, rows: s.batchSize)
-        // The parameters live in a mapped buffer while training (huge pages, see FloatBuffer)
-        // and go back into `parameters` at the end.
-        let work = FloatBuffer(layout.parameterCount)
-        var best: (rmse: Double, parameters: [Float])?
-        parameters.withUnsafeBufferPointer { work.pointer.update(from: $0.baseAddress!, count: layout.parameterCount) }
-        defer { parameters = best?.parameters ?? Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)) }
-        // The optimiser leaves the gradient zeroed after each update: no separate pass.
+        let run = TrainingRun(self, settings: s, dense: dense)
+        var stopping = EarlyStopping(patience: s.patience)
+        defer { parameters = stopping.best?.parameters ?? run.currentParameters() }
         var order = (0..<train.rows).filter { !train.row($0).isEmpty }
         var history: [EpochRecord] = []
-        var sinceBest = 0
-        var input = BatchBuffer(), target = BatchBuffer()
         for epoch in 1...s.epochs {
             let clock = ContinuousClock.now
-            optimizer.learningRate = Float(s.learningRate * pow(s.learningRateDecay, Double(epoch - 1)))
             var rng = SplitMix64(seed: s.seed, stream: UInt64(epoch))
             rng.shuffle(&order)
-            var lossTotal = 0.0
-            var batches = 0
-            for start in stride(from: 0, to: order.count, by: s.batchSize) {
-                let rows = order[start..<min(start + s.batchSize, order.count)]
-                target.fill(train, rows: rows, parallel: parallel)
-                // Without dropout the input is the target itself (the same buffers, which the
-                // backward pass recognises); no copy is kept, so the next batch refills the
-                // target's storage in place.
-                let dropout = s.inputDropout > 0
-                if dropout {
-                    input.reset()
-                    for r in rows { input.appendDropped(train, r, rate: Float(s.inputDropout), seed: s.seed, epoch: epoch) }
-                }
-                // The batch's loss, checked before any parameter changes.
-                func account(_ sum: Double, _ n: Int) throws {
-                    guard n > 0 else { return }
-                    let loss = sum / Double(n)
-                    guard loss.isFinite else {
-                        throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
-                                       hint: "lower the learning rate or raise the weight decay")
-                    }
-                    lossTotal += loss
-                    batches += 1
-                }
-                do {
-                    let p = work.pointer
-                    try (dropout ? input : target).with { inp in
-                        try target.with { tgt in
-                            if lazy {
-                                try lazyStep(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, optimizer: optimizer,
-                                             parallel: parallel, check: account)
-                                return
-                            }
-                            let (sum, n) = dense ? denseLossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace)
-                                : lossAndGradient(p, grad: grad.pointer, input: inp, target: tgt, workspace: workspace, parallel: parallel)
-                            try account(sum, n)
-                            guard n > 0 else { return }
-                            optimizer.step(p, grad: grad.pointer, pieces: pieces, parallel: parallel)
-                        }
-                    }
-                }
-            }
-            // The epoch's figures: one forward pass over every row, the errors at the queried
-            // entries summed (the train pass is a fifth of an epoch at MovieLens-25M's shape;
-            // without it and without validation there is no pass at all).
-            let validating = validation.map { $0.nonZeros > 0 } ?? false
-            let queries = (s.trainRMSEEachEpoch ? [train] : []) + (validating ? [validation!] : [])
-            let sums = queries.isEmpty ? []
-                : try errorSums(work.pointer, input: train, queries: queries, scale: scale, parallel: parallel)
-            let trainRMSE = s.trainRMSEEachEpoch ? try sums[0].metrics().rmse : nil
-            let validationRMSE = validating ? try sums[sums.count - 1].metrics().rmse : nil
-            let record = EpochRecord(epoch: epoch, loss: lossTotal / Double(max(batches, 1)), trainRMSE: trainRMSE,
+            let loss = try run.epoch(epoch, order: order, train: train, parallel: parallel)
+            let (trainRMSE, validationRMSE) = try epochErrors(run.work.pointer, train: train, validation: validation,
+                                                              trainRMSE: s.trainRMSEEachEpoch, scale: scale, parallel: parallel)
+            let record = EpochRecord(epoch: epoch, loss: loss, trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
             log(record)
-            if let v = validationRMSE, v.isFinite {
-                if best == nil || v < best!.rmse {
-                    best = (v, Array(UnsafeBufferPointer(start: work.pointer, count: layout.parameterCount)))
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
-                    if s.patience > 0, sinceBest >= s.patience { break }
-                }
-            }
+            if stopping.stops(after: validationRMSE, parameters: run.currentParameters) { break }
         }
         return history
+    }
+
+    /// The epoch's figures: one forward pass over every row, the errors at the queried entries
+    /// summed (the train pass is a fifth of an epoch at MovieLens-25M's shape; without it and
+    /// without validation there is no pass at all).
+    private func epochErrors(
+        _ p: UnsafePointer<Float>, train: CSRMatrix, validation: CSRMatrix?, trainRMSE: Bool, scale: ClosedRange<Float>, parallel: Parallel
+    ) throws -> (train: Double?, validation: Double?) {
+        let validating = validation.map { $0.nonZeros > 0 } ?? false
+        let queries = (trainRMSE ? [train] : []) + (validating ? [validation!] : [])
+        let sums = queries.isEmpty ? [] : try errorSums(p, input: train, queries: queries, scale: scale, parallel: parallel)
+        return (trainRMSE ? try sums[0].metrics().rmse : nil, validating ? try sums[sums.count - 1].metrics().rmse : nil)
     }
 
     /// Predictions at the entries of `queries` (aligned with `queries.values`), each row fed
@@ -306,5 +249,116 @@ extension Duration {
     public var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) * 1e-18
+    }
+}
+
+/// One call of `train`: the optimiser, the gradient, the scratch space and the parameters being
+/// trained. The parameters live in a mapped buffer while training (huge pages, see
+/// `FloatBuffer`) and go back into the model at the end.
+private final class TrainingRun {
+    let model: Autoencoder
+    let settings: TrainSettings
+    let optimizer: Optimizer
+    /// Lazy row updates at the sparse ends (never with the dense formulation).
+    let lazy: Bool
+    let dense: Bool
+    let pieces: [Optimizer.Piece]
+    let grad: FloatBuffer
+    let workspace: Workspace
+    let work: FloatBuffer
+    var input = BatchBuffer(), target = BatchBuffer()
+
+    init(_ model: Autoencoder, settings s: TrainSettings, dense: Bool) {
+        let layout = model.layout
+        self.model = model
+        settings = s
+        optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate,
+                              weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
+        lazy = s.lazyUpdates && !dense
+        self.dense = dense
+        pieces = model.allPieces
+        grad = FloatBuffer(layout.parameterCount)
+        workspace = Workspace(layout: layout, rows: s.batchSize)
+        work = FloatBuffer(layout.parameterCount)
+        model.parameters.withUnsafeBufferPointer { work.pointer.update(from: $0.baseAddress!, count: layout.parameterCount) }
+    }
+
+    func currentParameters() -> [Float] { Array(UnsafeBufferPointer(start: work.pointer, count: model.layout.parameterCount)) }
+
+    /// One pass over the rows of `order`, batch by batch: forward, loss, backward, update.
+    /// - Returns: the mean of the batches' losses.
+    /// - Throws: `RecError(.runtime)` when a batch's loss is not finite, before any parameter
+    ///   changes.
+    func epoch(_ epoch: Int, order: [Int], train: CSRMatrix, parallel: Parallel) throws -> Double {
+        let s = settings
+        optimizer.learningRate = Float(s.learningRate * pow(s.learningRateDecay, Double(epoch - 1)))
+        var lossTotal = 0.0
+        var batches = 0
+        // The batch's loss, checked before any parameter changes.
+        func account(_ sum: Double, _ n: Int) throws {
+            guard n > 0 else { return }
+            let loss = sum / Double(n)
+            guard loss.isFinite else {
+                throw RecError(.runtime, "training diverged in epoch \(epoch): the loss is not finite",
+                               hint: "lower the learning rate or raise the weight decay")
+            }
+            lossTotal += loss
+            batches += 1
+        }
+        for start in stride(from: 0, to: order.count, by: s.batchSize) {
+            let rows = order[start..<min(start + s.batchSize, order.count)]
+            try step(rows, epoch: epoch, train: train, parallel: parallel, account: account)
+        }
+        return lossTotal / Double(max(batches, 1))
+    }
+
+    /// One batch. Without dropout the input is the target itself (the same buffers, which the
+    /// backward pass recognises); no copy is kept, so the next batch refills the target's
+    /// storage in place. The optimiser leaves the gradient zeroed after each update.
+    func step(_ rows: ArraySlice<Int>, epoch: Int, train: CSRMatrix, parallel: Parallel, account: (Double, Int) throws -> Void) throws {
+        let s = settings
+        target.fill(train, rows: rows, parallel: parallel)
+        let dropout = s.inputDropout > 0
+        if dropout {
+            input.reset()
+            for r in rows { input.appendDropped(train, r, rate: Float(s.inputDropout), seed: s.seed, epoch: epoch) }
+        }
+        let (p, grad, workspace, optimizer, pieces, model) = (work.pointer, grad.pointer, workspace, optimizer, pieces, model)
+        let (lazy, dense) = (lazy, dense)
+        try (dropout ? input : target).with { inp in
+            try target.with { tgt in
+                if lazy {
+                    try model.lazyStep(p, grad: grad, input: inp, target: tgt, workspace: workspace, optimizer: optimizer,
+                                       parallel: parallel, check: account)
+                    return
+                }
+                let (sum, n) = dense ? model.denseLossAndGradient(p, grad: grad, input: inp, target: tgt, workspace: workspace)
+                    : model.lossAndGradient(p, grad: grad, input: inp, target: tgt, workspace: workspace, parallel: parallel)
+                try account(sum, n)
+                guard n > 0 else { return }
+                optimizer.step(p, grad: grad, pieces: pieces, parallel: parallel)
+            }
+        }
+    }
+}
+
+/// The best epoch so far by validation RMSE, its parameters, and when to stop.
+private struct EarlyStopping {
+    /// Epochs without a better validation RMSE before stopping (0 = never).
+    let patience: Int
+    var best: (rmse: Double, parameters: [Float])?
+    var sinceBest = 0
+
+    /// Records an epoch's validation RMSE (nil: none), keeping `parameters()` when it is the best.
+    /// - Returns: true when training should stop.
+    mutating func stops(after validationRMSE: Double?, parameters: () -> [Float]) -> Bool {
+        guard let v = validationRMSE, v.isFinite else { return false }
+        if best == nil || v < best!.rmse {
+            best = (v, parameters())
+            sinceBest = 0
+            return false
+        }
+        sinceBest += 1
+        return patience > 0 && sinceBest >= patience
     }
 }

@@ -47,73 +47,94 @@ extension TopK {
         let done = ProgressCounter(total: 0, report: progress)
         items.withUnsafeMutableBufferPointer { itemBuffer in
             scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                let outItems = SharedPointer(itemBuffer.baseAddress!), outScores = SharedPointer(scoreBuffer.baseAddress!)
+                let out = Output(items: SharedPointer(itemBuffer.baseAddress!), scores: SharedPointer(scoreBuffer.baseAddress!), k: k)
                 if let shared = scorer.sharedScores, shared.count == n {
-                    // One order for everyone: each user skips what they rated.
-                    let order = (0..<n).filter { offered[$0] && shared[$0] != -.infinity }.map { Int32($0) }
-                        .sorted { ranksBefore(shared[Int($0)], $0, shared[Int($1)], $1) }
-                    let chunks = Parallel.chunks(count: users, chunkSize: 4096)
-                    done.start(total: chunks.count)
-                    parallel.forEachChunk(count: users, chunkSize: 4096) { _, chunk in
-                        for u in chunk {
-                            let seen = input.columns[input.row(u)]
-                            var r = 0
-                            for i in order where r < k {
-                                if seen.sortedIndex(of: i) != nil { continue }
-                                outItems[u * k + r] = i
-                                outScores[u * k + r] = shared[Int(i)]
-                                r += 1
-                            }
-                        }
-                        done.step()
-                    }
-                    return
-                }
-                let subset = scorer.scoredItems
-                let width = subset?.count ?? n
-                // Catalogue item → its index among the scored items (−1: not scored).
-                var position = [Int32](repeating: -1, count: subset == nil ? 0 : n)
-                if let subset { for (p, i) in subset.enumerated() { position[Int(i)] = Int32(p) } }
-                // Scored items that are excluded: set to −infinity after scoring.
-                let blocked = (0..<width).filter { p in !offered[subset.map { Int($0[p]) } ?? p] }
-                let rows = usersPerChunk(width: width)
-                done.start(total: Parallel.chunks(count: users, chunkSize: rows).count)
-                let pool = BufferPool(capacity: rows * width)
-                parallel.forEachChunk(count: users, chunkSize: rows) { _, chunk in
-                    let buffer = pool.take()
-                    defer { pool.give(buffer) }
-                    if subset == nil {
-                        scorer.scores(users: chunk, input: input, into: buffer)
-                    } else {
-                        scorer.scoresOfScoredItems(users: chunk, input: input, into: buffer)
-                    }
-                    var mapped: [Int32] = []
-                    input.columns.withUnsafeBufferPointer { columns in
-                        for u in chunk {
-                            let row = buffer + (u - chunk.lowerBound) * width
-                            for p in blocked { row[p] = -.infinity }
-                            let best: [(item: Int32, score: Float)]
-                            if subset == nil {
-                                best = select(scores: row, count: width, k: k, excluding: UnsafeBufferPointer(rebasing: columns[input.row(u)]))
-                            } else {
-                                // The user's items among the scored ones, as positions (still ascending).
-                                mapped.removeAll(keepingCapacity: true)
-                                for q in input.row(u) where position[Int(columns[q])] >= 0 { mapped.append(position[Int(columns[q])]) }
-                                best = mapped.withUnsafeBufferPointer { select(scores: row, count: width, k: k, excluding: $0) }
-                            }
-                            var r = 0
-                            for pick in best where pick.score != -.infinity {
-                                outItems[u * k + r] = subset.map { $0[Int(pick.item)] } ?? pick.item
-                                outScores[u * k + r] = pick.score
-                                r += 1
-                            }
-                        }
-                    }
-                    done.step()
+                    sharedOrderLists(shared, input: input, offered: offered, out: out, done: done, parallel: parallel)
+                } else {
+                    scoredLists(scorer, input: input, offered: offered, out: out, done: done, parallel: parallel)
                 }
             }
         }
         return (items, scores)
+    }
+
+    /// Where the lists go: users × k items and scores, row-major.
+    struct Output: Sendable {
+        let items: SharedPointer<Int32>
+        let scores: SharedPointer<Float>
+        let k: Int
+    }
+
+    /// Scores that are the same for every user: one order for everyone, from which each user
+    /// takes the first k they have not rated.
+    static func sharedOrderLists(_ shared: [Float], input: CSRMatrix, offered: [Bool], out: Output, done: ProgressCounter, parallel: Parallel) {
+        let n = shared.count, k = out.k
+        let order = (0..<n).filter { offered[$0] && shared[$0] != -.infinity }.map { Int32($0) }
+            .sorted { ranksBefore(shared[Int($0)], $0, shared[Int($1)], $1) }
+        let chunks = Parallel.chunks(count: input.rows, chunkSize: 4096)
+        done.start(total: chunks.count)
+        parallel.forEachChunk(count: input.rows, chunkSize: 4096) { _, chunk in
+            for u in chunk {
+                let seen = input.columns[input.row(u)]
+                var r = 0
+                for i in order where r < k {
+                    if seen.sortedIndex(of: i) != nil { continue }
+                    out.items[u * k + r] = i
+                    out.scores[u * k + r] = shared[Int(i)]
+                    r += 1
+                }
+            }
+            done.step()
+        }
+    }
+
+    /// Scores per user, a block of users at a time in a pooled buffer, over the scorer's
+    /// `scoredItems` when it has them (every item otherwise); each user's best k of what they
+    /// have not rated and is offered.
+    static func scoredLists(_ scorer: any ItemScorer, input: CSRMatrix, offered: [Bool], out: Output, done: ProgressCounter, parallel: Parallel) {
+        let n = scorer.itemCount, k = out.k
+        let subset = scorer.scoredItems
+        let width = subset?.count ?? n
+        // Catalogue item → its index among the scored items (−1: not scored).
+        var position = [Int32](repeating: -1, count: subset == nil ? 0 : n)
+        if let subset { for (p, i) in subset.enumerated() { position[Int(i)] = Int32(p) } }
+        // Scored items that are excluded: set to −infinity after scoring.
+        let blocked = (0..<width).filter { p in !offered[subset.map { Int($0[p]) } ?? p] }
+        let rows = usersPerChunk(width: width)
+        done.start(total: Parallel.chunks(count: input.rows, chunkSize: rows).count)
+        let pool = BufferPool(capacity: rows * width)
+        parallel.forEachChunk(count: input.rows, chunkSize: rows) { _, chunk in
+            let buffer = pool.take()
+            defer { pool.give(buffer) }
+            if subset == nil {
+                scorer.scores(users: chunk, input: input, into: buffer)
+            } else {
+                scorer.scoresOfScoredItems(users: chunk, input: input, into: buffer)
+            }
+            var mapped: [Int32] = []
+            input.columns.withUnsafeBufferPointer { columns in
+                for u in chunk {
+                    let row = buffer + (u - chunk.lowerBound) * width
+                    for p in blocked { row[p] = -.infinity }
+                    let best: [(item: Int32, score: Float)]
+                    if subset == nil {
+                        best = select(scores: row, count: width, k: k, excluding: UnsafeBufferPointer(rebasing: columns[input.row(u)]))
+                    } else {
+                        // The user's items among the scored ones, as positions (still ascending).
+                        mapped.removeAll(keepingCapacity: true)
+                        for q in input.row(u) where position[Int(columns[q])] >= 0 { mapped.append(position[Int(columns[q])]) }
+                        best = mapped.withUnsafeBufferPointer { select(scores: row, count: width, k: k, excluding: $0) }
+                    }
+                    var r = 0
+                    for pick in best where pick.score != -.infinity {
+                        out.items[u * k + r] = subset.map { $0[Int(pick.item)] } ?? pick.item
+                        out.scores[u * k + r] = pick.score
+                        r += 1
+                    }
+                }
+            }
+            done.step()
+        }
     }
 }
 
