@@ -171,6 +171,8 @@ public enum RankingModelConfig: Sendable, Equatable {
     case ease(EASESettings)
     /// How many users rated each movie.
     case popularity
+    /// EASE, DLAE or their blend, whichever lists best on the validation slice.
+    case choice(RankingChoiceSettings)
 
     /// The types by the names settings and model artefacts give them.
     public enum Kind: String, Sendable, CaseIterable {
@@ -178,6 +180,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case userAutoencoder = "user-autoencoder"
         case ease
         case popularity
+        case choice
     }
 
     public static let types = Kind.allCases.map(\.rawValue)
@@ -188,6 +191,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case .userAutoencoder: .userAutoencoder
         case .ease: .ease
         case .popularity: .popularity
+        case .choice: .choice
         }
     }
 
@@ -196,7 +200,7 @@ public enum RankingModelConfig: Sendable, Equatable {
     /// Whether `rec-train` fits a model of its own for the lists (`ranking-model.art`).
     public var hasOwnModel: Bool {
         switch self {
-        case .userAutoencoder, .ease: true
+        case .userAutoencoder, .ease, .choice: true
         case .ratingModel, .popularity: false
         }
     }
@@ -207,6 +211,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case .userAutoencoder: .userAutoencoder(AutoencoderSettings())
         case .ease: .ease(EASESettings())
         case .popularity: .popularity
+        case .choice: .choice(RankingChoiceSettings())
         case nil: nil
         }
     }
@@ -242,6 +247,7 @@ extension RankingModelConfig: Codable {
         case .userAutoencoder: self = .userAutoencoder(try AutoencoderSettings(from: decoder))
         case .ease: self = .ease(try EASESettings(from: decoder))
         case .popularity: self = .popularity
+        case .choice: self = .choice(try RankingChoiceSettings(from: decoder))
         case nil:
             throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
                                                    debugDescription: "unknown ranking model type '\(type)'")
@@ -254,6 +260,7 @@ extension RankingModelConfig: Codable {
         switch self {
         case .userAutoencoder(let s): try s.encode(to: encoder)
         case .ease(let s): try s.encode(to: encoder)
+        case .choice(let s): try s.encode(to: encoder)
         case .ratingModel, .popularity: break
         }
     }

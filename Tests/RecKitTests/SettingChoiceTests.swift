@@ -46,6 +46,8 @@ import Testing
         Case("rankingModel.optimizerUpdates", type: "user-autoencoder", AutoencoderSettings.OptimizerUpdates.self),
         Case("rankingModel.weighting", type: "ease", EASESettings.Weighting.self),
         Case("rankingModel.solver", type: "ease", EASESettings.SolverChoice.self),
+        Case("rankingModel.weighting", type: "choice", EASESettings.Weighting.self),
+        Case("rankingModel.solver", type: "choice", EASESettings.SolverChoice.self),
     ]
 
     static func parseError(_ settings: JSONValue) throws -> RecError {
@@ -85,7 +87,7 @@ import Testing
     /// own keys), by the same names.
     @Test func modelTypes_haveTheirSettingsNames() {
         #expect(RatingModelConfig.types == ["user-autoencoder", "item-autoencoder"])
-        #expect(RankingModelConfig.types == ["rating-model", "user-autoencoder", "ease", "popularity"])
+        #expect(RankingModelConfig.types == ["rating-model", "user-autoencoder", "ease", "popularity", "choice"])
         #expect(RatingModelConfig.itemAutoencoder(AutoencoderSettings()).isItemBased)
         #expect(!RatingModelConfig.userAutoencoder(AutoencoderSettings()).isItemBased)
     }
