@@ -5,10 +5,10 @@ import Testing
 /// validation, every candidate's figures in metrics.json and the report, the same bytes for any
 /// worker count, and no choice without a validation slice.
 @Suite struct RankingChoiceTests {
-    static let choice: [String: Any] = [
+    static var choice: [String: Any] { [
         "type": "choice", "candidates": ["ease", "dlae", "blend"], "easeLambdas": [5, 30], "dlaeLambdas": [5, 30],
         "dlaeDropouts": [0.25, 0.5], "blendMembers": ["ease", "dlae", "popularity"], "blendStep": 0.25,
-    ]
+    ] }
 
     static func object(_ path: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: bytes(path)) as! [String: Any]

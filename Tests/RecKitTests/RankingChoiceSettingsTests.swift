@@ -36,6 +36,19 @@ import Testing
         #expect(e.message.contains(c.message), "\(e.message)")
     }
 
+    /// The shared input settings are names decoded once, as EASE's are; so are the candidates
+    /// and the blend's members, inside their arrays.
+    @Test(arguments: [
+        ("weighting", #""log""#, "'rankingModel.weighting' must be binary or rating, not \"log\""),
+        ("solver", #""fast""#, "'rankingModel.solver' must be auto, exact or blocked"),
+        ("candidates", #"["ease", "svd"]"#, "must be ease, dlae or blend, not \"svd\""),
+        ("blendMembers", #"["ease", "knn"]"#, "must be ease, dlae or popularity, not \"knn\""),
+    ])
+    func names_areDecodedOnce_namingTheKeyAndTheAcceptedNames(c: (key: String, value: String, message: String)) throws {
+        let e = try ConfigTests.error(#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "\#(c.key)": \#(c.value)}}"#)
+        #expect(e.message.contains(c.message), "\(e.message)")
+    }
+
     /// One candidate with one value per grid is a fixed model: it needs no validation slice and
     /// runs serving-only.
     @Test(arguments: [#"{"rankingModel": {"type": "choice", "candidates": ["dlae"]}}"#,

@@ -46,8 +46,6 @@ import Testing
         Case("rankingModel.optimizerUpdates", type: "user-autoencoder", AutoencoderSettings.OptimizerUpdates.self),
         Case("rankingModel.weighting", type: "ease", EASESettings.Weighting.self),
         Case("rankingModel.solver", type: "ease", EASESettings.SolverChoice.self),
-        Case("rankingModel.weighting", type: "choice", EASESettings.Weighting.self),
-        Case("rankingModel.solver", type: "choice", EASESettings.SolverChoice.self),
     ]
 
     static func parseError(_ settings: JSONValue) throws -> RecError {
