@@ -80,26 +80,59 @@ public struct ItemBlend: ItemScorer {
         return used.count == 1 ? members[used[0]] : nil
     }
 
-    public var scoredItems: [Int32]? { single?.scorer.scoredItems }
+    /// The used members' common cover, when every used member scores the same subset of
+    /// movies (EASE and DLAE of one input under the blocked solver): the blend is then scored
+    /// and selected over it alone, with the same scores (the other movies are −infinity in every
+    /// member, out of the moments and of the lists either way).
+    public var scoredItems: [Int32]? {
+        if let single { return single.scorer.scoredItems }
+        return Self.commonCover(weights.indices.filter { weights[$0] != 0 }.map { members[$0] })
+    }
+
     public var sharedScores: [Float]? { single?.scorer.sharedScores }
 
+    /// The subset every one of `members` scores, when they all score the same one; nil when any
+    /// scores every movie or they differ.
+    static func commonCover(_ members: [BlendMember]) -> [Int32]? {
+        guard let first = members.first?.scorer.scoredItems else { return nil }
+        return members.dropFirst().allSatisfy { $0.scorer.scoredItems == first } ? first : nil
+    }
+
     public func scoresOfScoredItems(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
-        guard let single else { return self.scores(users: users, input: input, into: scores) }
-        single.scorer.scoresOfScoredItems(users: users, input: input, into: scores)
+        if let single { return single.scorer.scoresOfScoredItems(users: users, input: input, into: scores) }
+        guard let cover = scoredItems else { return self.scores(users: users, input: input, into: scores) }
+        blend(users: users, input: input, cover: cover, into: scores)
     }
 
     public func scores(users: Range<Int>, input: CSRMatrix, into scores: UnsafeMutablePointer<Float>) {
         if let single { return single.scorer.scores(users: users, input: input, into: scores) }
-        let n = itemCount, block = users.count * n
+        blend(users: users, input: input, cover: nil, into: scores)
+    }
+
+    /// The blended scores of every movie (`cover` nil) or of the members' common cover.
+    func blend(users: Range<Int>, input: CSRMatrix, cover: [Int32]?, into scores: UnsafeMutablePointer<Float>) {
+        let width = cover?.count ?? itemCount, block = users.count * width
+        let used = weights.indices.filter { weights[$0] != 0 }
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * block))
         defer { buffer.deallocate() }
-        for (m, member) in members.enumerated() where weights[m] != 0 {
-            member.scorer.scores(users: users, input: input, into: buffer + m * block)
+        for m in used {
+            if cover == nil {
+                members[m].scorer.scores(users: users, input: input, into: buffer + m * block)
+            } else {
+                members[m].scorer.scoresOfScoredItems(users: users, input: input, into: buffer + m * block)
+            }
         }
-        var rated = [Bool](repeating: false, count: n)
-        let moments = Self.moments(buffer, block: block, members: weights.indices.filter { weights[$0] != 0 }, users: users, input: input,
-                                   items: n, rated: &rated)
-        Self.combine(buffer, block: block, moments: moments, weights: weights, users: users, items: n, into: scores)
+        var rated = [Bool](repeating: false, count: width)
+        let moments = Self.moments(buffer, block: block, members: used, users: users, input: input, items: width,
+                                   position: cover.map { Self.positions($0, items: itemCount) }, rated: &rated)
+        Self.combine(buffer, block: block, moments: moments, weights: weights, users: users, items: width, into: scores)
+    }
+
+    /// For each catalogue item, its index in `cover`, or −1.
+    static func positions(_ cover: [Int32], items: Int) -> [Int32] {
+        var position = [Int32](repeating: -1, count: items)
+        for (k, i) in cover.enumerated() { position[Int(i)] = Int32(k) }
+        return position
     }
 
     /// A member's mean and standard deviation over one user's candidates.
@@ -110,13 +143,20 @@ public struct ItemBlend: ItemScorer {
 
     /// The moments of each of `members`' scores for each user of `users` (index member ×
     /// users.count + row), over the movies the user has not rated that the member scores; the
-    /// members' score blocks at `scores + m * block`. `rated`: items × false, left so.
+    /// members' score blocks at `scores + m * block`, rows of `n` scores: every movie's, or
+    /// (`position`: each movie's index among them, or −1) those of a cover. `rated`: n × false,
+    /// left so.
     static func moments(_ scores: UnsafeMutablePointer<Float>, block: Int, members: [Int], users: Range<Int>, input: CSRMatrix, items n: Int,
-                        rated: inout [Bool]) -> [Moments] {
+                        position: [Int32]? = nil, rated: inout [Bool]) -> [Moments] {
         var out = [Moments](repeating: Moments(), count: (members.max().map { $0 + 1 } ?? 0) * users.count)
+        @inline(__always) func mark(_ q: Int, _ value: Bool) {
+            let c = Int(input.columns[q])
+            let p = position.map { Int($0[c]) } ?? c
+            if p >= 0 { rated[p] = value }
+        }
         for r in 0..<users.count {
             let seen = input.row(users.lowerBound + r)
-            for q in seen { rated[Int(input.columns[q])] = true }
+            for q in seen { mark(q, true) }
             for m in members {
                 let s = scores + m * block + r * n
                 var total = 0.0, count = 0
@@ -132,7 +172,7 @@ public struct ItemBlend: ItemScorer {
                 }
                 out[m * users.count + r] = Moments(mean: mean, deviation: count > 0 ? (squares / Double(count)).squareRoot() : 0)
             }
-            for q in seen { rated[Int(input.columns[q])] = false }
+            for q in seen { mark(q, false) }
         }
         return out
     }
@@ -178,30 +218,48 @@ public struct ItemBlend: ItemScorer {
         precondition(input.cols == n, "input has \(input.cols) columns, the members \(n) items")
         var items = [Int32](repeating: -1, count: lists * users * k)
         var scores = [Float](repeating: -.infinity, count: lists * users * k)
-        let blocked = Set(excluded.filter { $0 >= 0 && $0 < n }).sorted()
         let needed = members.indices.filter { m in weightings.contains { $0[m] != 0 } }
-        let rows = TopK.usersPerChunk(width: n * (members.count + 1))
+        // Over the needed members' common cover when they have one (see `scoredItems`).
+        let cover = commonCover(needed.map { members[$0] })
+        let width = cover?.count ?? n
+        let position = cover.map { positions($0, items: n) }
+        let blocked = Set(excluded.filter { $0 >= 0 && $0 < n }).compactMap { i in position.map { $0[i] >= 0 ? Int($0[i]) : nil } ?? i }.sorted()
+        let rows = TopK.usersPerChunk(width: width * (members.count + 1))
         items.withUnsafeMutableBufferPointer { itemBuffer in
             scores.withUnsafeMutableBufferPointer { scoreBuffer in
                 let outItems = SharedPointer(itemBuffer.baseAddress!), outScores = SharedPointer(scoreBuffer.baseAddress!)
                 parallel.forEachChunk(count: users, chunkSize: rows) { _, chunk in
-                    let block = chunk.count * n
+                    let block = chunk.count * width
                     let memberScores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * block))
                     let blended = UnsafeMutablePointer<Float>.allocate(capacity: max(1, block))
                     defer { memberScores.deallocate(); blended.deallocate() }
-                    for m in needed { members[m].scorer.scores(users: chunk, input: input, into: memberScores + m * block) }
-                    var rated = [Bool](repeating: false, count: n)
-                    let moments = Self.moments(memberScores, block: block, members: needed, users: chunk, input: input, items: n, rated: &rated)
+                    for m in needed {
+                        if cover == nil {
+                            members[m].scorer.scores(users: chunk, input: input, into: memberScores + m * block)
+                        } else {
+                            members[m].scorer.scoresOfScoredItems(users: chunk, input: input, into: memberScores + m * block)
+                        }
+                    }
+                    var rated = [Bool](repeating: false, count: width)
+                    let moments = Self.moments(memberScores, block: block, members: needed, users: chunk, input: input, items: width,
+                                               position: position, rated: &rated)
+                    var seen: [Int32] = []
                     input.columns.withUnsafeBufferPointer { columns in
                         for (w, weights) in weightings.enumerated() {
-                            combine(memberScores, block: block, moments: moments, weights: weights, users: chunk, items: n, into: blended)
+                            combine(memberScores, block: block, moments: moments, weights: weights, users: chunk, items: width, into: blended)
                             for u in chunk {
-                                let row = blended + (u - chunk.lowerBound) * n
+                                let row = blended + (u - chunk.lowerBound) * width
                                 for j in blocked { row[j] = -.infinity }
-                                let best = TopK.select(scores: row, count: n, k: k, excluding: UnsafeBufferPointer(rebasing: columns[input.row(u)]))
+                                // The user's movies as indices of the row (ascending either way).
+                                seen.removeAll(keepingCapacity: true)
+                                for q in input.row(u) {
+                                    let p = position.map { $0[Int(columns[q])] } ?? columns[q]
+                                    if p >= 0 { seen.append(p) }
+                                }
+                                let best = seen.withUnsafeBufferPointer { TopK.select(scores: row, count: width, k: k, excluding: $0) }
                                 var r = 0
                                 for pick in best where pick.score != -.infinity {
-                                    outItems[(w * users + u) * k + r] = pick.item
+                                    outItems[(w * users + u) * k + r] = cover.map { $0[Int(pick.item)] } ?? pick.item
                                     outScores[(w * users + u) * k + r] = pick.score
                                     r += 1
                                 }

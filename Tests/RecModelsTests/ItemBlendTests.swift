@@ -72,6 +72,33 @@ import Testing
         }
     }
 
+    /// EASE and DLAE by the blocked solver on one input share their cover: the blend is scored
+    /// and selected over it alone, with the same lists as over every movie.
+    @Test func commonCover_givesTheListsOfTheFullWidth() throws {
+        let x = randomCSR(rows: 500, cols: 60, density: 0.15, seed: 14)
+        let p = Parallel(workers: 3)
+        let ease = try EASE.fit(x, lambda: 3, weighting: .rating, solver: .blocked(maxItems: 45), parallel: p)
+        let dlae = try EASE.fitDLAE(x, lambda: 3, dropout: 0.5, weighting: .rating, solver: .blocked(maxItems: 45), parallel: p)
+        let members = [BlendMember(.ease, .itemItem(ease)), BlendMember(.dlae, .itemItem(dlae), dropout: 0.5)]
+        let blend = ItemBlend(members: members, weights: [0.3, 0.7])
+        #expect(blend.scoredItems == ease.covered && ease.covered.count == 45)
+        // Over the cover (TopK.lists takes `scoredItems`) and over every movie: the same lists.
+        let covered = TopK.lists(scorer: blend, input: x, k: 6, excluding: [2], parallel: p)
+        var full = (items: [Int32](repeating: -1, count: 500 * 6), scores: [Float](repeating: -.infinity, count: 500 * 6))
+        var row = [Float](repeating: 0, count: 60)
+        for u in 0..<500 {
+            row.withUnsafeMutableBufferPointer { blend.scores(users: u..<(u + 1), input: x, into: $0.baseAddress!) }
+            row[2] = -.infinity
+            let best = TopK.select(scores: row, count: 60, k: 6, excluding: x.columns[x.row(u)]).filter { $0.score != -.infinity }
+            for (r, pick) in best.enumerated() { full.items[u * 6 + r] = pick.item; full.scores[u * 6 + r] = pick.score }
+        }
+        #expect(covered.items == full.items && covered.scores == full.scores)
+        let grid = ItemBlend.lists(members: members, weightings: [[0.3, 0.7], [1, 0]], input: x, k: 6, excluding: [2], parallel: p)
+        #expect(grid[0].items == covered.items && grid[0].scores == covered.scores)
+        let own = TopK.lists(scorer: ease, input: x, k: 6, excluding: [2], parallel: p)
+        #expect(grid[1].items == own.items && grid[1].scores == own.scores)
+    }
+
     @Test(arguments: [(2, 10), (3, 10), (3, 4), (1, 5)])
     func simplexGrid_coversTheSimplex_verticesFirst(members: Int, divisions: Int) {
         let grid = ItemBlend.simplexGrid(members: members, divisions: divisions)
