@@ -70,9 +70,10 @@ public struct RankingChoiceSettings: Codable, Sendable, Equatable {
         guard (2...3).contains(blendMembers.count), Set(blendMembers).count == blendMembers.count else {
             throw ConfigProblem("'\(name).blendMembers' must name two or three of \(Member.acceptedNames), each once")
         }
+        // Range-checked as a Double before it becomes an Int: a tiny step must not trap.
         let divisions = 1 / blendStep
-        guard blendStep.isFinite, blendStep > 0, Self.blendSteps.contains(Int(divisions.rounded())),
-              abs(divisions - divisions.rounded()) < 1e-9 else {
+        guard blendStep.isFinite, blendStep > 0, divisions >= Double(Self.blendSteps.lowerBound) - 1e-9,
+              divisions <= Double(Self.blendSteps.upperBound) + 1e-9, abs(divisions - divisions.rounded()) < 1e-9 else {
             throw ConfigProblem("'\(name).blendStep' must be 1 divided by a whole number from \(Self.blendSteps.lowerBound) to \(Self.blendSteps.upperBound) (0.1, 0.25, 0.5, …)")
         }
         guard (1...EASESettings.maxMaxItems).contains(maxItems) else {

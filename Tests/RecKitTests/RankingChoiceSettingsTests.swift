@@ -29,6 +29,8 @@ import Testing
         (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "blendMembers": ["ease"]}}"#, "'rankingModel.blendMembers' must name"),
         (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "blendStep": 0.3}}"#, "'rankingModel.blendStep' must be"),
         (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "blendStep": 0.01}}"#, "'rankingModel.blendStep' must be"),
+        (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "blendStep": 1e-300}}"#, "'rankingModel.blendStep' must be"),
+        (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "blendStep": 2}}"#, "'rankingModel.blendStep' must be"),
         (#"{"split": {"validationRatio": 0.1}, "rankingModel": {"type": "choice", "lambda": 300}}"#, "unknown setting 'rankingModel.lambda' for type choice"),
     ])
     func badSettings_areErrorsNamingTheKey(c: (json: String, message: String)) throws {
