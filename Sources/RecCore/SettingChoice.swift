@@ -16,7 +16,7 @@ extension SettingChoice {
     public static var quotesNames: Bool { false }
 
     /// The accepted names as a phrase: `a, b or c`.
-    static var acceptedNames: String {
+    public static var acceptedNames: String {
         let names = allCases.map { quotesNames ? "\"\($0.rawValue)\"" : $0.rawValue }
         return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
     }

@@ -39,6 +39,9 @@ public struct Metrics: Codable, Sendable, Equatable {
     public var evaluation: String
     /// What the published lists came from: models refitted on every rating.
     public var served: Served?
+    /// How the ranking model was chosen on validation, with every candidate's figures
+    /// (`"rankingModel": {"type": "choice"}` only).
+    public var rankingCandidates: RankingCandidates?
     /// The settings the figures depend on.
     public var settings: JSONValue
 
@@ -55,6 +58,7 @@ public struct Metrics: Codable, Sendable, Equatable {
         self.counts = counts
         self.evaluation = Metrics.protocolNote
         self.served = nil
+        self.rankingCandidates = nil
         self.settings = settings
     }
 

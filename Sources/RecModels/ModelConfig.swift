@@ -107,7 +107,7 @@ public struct EASESettings: Codable, Sendable, Equatable {
 
     /// The one rule for a penalty, of `lambda` and of every `lambdaGrid` value; EASE's fit
     /// takes it as its precondition.
-    static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
+    public static func isValidLambda(_ lambda: Double) -> Bool { lambda > 0 && lambda <= maxLambda }
 
     public func validate(_ name: String) throws {
         guard (1...Self.maxMaxItems).contains(maxItems) else { throw ConfigProblem("'\(name).maxItems' must be 1 to \(Self.maxMaxItems)") }
@@ -172,6 +172,8 @@ public enum RankingModelConfig: Sendable, Equatable {
     case ease(EASESettings)
     /// How many users rated each movie.
     case popularity
+    /// EASE, DLAE or their blend, whichever lists best on the validation slice.
+    case choice(RankingChoiceSettings)
 
     /// The types by the names settings and model artefacts give them.
     public enum Kind: String, Sendable, CaseIterable {
@@ -179,6 +181,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case userAutoencoder = "user-autoencoder"
         case ease
         case popularity
+        case choice
     }
 
     public static let types = Kind.allCases.map(\.rawValue)
@@ -189,6 +192,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case .userAutoencoder: .userAutoencoder
         case .ease: .ease
         case .popularity: .popularity
+        case .choice: .choice
         }
     }
 
@@ -197,7 +201,7 @@ public enum RankingModelConfig: Sendable, Equatable {
     /// Whether `rec-train` fits a model of its own for the lists (`ranking-model.art`).
     public var hasOwnModel: Bool {
         switch self {
-        case .userAutoencoder, .ease: true
+        case .userAutoencoder, .ease, .choice: true
         case .ratingModel, .popularity: false
         }
     }
@@ -208,6 +212,7 @@ public enum RankingModelConfig: Sendable, Equatable {
         case .userAutoencoder: .userAutoencoder(AutoencoderSettings())
         case .ease: .ease(EASESettings())
         case .popularity: .popularity
+        case .choice: .choice(RankingChoiceSettings())
         case nil: nil
         }
     }
@@ -243,6 +248,7 @@ extension RankingModelConfig: Codable {
         case .userAutoencoder: self = .userAutoencoder(try AutoencoderSettings(from: decoder))
         case .ease: self = .ease(try EASESettings(from: decoder))
         case .popularity: self = .popularity
+        case .choice: self = .choice(try RankingChoiceSettings(from: decoder))
         case nil:
             throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
                                                    debugDescription: "unknown ranking model type '\(type)'")
@@ -255,6 +261,7 @@ extension RankingModelConfig: Codable {
         switch self {
         case .userAutoencoder(let s): try s.encode(to: encoder)
         case .ease(let s): try s.encode(to: encoder)
+        case .choice(let s): try s.encode(to: encoder)
         case .ratingModel, .popularity: break
         }
     }

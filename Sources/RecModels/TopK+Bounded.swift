@@ -11,7 +11,7 @@ extension TopK {
     /// Users scored together when a score row has `width` entries: `usersPerChunk`, or fewer
     /// when that many rows would pass `scoreBlockBytes`. Depends on the width alone, never on
     /// the number of workers.
-    static func usersPerChunk(width: Int) -> Int {
+    public static func usersPerChunk(width: Int) -> Int {
         max(1, min(usersPerChunk, scoreBlockBytes / max(1, width * MemoryLayout<Float>.stride)))
     }
 

@@ -47,7 +47,7 @@ extension ItemScorer {
 /// rather than scrambling it.
 public enum TopK {
     /// Users scored per chunk by `all`: fixed, so results never depend on the worker count.
-    static let usersPerChunk = 256
+    public static let usersPerChunk = 256
 
     /// True when (a, ia) ranks strictly before (b, ib).
     @inline(__always)

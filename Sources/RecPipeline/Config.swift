@@ -263,6 +263,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             switch rankingModel {
             case .userAutoencoder(let s): try s.validate("rankingModel")
             case .ease(let s): try s.validate("rankingModel")
+            case .choice(let s): try s.validate("rankingModel")
             case .ratingModel, .popularity: break
             }
         } catch let p as ConfigProblem {
@@ -273,14 +274,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         let needsValidation = [("ratingModel.earlyStoppingPatience", ratingModel.settings.earlyStoppingPatience > 0),
                                ("rankingModel.earlyStoppingPatience", { if case .userAutoencoder(let s) = rankingModel { s.earlyStoppingPatience > 0 } else { false } }()),
-                               ("rankingModel.lambdaGrid", { if case .ease(let s) = rankingModel { !s.lambdaGrid.isEmpty } else { false } }())]
+                               ("rankingModel.lambdaGrid", { if case .ease(let s) = rankingModel { !s.lambdaGrid.isEmpty } else { false } }()),
+                               ("rankingModel.candidates", { if case .choice(let s) = rankingModel { s.choosesOnValidation } else { false } }())]
             .filter(\.1).map(\.0)
         if let first = needsValidation.first {
             guard evaluation.enabled else {
                 throw bad("'\(first)' chooses on the validation slice, which a serving-only run ('evaluation.enabled': false) has not: remove it or enable evaluation")
             }
             guard split.validationRatio > 0 else {
-                throw bad("early stopping and lambdaGrid need a validation slice: set 'split.validationRatio' above 0 ('\(first)' is set)")
+                throw bad("early stopping, lambdaGrid and a choice of ranking model need a validation slice: set 'split.validationRatio' above 0 ('\(first)' is set)")
             }
         }
     }

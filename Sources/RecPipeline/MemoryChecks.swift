@@ -54,6 +54,8 @@ enum MemoryChecks {
         case .userAutoencoder(let a):
             ranking = Autoencoder.memoryParts(items: d.items, hidden: a.hidden, batchSize: a.batchSize, optimizer: a.optimizer,
                                               validation: validation, ratings: d.ratings, setting: "rankingModel")
+        case .choice(let s):
+            ranking = choiceTrainParts(s, d, workers: Parallel.resolve(c.workers).workers)
         case .ratingModel, .popularity:
             break
         }
@@ -73,6 +75,7 @@ enum MemoryChecks {
         switch c.rankingModel {
         case .ease(let e): parts += EASE.scoringParts(items: d.items, ratedItems: d.items, solver: easeSolver(e))
         case .userAutoencoder(let a): parts += Autoencoder.scoringParts(items: d.items, hidden: a.hidden, setting: "rankingModel")
+        case .choice(let s): parts += choiceScoreParts(s, d, workers: Parallel.resolve(c.workers).workers)
         case .ratingModel, .popularity: break
         }
         let workers = Parallel.resolve(c.workers).workers

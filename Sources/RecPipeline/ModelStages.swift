@@ -27,6 +27,7 @@ public struct TrainStage: Stage {
     public func reads(_ c: PipelineConfig) -> [String] {
         // λ chosen by NDCG@k on validation depends on k.
         if case .ease(let e) = c.rankingModel, !e.lambdaGrid.isEmpty { return ["evaluation", "ratingModel", "rankingModel", "score"] }
+        if case .choice(let s) = c.rankingModel, s.choosesOnValidation { return ["evaluation", "ratingModel", "rankingModel", "score"] }
         return ["evaluation", "ratingModel", "rankingModel"]
     }
 
@@ -93,6 +94,8 @@ public struct TrainStage: Stage {
             let stats: JSONValue = .object(["type": .string(RankingModelConfig.Kind.ease.rawValue), "lambda": .double(ease.lambda),
                                             "seconds": .double(clock.duration(to: .now).seconds)])
             return (stats, ease.lambda, nil)
+        case .choice(let s):
+            return (try fitChoice(s, c, m, input: input, validation: validation, ctx, to: path, serving: choices != nil), nil, nil)
         }
     }
 

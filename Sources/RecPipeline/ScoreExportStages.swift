@@ -95,6 +95,7 @@ public struct ScoreStage: ShardableStage {
         if case .ease = c.rankingModel, let lambda = try Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
+        if case .choice = c.rankingModel { choices["rankingModel"] = try servedRankingChoice(c.paths.rankingModel) }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         return (Served(ratings: job.input.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
     }
@@ -177,6 +178,7 @@ public struct ScoreStage: ShardableStage {
         let unrated = known.emptyColumns()
         let itemsInTrain = m.ids.itemCount - unrated.count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
+        let candidates = try rankingCandidates(job.scorer, path: c.paths.evalRankingModel, known: known, unrated: unrated, m, ctx)
         let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: unrated, k: c.score.k, ids: m.ids,
                                        parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
@@ -185,11 +187,12 @@ public struct ScoreStage: ShardableStage {
         let history = try rating.artefact.meta("history").map {
             try JSONDecoder().decode([EpochRecord].self, from: JSON.encode($0))
         } ?? []
-        let metrics = Metrics(
+        var metrics = Metrics(
             rmse: model.rmse, mae: model.mae, topKAccuracy: accuracy.values, ranking: ranking, baselines: baselines, history: history,
             counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
                           test: m.test.nonZeros),
             settings: settings)
+        metrics.rankingCandidates = candidates
         return (metrics, lists)
     }
 
@@ -215,6 +218,12 @@ public struct ScoreStage: ShardableStage {
             return ease
         case .popularity:
             return MostPopular.fit(popularityFrom)
+        case .choice:
+            let (blend, _) = try ItemBlend.read(path, parallel: ctx.parallel)
+            guard blend.itemCount == m.ids.itemCount else {
+                throw RecError(.artefact, "was fitted on other data than \(c.paths.matrices)", file: path, hint: "rerun rec-train")
+            }
+            return blend
         }
     }
 

@@ -71,7 +71,7 @@ struct PipelineCommand: RecCommand {
         case local, slurm
     }
 
-    func validate() throws {
+    public func validate() throws {
         if startStage != nil && onlyStage != nil { throw ValidationError("--from and --only cannot be used together") }
         if engine == .slurm && (startStage != nil || onlyStage != nil) { throw ValidationError("--from and --only are for --engine local") }
         if shards < 1 || shards > Shard.maxCount { throw ValidationError("--shards must be between 1 and \(Shard.maxCount)") }

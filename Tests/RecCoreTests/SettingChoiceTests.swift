@@ -88,7 +88,7 @@ import Testing
     /// own keys), by the same names.
     @Test func modelTypes_haveTheirSettingsNames() {
         #expect(RatingModelConfig.types == ["user-autoencoder", "item-autoencoder"])
-        #expect(RankingModelConfig.types == ["rating-model", "user-autoencoder", "ease", "popularity"])
+        #expect(RankingModelConfig.types == ["rating-model", "user-autoencoder", "ease", "popularity", "choice"])
         #expect(RatingModelConfig.itemAutoencoder(AutoencoderSettings()).isItemBased)
         #expect(!RatingModelConfig.userAutoencoder(AutoencoderSettings()).isItemBased)
     }

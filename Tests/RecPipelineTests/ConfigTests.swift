@@ -153,7 +153,7 @@ import Testing
         (#"{"ratingModel": {"epochs": 0}}"#, "'ratingModel.epochs' must be 1 to"),
         (#"{"ratingModel": {"inputDropout": 1}}"#, "'ratingModel.inputDropout' must be in [0, 1)"),
         (#"{"rankingModel": {"type": "ease", "lambda": -5}}"#, "'rankingModel.lambda' must be a number above 0"),
-        (#"{"ratingModel": {"earlyStoppingPatience": 3}}"#, "early stopping and lambdaGrid need a validation slice"),
+        (#"{"ratingModel": {"earlyStoppingPatience": 3}}"#, "early stopping, lambdaGrid and a choice of ranking model need a validation slice"),
     ])
     func load_valueOutOfRange_throws(c: (json: String, message: String)) throws {
         let e = try Self.error(c.json)

@@ -15,7 +15,9 @@ import Testing
         var other = PipelineFixture.baseSettings
         other["ratingModel"] = .object(["type": .string("item-autoencoder"), "hidden": .array([.int(6)]), "epochs": .int(2), "batchSize": .int(8)])
         other["rankingModel"] = .object(["type": .string("user-autoencoder"), "hidden": .array([.int(7)]), "epochs": .int(2), "batchSize": .int(8)])
-        return ["ease": PipelineFixture.baseSettings, "autoencoders": other]
+        var choice = PipelineFixture.baseSettings
+        choice["rankingModel"] = .object(["type": .string("choice"), "blendStep": .double(0.5)])
+        return ["ease": PipelineFixture.baseSettings, "autoencoders": other, "choice": choice]
     }()
 
     struct Case: CustomTestStringConvertible, Sendable {
@@ -80,6 +82,11 @@ import Testing
         case "rankingModel.lambdaGrid": return .array([.double(10), .double(40)])
         case "rankingModel.solver": return .string(current.stringValue == "blocked" ? "exact" : "blocked")
         case "rankingModel.maxItems": return .int(20) // below the fixture's movies: the cover changes
+        case "rankingModel.candidates": return .array([.string("dlae"), .string("ease")])
+        case "rankingModel.easeLambdas", "rankingModel.dlaeLambdas": return .array([.double(10), .double(40)])
+        case "rankingModel.dlaeDropouts": return .array([.double(0.25)])
+        case "rankingModel.blendMembers": return .array([.string("ease"), .string("popularity")])
+        case "rankingModel.blendStep": return .double(0.25)
         case "memoryLimitGB": return .double(64)
         case "export.csvCells": return .string(current.stringValue == "exact" ? "spreadsheet-safe" : "exact")
         case "export.fileMode": return .string("0640")
@@ -119,6 +126,10 @@ import Testing
             user = setting(user, c.key, to: new)
             if c.key.last == "earlyStoppingPatience" || c.key.last == "lambdaGrid" {
                 user = setting(user, ["split", "validationRatio"], to: .double(0.1))
+            }
+            // A choice needs a validation slice: without one, a fixed model.
+            if c.base == "choice", c.key == ["evaluation", "enabled"] {
+                user = setting(user, ["rankingModel", "candidates"], to: .array([.string("dlae")]))
             }
         }
         guard case .object(let o) = user else { return nil }

@@ -24,6 +24,7 @@ import Testing
         "{}",
         #"{"rankingModel": {"type": "ease"}}"#,
         #"{"rankingModel": {"type": "user-autoencoder"}, "ratingModel": {"type": "item-autoencoder"}}"#,
+        #"{"rankingModel": {"type": "choice"}, "split": {"validationRatio": 0.1}}"#,
     ]
 
     /// (key path, JSON value) of every number under `v`; array elements as `path[i]`.
@@ -64,6 +65,10 @@ import Testing
         }
         if case .ease(let e) = c.rankingModel {
             #expect(([e.lambda] + e.lambdaGrid).allSatisfy { Float($0).isFinite && $0 > 0 })
+        }
+        if case .choice(let s) = c.rankingModel {
+            #expect((s.easeLambdas + s.dlaeLambdas).allSatisfy { Float($0).isFinite && $0 > 0 })
+            #expect(s.dlaeDropouts.allSatisfy { ($0 / (1 - $0)).isFinite && $0 >= 0 } && RankingChoiceSettings.blendSteps.contains(s.blendDivisions))
         }
         #expect(MemoryPlan.limit(settingGB: c.memoryLimitGB).bytes >= 0)
         #expect(Parallel.resolve(c.workers).workers >= 1)

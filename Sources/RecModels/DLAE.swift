@@ -1,0 +1,113 @@
+import Foundation
+import RecCore
+import RecData
+import RecKernels
+
+/// DLAE (Steck 2020, "Autoencoders that don't overfit towards the identity"): the closed form
+/// of a linear autoencoder trained with dropout p on its input, held in the `EASE` type (an
+/// item–item matrix B scored as x_u · B).
+///
+/// With G = XᵀX (X as EASE weights it: binary or rating / highest rating),
+///
+///     Λ = diag(λ + p / (1 − p) · diag(G)),   P = (G + Λ)⁻¹,   B = I − P Λ,
+///
+/// i.e. B_ij = δ_ij − P_ij Λ_jj. Unlike EASE, B's diagonal is not forced to 0: the dropout
+/// penalty alone keeps B from the identity. A user's own movies are never listed, so the
+/// diagonal changes no list. The solvers are EASE's: `exact` in Double with LAPACK on one thread,
+/// `blocked` in Float over the `maxItems` most-rated movies with `TiledInverse`.
+extension EASE {
+    /// p / (1 − p), the dropout's penalty per unit of (XᵀX)_jj.
+    @inline(__always) static func dropoutScale(_ p: Double) -> Double { p / (1 - p) }
+
+    /// X's entries for `train` under `weighting` (nil: binary, every entry 1).
+    public static func inputWeights(_ train: CSRMatrix, weighting: Weighting, ratingMax: Float) -> [Float]? {
+        guard weighting == .rating else { return nil }
+        let shape = EASE(itemCount: 0, lambda: 1, weights: [], weighting: weighting, ratingMax: ratingMax)
+        return train.values.map(shape.x)
+    }
+
+    /// The Gram matrix G = XᵀX the exact solver starts from, for sharing between fits of one
+    /// input (`fit(gram:…)`): n × n Double.
+    public static func gram(_ train: CSRMatrix, weighting: Weighting, ratingMax: Float, parallel: Parallel) -> [Double] {
+        gram(train, weights: inputWeights(train, weighting: weighting, ratingMax: ratingMax), parallel: parallel)
+    }
+
+    /// Fits DLAE on `train`. `gram`: G = XᵀX of the same input and weighting (exact solver only),
+    /// to share one between fits; computed here when nil.
+    /// - Precondition: λ valid for EASE, 0 ≤ p < 1.
+    /// - Throws: `RecError(.runtime)` when G + Λ is not positive definite.
+    public static func fitDLAE(_ train: CSRMatrix, lambda: Double, dropout: Double, weighting: Weighting = .binary, ratingMax: Float = 5,
+                               solver: Solver = .exact, gram: [Double]? = nil, parallel: Parallel) throws -> EASE {
+        precondition(EASESettings.isValidLambda(lambda) && dropout >= 0 && dropout < 1, "DLAE λ \(lambda), p \(dropout) out of range")
+        if case .blocked(let maxItems) = solver.resolved(ratedItems: train.cols - train.emptyColumns().count) {
+            return try fitBlockedDLAE(train, lambda: lambda, dropout: dropout, weighting: weighting, ratingMax: ratingMax, maxItems: maxItems,
+                                      parallel: parallel)
+        }
+        let g = gram ?? Self.gram(train, weighting: weighting, ratingMax: ratingMax, parallel: parallel)
+        return try fit(gram: g, items: train.cols, lambda: lambda, dropout: dropout, weighting: weighting, ratingMax: ratingMax,
+                       parallel: parallel)
+    }
+
+    /// The exact solver from a given G = XᵀX (n × n Double, left as it is): EASE when `dropout`
+    /// is nil (the same bits as `fit`), else DLAE with that p.
+    public static func fit(gram g: [Double], items n: Int, lambda: Double, dropout: Double?, weighting: Weighting, ratingMax: Float,
+                           parallel: Parallel) throws -> EASE {
+        precondition(g.count == n * n, "G must be n × n")
+        var a = g
+        let penalty = (0..<n).map { i in lambda + (dropout.map { dropoutScale($0) * g[i * n + i] } ?? 0) }
+        for i in 0..<n { a[i * n + i] += penalty[i] }
+        let ok = n == 0 || BLAS.withThreads(1) { a.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
+        let name = dropout == nil ? "EASE: XᵀX + λI" : "DLAE: XᵀX + Λ"
+        guard ok else { throw RecError(.runtime, "\(name) is not positive definite (λ = \(lambda))", hint: "use a larger lambda") }
+        let b = dropout == nil ? weights(fromInverse: a, n: n, parallel: parallel) : dlaeWeights(fromInverse: a, penalty: penalty, parallel: parallel)
+        return EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: ratingMax)
+    }
+
+    /// B = I − P Λ, rounded to Float.
+    static func dlaeWeights(fromInverse p: [Double], penalty: [Double], parallel: Parallel) -> [Float] {
+        let n = penalty.count
+        var b = [Float](repeating: 0, count: n * n)
+        guard n > 0 else { return b }
+        b.withUnsafeMutableBufferPointer { buffer in
+            let out = SharedPointer(buffer.baseAddress!)
+            parallel.forEachChunk(count: n, chunkSize: 256) { _, rows in
+                for i in rows {
+                    for j in 0..<n { out[i * n + j] = Float((i == j ? 1 : 0) - p[i * n + j] * penalty[j]) }
+                }
+            }
+        }
+        return b
+    }
+
+    /// DLAE over the `maxItems` most-rated items, in Float with `TiledInverse` (as `fitBlocked`
+    /// for EASE, with the same memory: two covered × covered Float matrices).
+    static func fitBlockedDLAE(_ train: CSRMatrix, lambda: Double, dropout: Double, weighting: Weighting, ratingMax: Float, maxItems: Int,
+                               parallel: Parallel) throws -> EASE {
+        guard maxItems >= 1 else { throw RecError(.config, "DLAE maxItems must be at least 1, got \(maxItems)") }
+        let covered = coveredItems(train, maxItems: maxItems)
+        let m = covered.count
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * m))
+        defer { g.deallocate() }
+        g.initialize(repeating: 0, count: m * m)
+        try coveredGram(train, weights: inputWeights(train, weighting: weighting, ratingMax: ratingMax), covered: covered, lambda: 0,
+                        into: g, parallel: parallel)
+        let penalty = (0..<m).map { i in lambda + dropoutScale(dropout) * Double(g[i * m + i]) }
+        for i in 0..<m { g[i * m + i] = Float(Double(g[i * m + i]) + penalty[i]) }
+        var b = [Float](repeating: 0, count: m * m)
+        let ok = b.withUnsafeMutableBufferPointer { TiledInverse.invert(g, n: m, into: $0.baseAddress!, parallel: parallel) }
+        guard ok else {
+            throw RecError(.runtime, "DLAE: XᵀX + Λ is not positive definite in single precision (λ = \(lambda))", hint: "use a larger lambda")
+        }
+        let scale = penalty.map { Float($0) }
+        b.withUnsafeMutableBufferPointer { buffer in
+            let out = SharedPointer(buffer.baseAddress!)
+            parallel.forEachChunk(count: m, chunkSize: 256) { _, rows in
+                for i in rows {
+                    for j in 0..<m { out[i * m + j] = -out[i * m + j] * scale[j] }
+                    out[i * m + i] += 1
+                }
+            }
+        }
+        return EASE(itemCount: train.cols, lambda: lambda, weights: b, weighting: weighting, ratingMax: ratingMax, covered: covered)
+    }
+}
