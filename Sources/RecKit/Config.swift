@@ -103,6 +103,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var qualityGate = QualityGate()
     /// How the exports are written: CSV cells, permissions of new files (ExportSettings.swift).
     public var export = Export()
+    /// What may be recommended tonight (CatalogueRules.swift).
+    public var catalogueRules = CatalogueRulesSettings()
     public var monitoring = Monitoring()
     /// How `rec-pipeline --engine slurm` submits the jobs (operational: in no fingerprint).
     public var slurm = Slurm()
@@ -116,6 +118,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
         case export
+        case catalogueRules
     }
 
     public init() {}
@@ -252,6 +255,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                               ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {
             if let bound, !(bound.isFinite && bound >= 0) { throw bad("'qualityGate.\(name)' must be null (off) or a number, 0 or more") }
         }
+        try catalogueRules.validate(file: file)
         guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
             throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
         }
