@@ -86,15 +86,17 @@ public struct BeyondAccuracy: Codable, Sendable, Equatable {
     }
 }
 
-/// How good similar-movie lists are, on the held-out test slice: for every user and every
-/// test movie the user liked (rated ≥ `threshold`), a hit when that movie is in the similar
-/// list (first `k` entries) of at least one movie the user liked in the lists' input
-/// (train + validation). hitRate = hits / (user, liked test movie) pairs, over users with a
-/// liked movie in both.
+/// How good similar-movie lists are, on the held-out test slice: each similar list is judged
+/// as a list of k recommendations for every user who liked its movie before the test. For
+/// every user with a liked test movie (rated ≥ `threshold`) and every movie the user liked in
+/// the lists' input (train + validation), a hit when that movie's similar list (first `k`
+/// entries) holds one of the user's liked test movies. hitRate = hits / such (user, liked
+/// movie) pairs. Every list is scored on its own, so a model's lists and a baseline's compare
+/// list for list.
 public struct SimilarHitRate: Codable, Sendable, Equatable {
     public var k: Int
     public var hitRate: Double
-    /// (user, liked test movie) pairs counted.
+    /// (user, movie liked before the test) pairs counted.
     public var pairs: Int
     public var usersEvaluated: Int
 
@@ -111,15 +113,12 @@ public struct SimilarHitRate: Codable, Sendable, Equatable {
         precondition(similar.count == known.cols * k && known.rows == test.rows)
         let parts = parallel.mapChunks(count: test.rows, chunkSize: 256) { users -> (Int, Int, Int) in
             var hits = 0, pairs = 0, counted = 0
-            var reached = Set<Int32>()
             for u in users {
-                let liked = test.row(u).filter { test.values[$0] >= threshold }.map { test.columns[$0] }
+                let liked = Set(test.row(u).filter { test.values[$0] >= threshold }.map { test.columns[$0] })
                 let seeds = known.row(u).filter { known.values[$0] >= threshold }.map { Int(known.columns[$0]) }
                 guard !liked.isEmpty, !seeds.isEmpty else { continue }
-                reached.removeAll(keepingCapacity: true)
-                for i in seeds { for j in similar[(i * k)..<(i * k + k)] where j >= 0 { reached.insert(j) } }
-                hits += liked.filter(reached.contains).count
-                pairs += liked.count
+                for i in seeds where similar[(i * k)..<(i * k + k)].contains(where: liked.contains) { hits += 1 }
+                pairs += seeds.count
                 counted += 1
             }
             return (hits, pairs, counted)

@@ -248,6 +248,7 @@ public struct RunMonitor: Sendable {
                 }
             }
         }
+        addListQuality(m, to: &x)
     }
 }
 

@@ -14,9 +14,9 @@ struct PipelineTests {
 
         // CSV: header, exactly k rows per user, sorted by user then rank.
         let rows = parseCSV(try read(f.path("output/recommendations.csv")))
-        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating"])
+        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating", "because_movie_id", "because_title"])
         let body = rows.dropFirst()
-        #expect(body.allSatisfy { $0.count == 7 })
+        #expect(body.allSatisfy { $0.count == 9 })
         let byUser = Dictionary(grouping: body, by: { Int($0[0])! })
         #expect(byUser.count == Fixture.users)
         #expect(byUser.values.allSatisfy { $0.count == 5 })

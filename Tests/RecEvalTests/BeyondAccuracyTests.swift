@@ -73,9 +73,9 @@ import Testing
             let seeds = known.row(u).filter { known.values[$0] >= 4 }.map { Int(known.columns[$0]) }
             guard !liked.isEmpty, !seeds.isEmpty else { continue }
             users += 1
-            for movie in liked {
+            for s in seeds {
                 pairs += 1
-                if seeds.contains(where: { s in (0..<k).contains { similar[s * k + $0] == movie } }) { hits += 1 }
+                if (0..<k).contains(where: { liked.contains(similar[s * k + $0]) }) { hits += 1 }
             }
         }
         #expect(h.pairs == pairs && h.usersEvaluated == users)
