@@ -86,23 +86,34 @@ public struct BeyondAccuracy: Codable, Sendable, Equatable {
     }
 }
 
-/// How good similar-movie lists are, on the held-out test slice: each similar list is judged
-/// as a list of k recommendations for every user who liked its movie before the test. For
-/// every user with a liked test movie (rated ≥ `threshold`) and every movie the user liked in
-/// the lists' input (train + validation), a hit when that movie's similar list (first `k`
-/// entries) holds one of the user's liked test movies. hitRate = hits / such (user, liked
-/// movie) pairs. Every list is scored on its own, so a model's lists and a baseline's compare
-/// list for list.
+/// How good similar-movie lists are, on the held-out test slice: do they lead a user from the
+/// movies they liked to the ones they will like? For every user with a liked test movie
+/// (rated ≥ `threshold`) and a liked movie in the lists' input (train + validation), the
+/// user's candidates are the union of the similar lists (first `k` entries) of their liked
+/// movies, less the movies they rated before the test; each liked test movie among them is a
+/// hit. hitRate = hits / (user, liked test movie) pairs.
+///
+/// The popularity baseline gets the same budget: for each user, as many candidates as the
+/// similar lists gave, taken from the most-rated movies the user did not rate. (Giving every
+/// movie the same most-popular list instead would leave the baseline k + 1 candidates per
+/// user against hundreds, and judging each similar list alone as a top-k list favours
+/// popular movies whatever their similarity.)
 public struct SimilarHitRate: Codable, Sendable, Equatable {
     public var k: Int
     public var hitRate: Double
-    /// (user, movie liked before the test) pairs counted.
+    /// The popularity baseline's hit rate with the same number of candidates per user.
+    public var mostPopularHitRate: Double
+    /// Mean number of candidates per evaluated user.
+    public var meanCandidates: Double
+    /// (user, liked test movie) pairs counted.
     public var pairs: Int
     public var usersEvaluated: Int
 
-    public init(k: Int, hitRate: Double, pairs: Int, usersEvaluated: Int) {
+    public init(k: Int, hitRate: Double, mostPopularHitRate: Double, meanCandidates: Double, pairs: Int, usersEvaluated: Int) {
         self.k = k
         self.hitRate = hitRate
+        self.mostPopularHitRate = mostPopularHitRate
+        self.meanCandidates = meanCandidates
         self.pairs = pairs
         self.usersEvaluated = usersEvaluated
     }
@@ -111,21 +122,48 @@ public struct SimilarHitRate: Codable, Sendable, Equatable {
     public static func measure(similar: [Int32], k: Int, known: CSRMatrix, test: CSRMatrix, threshold: Float = 4,
                                parallel: Parallel) -> SimilarHitRate {
         precondition(similar.count == known.cols * k && known.rows == test.rows)
-        let parts = parallel.mapChunks(count: test.rows, chunkSize: 256) { users -> (Int, Int, Int) in
-            var hits = 0, pairs = 0, counted = 0
+        var raters = [Int](repeating: 0, count: known.cols)
+        for c in known.columns { raters[Int(c)] += 1 }
+        let popular: [Int32] = (0..<known.cols).sorted { (a: Int, b: Int) -> Bool in raters[a] != raters[b] ? raters[a] > raters[b] : a < b }
+            .map { Int32($0) }
+        // Per chunk: (model hits, baseline hits, pairs, users, candidates).
+        let parts = parallel.mapChunks(count: test.rows, chunkSize: 256) { users -> (Int, Int, Int, Int, Int) in
+            var hits = 0, popularHits = 0, pairs = 0, counted = 0, candidates = 0
+            // Per item, the last user (+ 1) who rated it, reached it, or got it from the baseline:
+            // marks without clearing between users.
+            var rated = [Int](repeating: 0, count: known.cols), reached = rated, baseline = rated
             for u in users {
-                let liked = Set(test.row(u).filter { test.values[$0] >= threshold }.map { test.columns[$0] })
+                let liked = test.row(u).filter { test.values[$0] >= threshold }.map { Int(test.columns[$0]) }
                 let seeds = known.row(u).filter { known.values[$0] >= threshold }.map { Int(known.columns[$0]) }
                 guard !liked.isEmpty, !seeds.isEmpty else { continue }
-                for i in seeds where similar[(i * k)..<(i * k + k)].contains(where: liked.contains) { hits += 1 }
-                pairs += seeds.count
+                let mark = u + 1
+                for e in known.row(u) { rated[Int(known.columns[e])] = mark }
+                var budget = 0
+                for i in seeds {
+                    for j in similar[(i * k)..<(i * k + k)] where j >= 0 && rated[Int(j)] != mark && reached[Int(j)] != mark {
+                        reached[Int(j)] = mark
+                        budget += 1
+                    }
+                }
+                var given = 0, t = 0
+                while given < budget, t < popular.count {
+                    let j = Int(popular[t])
+                    if rated[j] != mark { baseline[j] = mark; given += 1 }
+                    t += 1
+                }
+                hits += liked.filter { reached[$0] == mark }.count
+                popularHits += liked.filter { baseline[$0] == mark }.count
+                pairs += liked.count
                 counted += 1
+                candidates += budget
             }
-            return (hits, pairs, counted)
+            return (hits, popularHits, pairs, counted, candidates)
         }
-        let hits = parts.reduce(0) { $0 + $1.0 }, pairs = parts.reduce(0) { $0 + $1.1 }
-        return SimilarHitRate(k: k, hitRate: pairs > 0 ? Double(hits) / Double(pairs) : 0, pairs: pairs,
-                              usersEvaluated: parts.reduce(0) { $0 + $1.2 })
+        let hits = parts.reduce(0) { $0 + $1.0 }, popularHits = parts.reduce(0) { $0 + $1.1 }, pairs = parts.reduce(0) { $0 + $1.2 }
+        let users = parts.reduce(0) { $0 + $1.3 }, candidates = parts.reduce(0) { $0 + $1.4 }
+        func share(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+        return SimilarHitRate(k: k, hitRate: share(hits, pairs), mostPopularHitRate: share(popularHits, pairs),
+                              meanCandidates: share(candidates, users), pairs: pairs, usersEvaluated: users)
     }
 }
 
@@ -134,14 +172,12 @@ public struct SimilarHitRate: Codable, Sendable, Equatable {
 public struct ListQuality: Codable, Sendable, Equatable {
     public var model: BeyondAccuracy
     public var mostPopular: BeyondAccuracy
-    /// The similar lists of the evaluation model, and of the popularity baseline.
+    /// The similar lists of the evaluation model, against the popularity baseline.
     public var similar: SimilarHitRate
-    public var similarMostPopular: SimilarHitRate
 
-    public init(model: BeyondAccuracy, mostPopular: BeyondAccuracy, similar: SimilarHitRate, similarMostPopular: SimilarHitRate) {
+    public init(model: BeyondAccuracy, mostPopular: BeyondAccuracy, similar: SimilarHitRate) {
         self.model = model
         self.mostPopular = mostPopular
         self.similar = similar
-        self.similarMostPopular = similarMostPopular
     }
 }

@@ -151,10 +151,12 @@ public enum SimilarItems {
     public static func fromWeights(_ model: some ItemItemWeights, allowed: [Bool], count: Int, parallel: Parallel)
         -> (items: [Int32], scores: [Float]) {
         let m = model.covered.count, b = model.weights, covered = model.covered
-        return select(itemCount: allowed.count, allowed: allowed, count: count, parallel: parallel) { i, row in
-            let p = model.coveredIndex(i)
-            guard p >= 0 else { return }
-            for (q, j) in covered.enumerated() { row[Int(j)] = b[p * m + q] }
+        // Rows and columns of B alone: a movie outside the cover has no neighbours and is no one's.
+        var inCover = allowed
+        for i in allowed.indices where model.coveredIndex(i) < 0 { inCover[i] = false }
+        return select(itemCount: allowed.count, allowed: inCover, columns: covered, count: count, parallel: parallel) { i, row in
+            let p = model.coveredIndex(i) * m
+            for q in 0..<m { row[q] = b[p + q] }
         }
     }
 
@@ -173,30 +175,30 @@ public enum SimilarItems {
         }
     }
 
-    /// The popularity baseline: every movie's list is the most-rated allowed movies of
-    /// `input` but itself, scored by their number of ratings.
-    public static func popular(_ input: CSRMatrix, allowed: [Bool], count: Int, parallel: Parallel) -> (items: [Int32], scores: [Float]) {
-        let counts = MostPopular.fit(input).counts
-        return select(itemCount: input.cols, allowed: allowed, count: count, parallel: parallel) { _, row in
-            for j in 0..<counts.count { row[j] = counts[j] }
-        }
-    }
-
     /// Each allowed item's top `count` of the similarity row `fill` writes (into zeros).
-    static func select(itemCount n: Int, allowed: [Bool], count: Int, parallel: Parallel,
+    /// - Parameter columns: the items a row holds, ascending (nil: every item); `fill` writes
+    ///   row[c] for the c-th of them.
+    static func select(itemCount n: Int, allowed: [Bool], columns: [Int32]? = nil, count: Int, parallel: Parallel,
                        fill: (Int, UnsafeMutablePointer<Float>) -> Void) -> (items: [Int32], scores: [Float]) {
         precondition(allowed.count == n && count > 0)
+        let width = columns?.count ?? n
         let parts = parallel.mapChunks(count: n, chunkSize: itemsPerChunk) { chunk -> ([Int32], [Float]) in
             var items = [Int32](repeating: -1, count: chunk.count * count), scores = [Float](repeating: 0, count: chunk.count * count)
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: max(1, width))
             defer { row.deallocate() }
             for i in chunk where allowed[i] {
-                row.initialize(repeating: 0, count: n)
+                row.initialize(repeating: 0, count: width)
                 fill(i, row)
-                for j in 0..<n where !allowed[j] || !(row[j] > 0) { row[j] = -.infinity }
-                let best = TopK.select(scores: row, count: n, k: count, excluding: [Int32(i)][...])
+                var own = -1
+                for c in 0..<width {
+                    let j = columns.map { Int($0[c]) } ?? c
+                    if j == i { own = c }
+                    if !allowed[j] || !(row[c] > 0) { row[c] = -.infinity }
+                }
+                let best = own < 0 ? TopK.select(scores: row, count: width, k: count, excluding: [Int32]()[...])
+                    : TopK.select(scores: row, count: width, k: count, excluding: [Int32(own)][...])
                 for (r, pick) in best.enumerated() where pick.score > 0 {
-                    items[(i - chunk.lowerBound) * count + r] = pick.item
+                    items[(i - chunk.lowerBound) * count + r] = columns.map { $0[Int(pick.item)] } ?? pick.item
                     scores[(i - chunk.lowerBound) * count + r] = pick.score
                 }
             }

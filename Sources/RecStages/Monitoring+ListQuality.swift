@@ -6,7 +6,7 @@ extension RunMonitor {
     /// (`model="mostPopular"`), labelled with the lists' k.
     static func addListQuality(_ m: JSONValue, to x: inout Exposition) {
         guard let q = m["listQuality"], let k = m["ranking"]?["k"]?.intValue else { return }
-        for (model, lists, similar) in [("pipeline", "model", "similar"), ("mostPopular", "mostPopular", "similarMostPopular")] {
+        for (model, lists, hitRate) in [("pipeline", "model", "hitRate"), ("mostPopular", "mostPopular", "mostPopularHitRate")] {
             for (key, name, help) in [
                 ("novelty", "list_novelty_bits", "Mean self-information (bits) of the recommended movies in the evaluation lists, from metrics.json."),
                 ("intraListDiversity", "list_genre_diversity", "Mean pairwise Jaccard distance of the genre sets within a list, from metrics.json."),
@@ -14,8 +14,8 @@ extension RunMonitor {
             ] {
                 if let v = q[lists]?[key]?.doubleValue { x.gauge(name, help, [("model", model), ("k", String(k))], v) }
             }
-            if let v = q[similar]?["hitRate"]?.doubleValue {
-                x.gauge("similar_hit_rate", "Share of liked test movies found in the similar lists of the movies the user liked before the test, from metrics.json.",
+            if let v = q["similar"]?[hitRate]?.doubleValue {
+                x.gauge("similar_hit_rate", "Share of liked test movies among the similar movies of the movies the user liked before the test (the baseline: as many of the most-rated), from metrics.json.",
                         [("model", model), ("k", String(k))], v)
             }
         }

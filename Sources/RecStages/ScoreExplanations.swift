@@ -21,11 +21,12 @@ extension ScoreStage {
 
     /// The served lists' reasons and similar lists.
     func explanations(_ job: ListJob, _ lists: TopKLists, excluded: [Int], _ ctx: StageContext) -> Explanations {
-        let k = lists.k
+        let k = lists.k, clock = ContinuousClock.now
         var allowed = [Bool](repeating: true, count: lists.ids.itemCount)
         for i in job.input.emptyColumns() + excluded { allowed[i] = false }
         let because = reasons(job.scorer, input: job.input, items: lists.items, k: k, ctx.parallel)
         let similar = similarLists(job.scorer, input: job.input, allowed: allowed, k: k, ctx.parallel)
+        ctx.logger.info("reasons and similar lists of the served model: \(String(format: "%.2f", clock.duration(to: .now).seconds)) s")
         return Explanations(k: k, because: because, similarK: k, similarItems: similar.items, similarScores: similar.scores, ids: lists.ids)
     }
 
@@ -58,9 +59,9 @@ extension ScoreStage {
 
     /// Novelty, diversity and short-head share of the evaluation lists and of the most-popular
     /// baseline's, and the hit rate of the evaluation model's similar lists against the
-    /// popularity baseline's, on the test slice.
+    /// popularity baseline, on the test slice.
     func listQuality(_ evalLists: TopKLists, _ m: Matrices, catalogue: Catalogue, _ ctx: StageContext) throws -> ListQuality {
-        let c = ctx.config, k = c.score.k
+        let c = ctx.config, k = c.score.k, clock = ContinuousClock.now
         let job = try evaluationJob(m, ctx).2
         let known = job.input
         let unrated = known.emptyColumns()
@@ -69,13 +70,11 @@ extension ScoreStage {
         var allowed = [Bool](repeating: true, count: m.ids.itemCount)
         for i in unrated { allowed[i] = false }
         let similar = similarLists(job.scorer, input: known, allowed: allowed, k: k, ctx.parallel)
-        let popular = SimilarItems.popular(known, allowed: allowed, count: k, parallel: ctx.parallel)
         let quality = ListQuality(
             model: BeyondAccuracy.measure(lists: evalLists, input: known, genres: genres, parallel: ctx.parallel),
             mostPopular: BeyondAccuracy.measure(lists: popularLists, input: known, genres: genres, parallel: ctx.parallel),
-            similar: SimilarHitRate.measure(similar: similar.items, k: k, known: known, test: m.test, parallel: ctx.parallel),
-            similarMostPopular: SimilarHitRate.measure(similar: popular.items, k: k, known: known, test: m.test, parallel: ctx.parallel))
-        ctx.logger.info("\(Report.listQualitySummary(quality))")
+            similar: SimilarHitRate.measure(similar: similar.items, k: k, known: known, test: m.test, parallel: ctx.parallel))
+        ctx.logger.info("\(Report.listQualitySummary(quality)) (measured in \(String(format: "%.2f", clock.duration(to: .now).seconds)) s)")
         return quality
     }
 }

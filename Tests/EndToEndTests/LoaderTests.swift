@@ -85,7 +85,8 @@ import Testing
         defer { pg.stop() }
         let csv = f.path("output/recommendations.csv")
         let load = try pg.psql("""
-            CREATE TABLE recs (user_id integer, rank smallint, movie_id integer, score real, title text, genres text, predicted_rating real);
+            CREATE TABLE recs (user_id integer, rank smallint, movie_id integer, score real, title text, genres text, predicted_rating real,
+                               because_movie_id integer, because_title text);
             \\copy recs FROM '\(csv)' WITH (FORMAT csv, HEADER true)
             SELECT count(*), count(DISTINCT user_id), count(*) FILTER (WHERE predicted_rating = 0.5),
                    count(*) FILTER (WHERE title = 'Comma, and "Quotes" (2001)') FROM recs;

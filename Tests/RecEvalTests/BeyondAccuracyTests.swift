@@ -67,18 +67,26 @@ import Testing
         let similar = (0..<items * k).map { _ in rng.below(4) == 0 ? Int32(-1) : Int32(rng.below(items)) }
         let h = SimilarHitRate.measure(similar: similar, k: k, known: known, test: test, parallel: Parallel(workers: 2))
         #expect(h == SimilarHitRate.measure(similar: similar, k: k, known: known, test: test, parallel: Parallel(workers: 1)))
-        var hits = 0, pairs = 0, users = 0
+        var raters = [Int](repeating: 0, count: items)
+        for c in known.columns { raters[Int(c)] += 1 }
+        var hits = 0, popularHits = 0, pairs = 0, users = 0, candidates = 0
         for u in 0..<40 {
-            let liked = test.row(u).filter { test.values[$0] >= 4 }.map { test.columns[$0] }
+            let liked = test.row(u).filter { test.values[$0] >= 4 }.map { Int(test.columns[$0]) }
             let seeds = known.row(u).filter { known.values[$0] >= 4 }.map { Int(known.columns[$0]) }
             guard !liked.isEmpty, !seeds.isEmpty else { continue }
+            let rated = Set(known.columns[known.row(u)].map(Int.init))
+            let reached = Set(seeds.flatMap { s in (0..<k).map { Int(similar[s * k + $0]) } }).filter { $0 >= 0 && !rated.contains($0) }
+            let baseline = (0..<items).filter { !rated.contains($0) }
+                .sorted { raters[$0] != raters[$1] ? raters[$0] > raters[$1] : $0 < $1 }.prefix(reached.count)
             users += 1
-            for s in seeds {
-                pairs += 1
-                if (0..<k).contains(where: { liked.contains(similar[s * k + $0]) }) { hits += 1 }
-            }
+            pairs += liked.count
+            candidates += reached.count
+            hits += liked.filter(reached.contains).count
+            popularHits += liked.filter(baseline.contains).count
         }
         #expect(h.pairs == pairs && h.usersEvaluated == users)
         #expect(h.hitRate == (pairs > 0 ? Double(hits) / Double(pairs) : 0))
+        #expect(h.mostPopularHitRate == (pairs > 0 ? Double(popularHits) / Double(pairs) : 0))
+        #expect(h.meanCandidates == (users > 0 ? Double(candidates) / Double(users) : 0))
     }
 }

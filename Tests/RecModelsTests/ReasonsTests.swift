@@ -142,7 +142,6 @@ func bruteScore(_ model: EASE, row: [(item: Int, rating: Float)], item i: Int) -
             // Co-occurrence cosine written out from the sets of raters.
             let raters = (0..<n).map { i in Set((0..<x.rows).filter { x.columns[x.row($0)].contains(Int32(i)) }) }
             let co = SimilarItems.cooccurrence(x, allowed: allowed, count: count, parallel: Parallel(workers: 2))
-            let popular = SimilarItems.popular(x, allowed: allowed, count: count, parallel: Parallel(workers: 2))
             let references: [((Int, Int) -> Double, (items: [Int32], scores: [Float]))] = [
                 ({ i, j in
                     let p = model.coveredIndex(i), q = model.coveredIndex(j)
@@ -151,7 +150,6 @@ func bruteScore(_ model: EASE, row: [(item: Int, rating: Float)], item i: Int) -
                 ({ i, j in
                     Double(raters[i].intersection(raters[j]).count) / (Double(raters[i].count) * Double(raters[j].count)).squareRoot()
                 }, co),
-                ({ _, j in Double(raters[j].count) }, popular),
             ]
             for (similarity, got) in references {
                 for i in 0..<n {
