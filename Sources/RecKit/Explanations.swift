@@ -73,7 +73,7 @@ public struct Explanations: Sendable, Equatable {
 ///
 /// CSV: `movie_id,rank,similar_movie_id,score,title,genres,similar_title,similar_genres`, one
 /// row per (movie, rank), sorted by movie id then rank. JSON lines: one object per movie that
-/// has a similar movie, `{"movie_id":1,"title":…,"genres":[…],"similar":[{"rank":1,"movie_id":…,
+/// has a similar movie, `{"movie_id":1,"title":…,"genres":[…],"similar_movies":[{"rank":1,"movie_id":…,
 /// "score":…,"title":…,"genres":[…]}]}`.
 public enum SimilarExport {
     public static let csvHeader = "movie_id,rank,similar_movie_id,score,title,genres,similar_title,similar_genres\n"
@@ -87,7 +87,7 @@ public enum SimilarExport {
             var csv: [UInt8] = [], json: [UInt8] = []
             for i in chunk where e.similarItems[i * k] >= 0 {
                 let movie = String(e.ids.itemIds[i]), c = text.row[i]
-                json.append(contentsOf: "{\"movie_id\":\(movie),\"title\":\(text.titlesJSON[c]),\"genres\":\(text.genresJSON[c]),\"similar\":[".utf8)
+                json.append(contentsOf: "{\"movie_id\":\(movie),\"title\":\(text.titlesJSON[c]),\"genres\":\(text.genresJSON[c]),\"similar_movies\":[".utf8)
                 for r in 0..<k {
                     let j = Int(e.similarItems[i * k + r])
                     if j < 0 { break }

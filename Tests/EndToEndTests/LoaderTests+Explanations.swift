@@ -64,10 +64,10 @@ import Testing
         let (f, e) = try Self.explanationRun()
         defer { f.remove() }
         let sql = try runTool("sqlite3", [":memory:"], stdin: """
-            .import --csv \(f.path("output/similar.csv")) similar
+            .import --csv \(f.path("output/similar.csv")) similar_movies
             .import --csv \(f.path("output/recommendations.csv")) recs
-            SELECT count(*), count(DISTINCT movie_id) FROM similar;
-            SELECT count(*) FROM similar WHERE similar_title = 'Comma, and "Quotes" (2001)';
+            SELECT count(*), count(DISTINCT movie_id) FROM similar_movies;
+            SELECT count(*) FROM similar_movies WHERE similar_title = 'Comma, and "Quotes" (2001)';
             SELECT count(*) FROM recs WHERE because_movie_id <> '';
             """)
         #expect(sql.status == 0, "\(sql.stderr)")
@@ -81,18 +81,18 @@ import Testing
         let pg = try ThrowawayPostgres.start()
         defer { pg.stop() }
         let load = try pg.psql("""
-            CREATE TABLE similar (movie_id integer, rank smallint, similar_movie_id integer, score real,
+            CREATE TABLE similar_movies (movie_id integer, rank smallint, similar_movie_id integer, score real,
                                   title text, genres text, similar_title text, similar_genres text);
-            \\copy similar FROM '\(f.path("output/similar.csv"))' WITH (FORMAT csv, HEADER true)
+            \\copy similar_movies FROM '\(f.path("output/similar.csv"))' WITH (FORMAT csv, HEADER true)
             CREATE TABLE recs (user_id integer, rank smallint, movie_id integer, score real, title text, genres text,
                                predicted_rating real, because_movie_id integer, because_title text);
             \\copy recs FROM '\(f.path("output/recommendations.csv"))' WITH (FORMAT csv, HEADER true)
-            SELECT count(*), count(DISTINCT movie_id) FROM similar;
+            SELECT count(*), count(DISTINCT movie_id) FROM similar_movies;
             SELECT count(*), count(because_movie_id) FROM recs;
             """)
         #expect(load.status == 0, "\(load.stderr)")
         #expect(load.stdout.split(separator: "\n").map(String.init) == ["\(e.similar.count)|\(e.movies)", "\(e.recommendations)|\(e.because.count)"])
-        let titles = try pg.psql("\\copy (SELECT movie_id, similar_movie_id, similar_title FROM similar) TO STDOUT WITH (FORMAT csv)")
+        let titles = try pg.psql("\\copy (SELECT movie_id, similar_movie_id, similar_title FROM similar_movies) TO STDOUT WITH (FORMAT csv)")
         #expect(Set(parseCSV(titles.stdout).map { $0.joined(separator: "\t") }) == e.similarTitles)
     }
 
@@ -104,7 +104,7 @@ import Testing
             def q(p): return "'" + p.replace("'", "''") + "'"
             con = duckdb.connect()
             csv = f"read_csv({q(sys.argv[1])})"
-            js = f"(SELECT movie_id, unnest(similar) AS s FROM read_json({q(sys.argv[2])}, format='newline_delimited'))"
+            js = f"(SELECT movie_id, unnest(similar_movies) AS s FROM read_json({q(sys.argv[2])}, format='newline_delimited'))"
             recs = f"read_csv({q(sys.argv[3])})"
             rjs = f"(SELECT user_id, unnest(recommendations) AS r FROM read_json({q(sys.argv[4])}, format='newline_delimited'))"
             out = {
@@ -144,7 +144,7 @@ import Testing
             js = pd.read_json(sys.argv[2], lines=True, precise_float=True)
             recs = pd.read_csv(sys.argv[3], dtype={"because_movie_id": "Int64"})
             rjs = pd.read_json(sys.argv[4], lines=True, precise_float=True)
-            flat = [(m, s) for m, lst in zip(js["movie_id"], js["similar"]) for s in lst]
+            flat = [(m, s) for m, lst in zip(js["movie_id"], js["similar_movies"]) for s in lst]
             because = recs[recs["because_movie_id"].notna()]
             out = {
                 "types": {c: str(t) for c, t in df.dtypes.items()},

@@ -86,7 +86,7 @@ struct PipelineTests {
             import csv, sys
             with open(sys.argv[1], newline='', encoding='utf-8') as f:
                 rows = list(csv.DictReader(f))
-            assert all(len(r) == 7 for r in rows), 'ragged rows'
+            assert all(len(r) == 9 for r in rows), 'ragged rows'
             print(len(rows)); print(sum(1 for r in rows if r['title'] == 'Quote "Unquote" (1999)' or ',' in r['title']))
             """, csv])
         #expect(py.status == 0, "\(py.stderr)")

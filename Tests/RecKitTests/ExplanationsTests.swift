@@ -44,7 +44,7 @@ import Testing
         #expect(lines.count == 4)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(lines[2])) as? [String: Any])
         #expect(o["movie_id"] as? Int == 12 && o["title"] as? String == "Line\nBreak\r\nTitle")
-        let similar = try #require(o["similar"] as? [[String: Any]])
+        let similar = try #require(o["similar_movies"] as? [[String: Any]])
         #expect(similar.map { $0["movie_id"] as? Int } == [1, 5] && similar.map { $0["rank"] as? Int } == [1, 2])
     }
 
