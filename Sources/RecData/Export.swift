@@ -1,7 +1,8 @@
 import RecCore
 /// Writers of the exported recommendations: the contract other tools load.
 ///
-/// CSV: header `user_id,rank,movie_id,score,title,genres,predicted_rating`, one row per
+/// CSV: header `user_id,rank,movie_id,score,title,genres,predicted_rating,because_movie_id,because_title`
+/// (the reason columns appended; empty when a recommendation has no reason), one row per
 /// (user, rank), sorted by user id then rank, RFC 4180 (fields with a comma, quote, CR or LF
 /// are quoted, quotes doubled), UTF-8 without byte order mark, LF line ends, genres joined by
 /// `|`; a text cell that a spreadsheet would take for a formula is written as `CSVCells` says.
@@ -12,13 +13,17 @@ import RecCore
 /// cannot quote newlines (measured: CSV.swift 2.5.2 writes RFC 4180 at about 0.6 MB/s;
 /// SwiftCSV 0.10.0 has no writer), and the exact bytes are part of the contract.
 public enum RecommendationExport {
-    public static let csvHeader = "user_id,rank,movie_id,score,title,genres,predicted_rating\n"
+    public static let csvHeader = "user_id,rank,movie_id,score,title,genres,predicted_rating,because_movie_id,because_title\n"
 
     /// Formats both files, in parallel by user-chunk, concatenated in user order.
-    /// - Parameter cells: how the CSV's text cells are written (the `export.csvCells` setting).
+    /// - Parameters:
+    ///   - cells: how the CSV's text cells are written (the `export.csvCells` setting).
+    ///   - because: each (user, rank)'s reason, a dense item or −1 (`Explanations.because`);
+    ///     nil: no reasons (empty cells, JSON null).
     public static func render(
-        _ lists: TopKLists, catalogue: Catalogue, parallel: Parallel, cells: CSVCells = .spreadsheetSafe
+        _ lists: TopKLists, catalogue: Catalogue, parallel: Parallel, cells: CSVCells = .spreadsheetSafe, because: [Int32]? = nil
     ) throws -> (csv: [UInt8], jsonl: [UInt8]) {
+        precondition(because == nil || because?.count == lists.items.count)
         // Dense item -> catalogue row.
         var row = [Int](repeating: -1, count: lists.ids.itemCount)
         for (i, id) in lists.ids.itemIds.enumerated() {
@@ -47,10 +52,12 @@ public enum RecommendationExport {
                     let movie = String(lists.ids.itemIds[item])
                     let score = fixed(Double(lists.scores[u * k + r]), digits: 4)
                     let predicted = fixed(Double(lists.predictedRatings[u * k + r]), digits: 3)
-                    csv.append(contentsOf: "\(userId),\(r + 1),\(movie),\(score),\(titlesCSV[c]),\(genresCSV[c]),\(predicted)\n".utf8)
+                    let reason = Int(because?[u * k + r] ?? -1)
+                    let reasonId = reason < 0 ? "" : String(lists.ids.itemIds[reason])
+                    csv.append(contentsOf: "\(userId),\(r + 1),\(movie),\(score),\(titlesCSV[c]),\(genresCSV[c]),\(predicted),\(reasonId),\(reason < 0 ? "" : titlesCSV[row[reason]])\n".utf8)
                     if !first { json.append(44) }
                     first = false
-                    json.append(contentsOf: "{\"rank\":\(r + 1),\"movie_id\":\(movie),\"score\":\(score),\"title\":\(titlesJSON[c]),\"genres\":\(genresJSON[c]),\"predicted_rating\":\(predicted)}".utf8)
+                    json.append(contentsOf: "{\"rank\":\(r + 1),\"movie_id\":\(movie),\"score\":\(score),\"title\":\(titlesJSON[c]),\"genres\":\(genresJSON[c]),\"predicted_rating\":\(predicted),\"because_movie_id\":\(reason < 0 ? "null" : reasonId),\"because_title\":\(reason < 0 ? "null" : titlesJSON[row[reason]])}".utf8)
                 }
                 json.append(contentsOf: "]}\n".utf8)
             }

@@ -44,6 +44,9 @@ public struct Metrics: Codable, Sendable, Equatable {
     public var rankingCandidates: RankingCandidates?
     /// The settings the figures depend on.
     public var settings: JSONValue
+    /// Novelty, diversity and popularity bias of the lists, and the similar lists' hit rate
+    /// (`BeyondAccuracy.swift`); absent in files written before they were measured.
+    public var listQuality: ListQuality?
 
     public init(
         rmse: SplitValues, mae: SplitValues, topKAccuracy: [Int: Double], ranking: RankingMetrics,

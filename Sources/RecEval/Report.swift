@@ -10,6 +10,9 @@ public struct ExampleUser: Sendable {
     public var favourites: [(title: String, rating: Float)]
     /// The user's recommendations, in rank order.
     public var recommendations: [(title: String, score: Float, predictedRating: Float)]
+    /// The title each recommendation is because of (nil: none), aligned with
+    /// `recommendations`; empty: no reasons shown.
+    public var reasons: [String?] = []
 
     public init(userId: Int, favourites: [(title: String, rating: Float)],
                 recommendations: [(title: String, score: Float, predictedRating: Float)]) {
@@ -87,6 +90,7 @@ public enum Report {
         out += "<section id=\"model-vs-baselines\">\n<h2>Model versus baselines</h2>\n<div class=\"scroll\">\n" + MetricsTable(metrics).html() + "</div>\n"
         out += definitions + "</section>\n"
         if let r = metrics.rankingCandidates { out += rankingCandidates(r) }
+        if let quality = metrics.listQuality { out += listQualityHTML(quality, k: metrics.ranking.k) }
         out += "<section id=\"examples\">\n<h2>Example users</h2>\n"
         if examples.isEmpty { out += "<p class=\"empty\">No example users.</p>\n" }
         for user in examples { out += example(user) }
@@ -129,10 +133,14 @@ public enum Report {
             out += "<tr><td>\(HTML.escape(f.title))</td><td>\(RecommendationExport.fixed(Double(f.rating), digits: 1))</td></tr>\n"
         }
         out += "</tbody>\n</table>\n<table class=\"recommendations\">\n<caption>Recommended</caption>\n"
-        out += "<thead><tr><th scope=\"col\">#</th><th scope=\"col\">Title</th><th scope=\"col\">Score</th><th scope=\"col\">Predicted rating</th></tr></thead>\n<tbody>\n"
+        out += "<thead><tr><th scope=\"col\">#</th><th scope=\"col\">Title</th><th scope=\"col\">Score</th><th scope=\"col\">Predicted rating</th>"
+        let reasons = user.reasons.count == user.recommendations.count
+        out += (reasons ? "<th scope=\"col\">Because you rated</th>" : "") + "</tr></thead>\n<tbody>\n"
         for (rank, r) in user.recommendations.enumerated() {
             out += "<tr><td>\(rank + 1)</td><td>\(HTML.escape(r.title))</td>"
-            out += "<td>\(RecommendationExport.fixed(Double(r.score), digits: 4))</td><td>\(RecommendationExport.fixed(Double(r.predictedRating), digits: 2))</td></tr>\n"
+            out += "<td>\(RecommendationExport.fixed(Double(r.score), digits: 4))</td><td>\(RecommendationExport.fixed(Double(r.predictedRating), digits: 2))</td>"
+            if reasons { out += "<td class=\"because\">\(user.reasons[rank].map(HTML.escape) ?? "")</td>" }
+            out += "</tr>\n"
         }
         return out + "</tbody>\n</table>\n</div>\n</article>\n"
     }

@@ -251,6 +251,7 @@ public struct RunMonitor: Sendable {
                 }
             }
         }
+        addListQuality(m, to: &x)
     }
 }
 

@@ -106,6 +106,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var qualityGate = QualityGate()
     /// How the exports are written: CSV cells, permissions of new files (ExportSettings.swift).
     public var export = ExportSettings()
+    /// What may be recommended tonight (CatalogueRules.swift).
+    public var catalogueRules = CatalogueRulesSettings()
     public var monitoring = Monitoring()
     /// How `rec-pipeline --engine slurm` submits the jobs (operational: in no fingerprint).
     public var slurm = Slurm()
@@ -119,6 +121,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case input, artefactDir, outputDir, workers, memoryLimitGB, split, evaluation, ratingModel, rankingModel, score, qualityGate, monitoring, slurm
         case export
+        case catalogueRules
     }
 
     public init() {}
@@ -255,6 +258,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                               ("maxNDCGDrop", qualityGate.maxNDCGDrop), ("maxRMSERise", qualityGate.maxRMSERise)] {
             if let bound, !(bound.isFinite && bound >= 0) { throw bad("'qualityGate.\(name)' must be null (off) or a number, 0 or more") }
         }
+        try catalogueRules.validate(file: file)
         guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
             throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
         }
@@ -328,4 +332,8 @@ public struct StagePaths: Sendable {
     public var recommendationsCSV: String { output + "/recommendations.csv" }
     var recommendationsJSONL: String { output + "/recommendations.jsonl" }
     public var report: String { output + "/report.html" }
+    /// The served lists' reasons and the similar lists (`Explanations`), written by `rec-score`.
+    public var explanations: String { artefacts + "/explanations.art" }
+    public var similarCSV: String { output + "/similar.csv" }
+    public var similarJSONL: String { output + "/similar.jsonl" }
 }

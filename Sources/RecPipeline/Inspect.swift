@@ -37,7 +37,8 @@ public enum Inspect {
     /// The contents as CSV with a header row. Ratings and split parts: `user_id,movie_id,rating`
     /// (original MovieLens ids, plus `timestamp` when known); catalogue:
     /// `movie_id,title,genres`; matrices: `part,user_id,movie_id,rating`; top-k:
-    /// `user_id,rank,movie_id,score,predicted_rating`; model: `section,index,value`.
+    /// `user_id,rank,movie_id,score,predicted_rating` (explanations: see `explanationsCSV`);
+    /// model: `section,index,value`.
     public static func csv(_ a: Artefact, parallel: Parallel) throws -> String {
         var out = ""
         func rating(_ v: Float) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
@@ -66,6 +67,10 @@ public enum Inspect {
                 }
             }
         case .topK:
+            if a.meta("content")?.stringValue == "explanations" {
+                out = try explanationsCSV(a, parallel: parallel)
+                break
+            }
             let (l, _) = try TopKLists.read(a.path, parallel: parallel)
             out = "user_id,rank,movie_id,score,predicted_rating\n"
             for u in 0..<l.ids.userCount {

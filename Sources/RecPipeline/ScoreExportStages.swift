@@ -35,18 +35,18 @@ public struct ScoreStage: ShardableStage {
         let ranking = c.rankingModel.hasOwnModel
         let serving = [c.paths.model] + (ranking ? [c.paths.rankingModel] : [])
         let evaluation = c.evaluation.enabled ? [c.paths.evalModel] + (ranking ? [c.paths.evalRankingModel] : []) : []
-        let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving
+        let own = [c.paths.matrices, c.paths.catalogue] + evaluation + serving + c.catalogueRules.files(c)
         // An impossible shard count has no parts to list; running the stage reports it.
         guard case .parts(let n) = lists, let shards = try? Shard.all(n) else { return own }
         return own + shards.flatMap { s in listArtefacts(c).map { s.part($0) } }
     }
     public func outputs(_ c: PipelineConfig) -> [String] {
         if case .shard(let s) = lists { return listArtefacts(c).map { s.part($0) } }
-        return listArtefacts(c) + [c.paths.stagedMetrics, c.paths.stagedReport]
+        return listArtefacts(c) + [c.paths.explanations, c.paths.stagedMetrics, c.paths.stagedReport]
     }
     /// The list artefacts: evaluation (when on) and serving.
     func listArtefacts(_ c: PipelineConfig) -> [String] { (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK] }
-    public func reads(_ c: PipelineConfig) -> [String] { ["score"] }
+    public func reads(_ c: PipelineConfig) -> [String] { ["score", "catalogueRules"] }
 
     public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
@@ -58,9 +58,10 @@ public struct ScoreStage: ShardableStage {
         let settings = try Pipeline.fingerprint(self, c)
 
         let clock = ContinuousClock.now
-        let (served, servedLists) = try serve(m, ctx)
+        let (served, servedLists, explained) = try serve(m, ctx)
         try servedLists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("serving")],
                               parallel: ctx.parallel)
+        try explained.write(to: c.paths.explanations, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
         let scoringSeconds = clock.duration(to: .now).seconds
 
         let json: [UInt8], html: [UInt8], summary: String
@@ -69,9 +70,11 @@ public struct ScoreStage: ShardableStage {
             metrics.served = served
             try evalLists.write(to: c.paths.evalTopK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("evaluation")],
                                 parallel: ctx.parallel)
+            let quality = try listQuality(evalLists, m, catalogue: catalogue, ctx)
+            metrics.listQuality = quality
             json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
-            html = Array(Report.html(metrics: metrics, examples: examples(servedLists, m.all, m.ids, catalogue)).utf8)
-            summary = Report.summary(metrics)
+            html = Array(Report.html(metrics: metrics, examples: examples(servedLists, m.all, m.ids, catalogue, because: explained.because)).utf8)
+            summary = Report.summary(metrics) + Report.listQualitySummary(quality) + "\n"
         } else {
             let metrics = ServingOnlyMetrics(served: served, settings: settings)
             json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
@@ -86,18 +89,22 @@ public struct ScoreStage: ShardableStage {
                 "servedRows": .int(served.rows), StageResultKey.summary: .string(summary)]
     }
 
-    /// The serving product: lists from the served models over every rating.
-    func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists) {
+    /// The serving product: lists from the served models over every rating, under the
+    /// catalogue rules, with their reasons and the similar lists.
+    func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists, Explanations) {
         let c = ctx.config
         let (rating, job) = try servingJob(m, ctx)
         let lists = try ranked(job, m, ctx)
+        let explained = explanations(job, lists, excluded: job.excluded, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
+        if let note = job.rulesNote { choices["catalogueRules"] = note }
         if case .ease = c.rankingModel, let lambda = try Artefact.readHeader(c.paths.rankingModel, expecting: .model).meta["lambda"] {
             choices["lambda"] = lambda // from the header: reading B again would double the stage's memory
         }
         if case .choice = c.rankingModel { choices["rankingModel"] = try servedRankingChoice(c.paths.rankingModel) }
         let rows = lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        return (Served(ratings: job.input.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists)
+        return (Served(ratings: job.input.nonZeros, users: m.ids.userCount, items: m.ids.itemCount, rows: rows, choices: .object(choices)), lists,
+                explained)
     }
 
     /// The served models and what their lists are built from (every rating: `job.input`,
@@ -109,7 +116,9 @@ public struct ScoreStage: ShardableStage {
         try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.isItemBased)
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
         let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
-        return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists"))
+        let rules = try ruleExclusions(m, ctx)
+        return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists",
+                                excluded: rules.items, rulesNote: rules.note))
     }
 
     /// The evaluation models, their rating baseline and what their lists are built from
@@ -230,11 +239,14 @@ public struct ScoreStage: ShardableStage {
     /// What one product's lists are built from.
     struct ListJob {
         /// The artefact the lists go to (a shard writes its part beside it).
-        let output: String
+        public let output: String
         let scorer: any ItemScorer
         let input: CSRMatrix
         let predictor: any RatingPredictor
         let progress: String
+        /// Items left out besides the ones nobody rated: the catalogue rules (serving only).
+        var excluded: [Int] = []
+        var rulesNote: JSONValue? = nil
     }
 
     /// Every user's list of `job`: computed, or, after sharded scoring, the shards' parts
@@ -259,7 +271,7 @@ public struct ScoreStage: ShardableStage {
     ) throws -> (items: [Int32], scores: [Float], predictedRatings: [Float]) {
         let c = ctx.config, k = c.score.k
         let scale = m.scale
-        let cold = job.input.emptyColumns()
+        let cold = job.input.emptyColumns() + job.excluded
         // Memory: one score block per worker (TopK.lists), never users × movies.
         let input = users == 0..<m.ids.userCount ? job.input : job.input.rows(users)
         let report = ctx.progress, what = job.progress
@@ -298,7 +310,8 @@ public struct ScoreStage: ShardableStage {
     }
 
     /// The first few users: their favourite movies beside their (served) recommendations.
-    func examples(_ lists: TopKLists, _ rated: CSRMatrix, _ ids: IdMaps, _ catalogue: Catalogue, count: Int = 5) -> [ExampleUser] {
+    func examples(_ lists: TopKLists, _ rated: CSRMatrix, _ ids: IdMaps, _ catalogue: Catalogue, because: [Int32]? = nil,
+                  count: Int = 5) -> [ExampleUser] {
         func title(_ item: Int) -> String {
             catalogue.index(of: ids.itemIds[item]).map { catalogue.titles[$0] } ?? "movie \(ids.itemIds[item])"
         }
@@ -310,7 +323,12 @@ public struct ScoreStage: ShardableStage {
                 guard lists.items[t] >= 0 else { return nil }
                 return (title(Int(lists.items[t])), lists.scores[t], lists.predictedRatings[t])
             }
-            return ExampleUser(userId: Int(ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
+            var user = ExampleUser(userId: Int(ids.userIds[u]), favourites: Array(favourites), recommendations: recs)
+            if let because {
+                user.reasons = (0..<lists.k).filter { lists.items[u * lists.k + $0] >= 0 }
+                    .map { r in because[u * lists.k + r] >= 0 ? title(Int(because[u * lists.k + r])) : nil }
+            }
+            return user
         }
     }
 
@@ -324,9 +342,11 @@ public struct ExportStage: Stage {
     public init() {}
     public var name: String { "export" }
     public var executable: String { "rec-export" }
-    public func inputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.catalogue, c.paths.stagedMetrics, c.paths.stagedReport] }
+    public func inputs(_ c: PipelineConfig) -> [String] {
+        [c.paths.topK, c.paths.catalogue, c.paths.stagedMetrics, c.paths.stagedReport, c.paths.explanations]
+    }
     public func outputs(_ c: PipelineConfig) -> [String] {
-        [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report]
+        [c.paths.recommendationsCSV, c.paths.recommendationsJSONL, c.paths.metrics, c.paths.report, c.paths.similarCSV, c.paths.similarJSONL]
     }
     public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate", "export"] }
 
@@ -334,8 +354,11 @@ public struct ExportStage: Stage {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
-        let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
-        var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, ctx)
+        let explained = try Explanations.read(c.paths.explanations, matching: lists, parallel: ctx.parallel)
+        let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells,
+                                                           because: explained.because)
+        let similar = try SimilarExport.render(explained, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
+        var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, similar: similar, ctx)
         stats["users"] = .int(lists.ids.userCount)
         stats["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
         return stats
@@ -343,7 +366,7 @@ public struct ExportStage: Stage {
 
     /// Publishes the rendered exports with the staged metrics and report, as one set, when
     /// the quality gate lets them through (also after a sharded export).
-    static func publish(csv: [UInt8], jsonl: [UInt8], _ ctx: StageContext) throws -> [String: JSONValue] {
+    static func publish(csv: [UInt8], jsonl: [UInt8], similar: (csv: [UInt8], jsonl: [UInt8]), _ ctx: StageContext) throws -> [String: JSONValue] {
         let c = ctx.config
         for staged in [c.paths.stagedMetrics, c.paths.stagedReport] where !FileManager.default.fileExists(atPath: staged) {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
@@ -360,7 +383,8 @@ public struct ExportStage: Stage {
         try FileManager.default.createDirectory(atPath: c.paths.output, withIntermediateDirectories: true)
         // A replaced export keeps its mode and group; a new one gets export.fileMode.
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
-                                 (c.paths.metrics, metrics), (c.paths.report, report)], newFileMode: c.export.fileMode)
+                                 (c.paths.metrics, metrics), (c.paths.report, report),
+                                 (c.paths.similarCSV, similar.csv), (c.paths.similarJSONL, similar.jsonl)], newFileMode: c.export.fileMode)
         return ["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)]
     }
 }

@@ -99,7 +99,7 @@ struct ExportShard: Stage {
     let shardOf: Shard
     var name: String { shardOf.manifestName("export") }
     var executable: String { "rec-export" }
-    func inputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.catalogue] }
+    func inputs(_ c: PipelineConfig) -> [String] { [c.paths.topK, c.paths.catalogue, c.paths.explanations] }
     func outputs(_ c: PipelineConfig) -> [String] {
         [c.paths.recommendationsCSV, c.paths.recommendationsJSONL].map { shardOf.part(ExportStage.staged($0, c)) }
     }
@@ -109,12 +109,14 @@ struct ExportShard: Stage {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
+        let explained = try Explanations.read(c.paths.explanations, matching: lists, parallel: ctx.parallel)
         let users = shardOf.users(of: lists.ids.userCount)
         let cells = (users.lowerBound * lists.k)..<(users.upperBound * lists.k)
         let mine = TopKLists(k: lists.k, items: Array(lists.items[cells]), scores: Array(lists.scores[cells]),
                              predictedRatings: Array(lists.predictedRatings[cells]),
                              ids: IdMaps(userIds: Array(lists.ids.userIds[users]), itemIds: lists.ids.itemIds))
-        let (csv, jsonl) = try RecommendationExport.render(mine, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
+        let (csv, jsonl) = try RecommendationExport.render(mine, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells,
+                                                           because: Array(explained.because[cells]))
         let rows = Array(csv.dropFirst(RecommendationExport.csvHeader.utf8.count))
         let out = outputs(c)
         try AtomicFile.write(rows, to: out[0])
@@ -145,6 +147,11 @@ struct ExportMerge: Stage {
             csv += try AtomicFile.read(parts[0])
             jsonl += try AtomicFile.read(parts[1])
         }
-        return try ExportStage.publish(csv: csv, jsonl: jsonl, ctx)
+        // The similar lists are small: rendered here, once, for the one publish.
+        let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
+        let explained = try Explanations.read(c.paths.explanations, matching: lists, parallel: ctx.parallel)
+        let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
+        let similar = try SimilarExport.render(explained, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
+        return try ExportStage.publish(csv: csv, jsonl: jsonl, similar: similar, ctx)
     }
 }

@@ -21,7 +21,7 @@ struct SynthCommand: ParsableCommand {
             """)
 
     @Option(help: "Folder to write into (created if needed).")
-    var output: String
+    public var output: String
 
     @Option(help: "A preset shape: 1M (6,040 users, 3,706 rated movies), 5M (32,500 × 20,000) or 25M (162,541 × 59,047 of 62,423).")
     var size: String?

@@ -6,7 +6,7 @@ import Testing
 /// clear messages and documented exit codes, never a hang, never a file they did not make.
 @Suite(.serialized)
 struct HardeningTests {
-    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
     static let executables = ["rec-ingest", "rec-split", "rec-build-matrix", "rec-train", "rec-score", "rec-export",
                               "rec-pipeline", "rec-bench"]
 

@@ -5,7 +5,7 @@ import Testing
 /// control characters stop the run naming file, line and character (exit 1, earlier exports
 /// untouched) or are skipped and counted under `invalidLines: skip`.
 @Suite(.serialized) struct InputFilesTests {
-    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
 
     func exportBytes(_ f: Fixture) throws -> [Data] { try Self.exports.map { try bytes(f.path("output/\($0)")) } }
 

@@ -38,11 +38,11 @@ import Testing
         let r = try run("rec-pipeline", ["--config", f.configPath, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let table = parseCSV(try read(f.path("output/recommendations.csv")))
-        #expect(table.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating"])
+        #expect(table.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating", "because_movie_id", "because_title"])
         var e = Expected()
         var users = Set<Int>()
         for row in table.dropFirst() {
-            guard row.count == 7, let u = Int(row[0]), let k = Int(row[1]), let m = Int(row[2]), let p = Double(row[6]) else {
+            guard row.count == 9, let u = Int(row[0]), let k = Int(row[1]), let m = Int(row[2]), let p = Double(row[6]) else {
                 Issue.record("malformed row \(row)")
                 continue
             }
@@ -85,7 +85,8 @@ import Testing
         defer { pg.stop() }
         let csv = f.path("output/recommendations.csv")
         let load = try pg.psql("""
-            CREATE TABLE recs (user_id integer, rank smallint, movie_id integer, score real, title text, genres text, predicted_rating real);
+            CREATE TABLE recs (user_id integer, rank smallint, movie_id integer, score real, title text, genres text, predicted_rating real,
+                               because_movie_id integer, because_title text);
             \\copy recs FROM '\(csv)' WITH (FORMAT csv, HEADER true)
             SELECT count(*), count(DISTINCT user_id), count(*) FILTER (WHERE predicted_rating = 0.5),
                    count(*) FILTER (WHERE title = 'Comma, and "Quotes" (2001)') FROM recs;
@@ -160,7 +161,7 @@ import Testing
         let report = try Self.json(runPython("""
             import json, sys
             import pandas as pd
-            df = pd.read_csv(sys.argv[1])
+            df = pd.read_csv(sys.argv[1], dtype={"because_movie_id": "Int64"})
             # precise_float: the default float reader returns some 3- and 4-decimal values one
             # unit in the last place off (31 of 300 rows on a fixture run); read_csv is exact.
             js = pd.read_json(sys.argv[2], lines=True, precise_float=True)
@@ -179,7 +180,7 @@ import Testing
             """, [f.path("output/recommendations.csv"), f.path("output/recommendations.jsonl")]), "pandas")
         #expect(report["types"] as? [String: String] == [
             "user_id": "int64", "rank": "int64", "movie_id": "int64", "score": "float64", "title": "object", "genres": "object",
-            "predicted_rating": "float64",
+            "predicted_rating": "float64", "because_movie_id": "Int64", "because_title": "object",
         ])
         Self.expectRows(report["rows"], e, "pandas read_csv")
         #expect(Set(report["titles"] as? [String] ?? []) == e.titles)

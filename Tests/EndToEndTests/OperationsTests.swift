@@ -6,7 +6,8 @@ import Testing
 /// damaged artefacts caught, bad lines counted.
 @Suite(.serialized)
 struct OperationsTests {
-    static let exports = ["output/recommendations.csv", "output/recommendations.jsonl", "output/metrics.json", "output/report.html"]
+    static let exports = ["output/recommendations.csv", "output/recommendations.jsonl", "output/metrics.json", "output/report.html",
+                          "output/similar.csv", "output/similar.jsonl"]
 
     /// Stage names the runner logged as run, and as skipped.
     func stages(_ log: String) -> (ran: [String], skipped: [String]) {

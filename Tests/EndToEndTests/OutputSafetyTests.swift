@@ -35,7 +35,7 @@ struct OutputSafetyTests {
             import csv, json, sys
             with open(sys.argv[1], newline='', encoding='utf-8') as f:
                 rows = list(csv.DictReader(f))
-            assert all(len(r) == 7 and None not in r for r in rows), 'ragged rows'
+            assert all(len(r) == 9 and None not in r for r in rows), 'ragged rows'
             print(json.dumps([[int(r['movie_id']), r['title']] for r in rows]))
             """, csv])
         #expect(py.status == 0, "\(py.stderr)")

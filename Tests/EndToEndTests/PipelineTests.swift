@@ -13,9 +13,9 @@ struct PipelineTests {
 
         // CSV: header, exactly k rows per user, sorted by user then rank.
         let rows = parseCSV(try read(f.path("output/recommendations.csv")))
-        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating"])
+        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating", "because_movie_id", "because_title"])
         let body = rows.dropFirst()
-        #expect(body.allSatisfy { $0.count == 7 })
+        #expect(body.allSatisfy { $0.count == 9 })
         let byUser = Dictionary(grouping: body, by: { Int($0[0])! })
         #expect(byUser.count == Fixture.users)
         #expect(byUser.values.allSatisfy { $0.count == 5 })
@@ -85,7 +85,7 @@ struct PipelineTests {
             import csv, sys
             with open(sys.argv[1], newline='', encoding='utf-8') as f:
                 rows = list(csv.DictReader(f))
-            assert all(len(r) == 7 for r in rows), 'ragged rows'
+            assert all(len(r) == 9 for r in rows), 'ragged rows'
             print(len(rows)); print(sum(1 for r in rows if r['title'] == 'Quote "Unquote" (1999)' or ',' in r['title']))
             """, csv])
         #expect(py.status == 0, "\(py.stderr)")

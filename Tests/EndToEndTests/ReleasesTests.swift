@@ -147,7 +147,7 @@ struct ReleasesTests {
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = parseCSV(try read(f.path("output/recommendations.csv")))
-        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating"])
+        #expect(rows.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating", "because_movie_id", "because_title"])
         let body = rows.dropFirst()
         let byUser = Dictionary(grouping: body, by: { Int($0[0])! })
         #expect(byUser.count == Fixture.users)

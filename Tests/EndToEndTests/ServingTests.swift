@@ -5,7 +5,7 @@ import Testing
 /// never a movie the user rated; evaluation stays honest beside it; a quality gate guards the
 /// publication.
 @Suite struct ServingTests {
-    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
 
     func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
     func json(_ path: String) throws -> [String: Any] {

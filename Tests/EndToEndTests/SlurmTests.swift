@@ -89,7 +89,7 @@ final class SlurmCluster {
 
 @Suite(.serialized, .enabled(if: SlurmCluster.available, "needs root, slurm-wlm and munge (make test installs them)"))
 struct SlurmTests {
-    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
 
     /// A fixture and the exports of a local run of it.
     func localReference(k: Int = 5) throws -> (Fixture, [String: Data]) {

@@ -135,15 +135,15 @@ import Testing
         let (csv, _) = try RecommendationExport.render(Self.lists, catalogue: Self.catalogue, parallel: Parallel(workers: 1))
         #expect(Array(csv.prefix(3)) != [0xEF, 0xBB, 0xBF])
         let records = try #require(Self.parseCSV(csv))
-        #expect(records.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating"])
+        #expect(records.first == ["user_id", "rank", "movie_id", "score", "title", "genres", "predicted_rating", "because_movie_id", "because_title"])
         #expect(Array(records.dropFirst()) == [
-            ["10", "1", "5", "0.9877", "Misérables, Les (1995)", "Drama|Musical", "4.500"],
-            ["10", "2", "9", "0.5000", "Say \"Cheese\"", "", "3.250"],
-            ["10", "3", "1", "-0.2500", "Toy Story (1995)", "Animation|Children's|Comedy", "1.000"],
-            ["20", "1", "12", "1.0000", "Line\nBreak\r\nTitle", "Film-Noir", "5.000"],
-            ["6040", "1", "40", "0.3333", "日本", "Drama", "2.001"],
-            ["6040", "2", "1", "0.2000", "Toy Story (1995)", "Animation|Children's|Comedy", "4.000"],
-            ["6040", "3", "9", "0.1000", "Say \"Cheese\"", "", "4.000"],
+            ["10", "1", "5", "0.9877", "Misérables, Les (1995)", "Drama|Musical", "4.500", "", ""],
+            ["10", "2", "9", "0.5000", "Say \"Cheese\"", "", "3.250", "", ""],
+            ["10", "3", "1", "-0.2500", "Toy Story (1995)", "Animation|Children's|Comedy", "1.000", "", ""],
+            ["20", "1", "12", "1.0000", "Line\nBreak\r\nTitle", "Film-Noir", "5.000", "", ""],
+            ["6040", "1", "40", "0.3333", "日本", "Drama", "2.001", "", ""],
+            ["6040", "2", "1", "0.2000", "Toy Story (1995)", "Animation|Children's|Comedy", "4.000", "", ""],
+            ["6040", "3", "9", "0.1000", "Say \"Cheese\"", "", "4.000", "", ""],
         ])
     }
 

@@ -90,6 +90,13 @@ import Testing
         case "memoryLimitGB": return .double(64)
         case "export.csvCells": return .string(current.stringValue == "exact" ? "spreadsheet-safe" : "exact")
         case "export.fileMode": return .string("0640")
+        case "catalogueRules.exclude":
+            try Data("# withdrawn\n2\n9\n".utf8).write(to: URL(fileURLWithPath: fixture.file("exclude.txt")))
+            return .string("exclude.txt")
+        case "catalogueRules.allow":
+            try Data((1...20).map { "\($0)\n" }.joined().utf8).write(to: URL(fileURLWithPath: fixture.file("allow.txt")))
+            return .string("allow.txt")
+        case "catalogueRules.excludeGenres": return .array([.string("Comedy")])
         case "ratingModel.hidden", "rankingModel.hidden": return .array([.int(5)])
         case "ratingModel.type", "rankingModel.type":
             return nil // replaced as a whole section by `changed`

@@ -9,7 +9,7 @@ struct PipelineFixture {
     let dir: URL
     static let users = 40
     static let movies = 30
-    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html"]
+    static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
 
     /// Small models so that a whole run takes a fraction of a second.
     static let baseSettings: [String: JSONValue] = [
@@ -64,7 +64,7 @@ struct PipelineFixture {
         return try Runner(config: try PipelineConfig.load(configPath), options: options, logger: logger).run()
     }
 
-    /// The four exports' bytes, in `Self.exports` order, from the configured output folder.
+    /// The exports' bytes, in `Self.exports` order, from the configured output folder.
     func exports() throws -> [Data] {
         let c = try PipelineConfig.load(configPath)
         return try Self.exports.map { try Data(contentsOf: URL(fileURLWithPath: c.paths.output + "/" + $0)) }
