@@ -39,6 +39,9 @@ public struct Metrics: Codable, Sendable, Equatable {
     public var served: Served?
     /// The settings the figures depend on.
     public var settings: JSONValue
+    /// A rating model chosen on validation (`"type": "choose"`): every candidate's validation
+    /// and test figures, the choice and the blend's weights; absent for a pinned model.
+    public var ratingCandidates: JSONValue?
 
     public init(
         rmse: SplitValues, mae: SplitValues, topKAccuracy: [Int: Double], ranking: RankingMetrics,

@@ -84,6 +84,7 @@ public enum Report {
         out += "<section id=\"curves\">\n<h2>Learning curves</h2>\n" + learningCurves(metrics.history) + "</section>\n"
         out += "<section id=\"model-vs-baselines\">\n<h2>Model versus baselines</h2>\n<div class=\"scroll\">\n" + MetricsTable(metrics).html() + "</div>\n"
         out += definitions + "</section>\n"
+        if let candidates = metrics.ratingCandidates { out += ratingCandidatesSection(candidates) }
         out += "<section id=\"examples\">\n<h2>Example users</h2>\n"
         if examples.isEmpty { out += "<p class=\"empty\">No example users.</p>\n" }
         for user in examples { out += example(user) }

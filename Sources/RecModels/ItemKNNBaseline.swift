@@ -118,25 +118,50 @@ public struct ItemKNNBaseline: RatingPredictor {
         out.withUnsafeMutableBufferPointer { o in
             let dst = SharedPointer(o.baseAddress!)
             parallel.forEachChunk(count: queries.rows, chunkSize: 64) { _, range in
-                var neighbours: [(sim: Float, index: Int32, residual: Double)] = []
-                for u in range {
-                    let rated = u < train.rows ? train.row(u) : 0..<0
+                var residual: [Double] = [], top: [(sim: Float, index: Int32, residual: Double)] = []
+                for u in range where !queries.row(u).isEmpty {
+                    let rated = u < train.rows && train.cols == n ? train.row(u) : 0..<0
+                    // The user's residuals once, for every query of the user.
+                    residual.removeAll(keepingCapacity: true)
+                    for k in rated { residual.append(Double(train.values[k]) - Double(baseline.predict(user: Int32(u), item: train.columns[k]))) }
                     for t in queries.row(u) {
                         let i = Int(queries.columns[t])
                         let base = baseline.predict(user: Int32(u), item: Int32(i))
-                        guard i < n, train.cols == n else { dst[t] = base; continue }
-                        neighbours.removeAll(keepingCapacity: true)
-                        for k in rated where Int(train.columns[k]) != i {
-                            let j = Int(train.columns[k])
-                            let r = Double(train.values[k]) - Double(baseline.predict(user: Int32(u), item: Int32(j)))
-                            neighbours.append((similarity[i * n + j], Int32(j), r))
+                        guard i < n else { dst[t] = base; continue }
+                        similarity.withUnsafeBufferPointer { s in
+                            let row = s.baseAddress! + i * n
+                            Self.selectTop(k: settings.k, into: &top, count: rated.count) { r in
+                                let j = train.columns[rated.lowerBound + r]
+                                return Int(j) == i ? nil : (row[Int(j)], j, residual[r])
+                            }
                         }
-                        dst[t] = Self.combine(base: base, neighbours: &neighbours, k: settings.k, minK: settings.minK)
+                        dst[t] = Self.combine(base: base, neighbours: &top, k: settings.k, minK: settings.minK)
                     }
                 }
             }
         }
         return out
+    }
+
+    /// The k largest candidates by (similarity descending, index ascending), sorted, kept in
+    /// `top` by insertion: the same order as sorting all of them and taking the first k.
+    static func selectTop(k: Int, into top: inout [(sim: Float, index: Int32, residual: Double)], count: Int,
+                          _ candidate: (Int) -> (Float, Int32, Double)?) {
+        top.removeAll(keepingCapacity: true)
+        func before(_ a: (sim: Float, index: Int32, residual: Double), _ b: (sim: Float, index: Int32, residual: Double)) -> Bool {
+            a.sim != b.sim ? a.sim > b.sim : a.index < b.index
+        }
+        for r in 0..<count {
+            guard let c = candidate(r) else { continue }
+            let x = (sim: c.0, index: c.1, residual: c.2)
+            if top.count == k {
+                guard before(x, top[k - 1]) else { continue }
+                top.removeLast()
+            }
+            var at = top.count
+            while at > 0, before(x, top[at - 1]) { at -= 1 }
+            top.insert(x, at: at)
+        }
     }
 
     /// b_ui plus the similarity-weighted residuals of the k most similar neighbours with a

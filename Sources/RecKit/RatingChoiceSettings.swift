@@ -1,0 +1,167 @@
+import Foundation
+
+/// The user + movie bias baseline (`user-item-bias`): μ + b_u + b_i by alternating ridge
+/// least squares (Surprise's `BaselineOnly` defaults).
+public struct BiasSettings: Codable, Sendable, Equatable {
+    public var lambdaItem = 10.0
+    public var lambdaUser = 15.0
+    public var rounds = 10
+
+    public init() {}
+
+    func validate(_ name: String) throws {
+        guard lambdaItem.isFinite, lambdaItem >= 0, lambdaUser.isFinite, lambdaUser >= 0 else {
+            throw ConfigProblem("'\(name).lambdaItem' and '\(name).lambdaUser' must be numbers, 0 or more")
+        }
+        guard (1...1000).contains(rounds) else { throw ConfigProblem("'\(name).rounds' must be 1 to 1000") }
+    }
+}
+
+/// Biased matrix factorisation by alternating least squares (`biased-mf`).
+public struct MatrixFactorizationSettings: Codable, Sendable, Equatable {
+    public var factors = 100
+    /// Ridge penalty of a factor vector, times its number of ratings (ALS-WR).
+    public var lambda = 0.05
+    /// Ridge penalty of a user's or movie's bias.
+    public var biasLambda = 10.0
+    public var iterations = 12
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    func validate(_ name: String) throws {
+        guard (1...1024).contains(factors) else { throw ConfigProblem("'\(name).factors' must be 1 to 1024") }
+        guard lambda.isFinite, lambda > 0, lambda <= 1e6 else { throw ConfigProblem("'\(name).lambda' must be a number above 0, at most 1e6") }
+        guard biasLambda.isFinite, biasLambda >= 0, biasLambda <= 1e9 else {
+            throw ConfigProblem("'\(name).biasLambda' must be a number, 0 to 1e9")
+        }
+        guard (1...1000).contains(iterations) else { throw ConfigProblem("'\(name).iterations' must be 1 to 1000") }
+    }
+}
+
+/// The item neighbourhood model with baselines (`item-knn`, Surprise's `KNNBaseline`).
+public struct ItemKNNSettings: Codable, Sendable, Equatable {
+    /// Neighbours: the k movies the user rated that are most similar to the one predicted.
+    public var k = 40
+    /// Fewer positive neighbours than this: the baseline alone.
+    public var minK = 1
+    /// Pearson-baseline similarities are shrunk by (n − 1) / (n − 1 + shrinkage), n = common users.
+    public var shrinkage = 100.0
+    /// The baseline's ridge penalties (as `user-item-bias`).
+    public var lambdaItem = 10.0
+    public var lambdaUser = 15.0
+
+    public init() {}
+
+    func validate(_ name: String) throws {
+        guard (1...10_000).contains(k) else { throw ConfigProblem("'\(name).k' must be 1 to 10000") }
+        guard (1...k).contains(minK) else { throw ConfigProblem("'\(name).minK' must be 1 to k") }
+        guard shrinkage.isFinite, shrinkage >= 0 else { throw ConfigProblem("'\(name).shrinkage' must be a number, 0 or more") }
+        guard lambdaItem.isFinite, lambdaItem >= 0, lambdaUser.isFinite, lambdaUser >= 0 else {
+            throw ConfigProblem("'\(name).lambdaItem' and '\(name).lambdaUser' must be numbers, 0 or more")
+        }
+    }
+}
+
+/// `"type": "choose"`: the rating model chosen on the validation slice among candidates.
+///
+/// Every candidate (and always the `user-item-bias` baseline, first) is fitted on the train
+/// part and predicts the validation part; the choice is the best candidate, or, with `blend`,
+/// a ridge least-squares blend of all of them fitted on those predictions when it beats the
+/// best one on validation. The served model refits the chosen candidates on every rating and
+/// applies the same weights.
+public struct RatingChoiceSettings: Codable, Sendable, Equatable {
+    public var candidates: [RatingModelConfig] = []
+    /// Fit a blend of the candidates (else: the best one alone).
+    public var blend = true
+    /// Ridge penalty of the blend's weights, times the validation ratings.
+    public var blendRidge = 1e-4
+    /// The budget: above this many train ratings, `largeDataCandidates` compete instead of
+    /// `candidates` (the item neighbourhood model's movies × movies similarities and
+    /// I-AutoRec's epochs do not scale to tens of millions of ratings on two cores).
+    public var maxRatings = 5_000_000
+    public var largeDataCandidates: [RatingModelConfig] = []
+
+    public init() {}
+
+    /// The candidates that compete on data with `ratings` train ratings (the bias baseline
+    /// is added to them).
+    public func applicable(ratings: Int) -> [RatingModelConfig] {
+        ratings > maxRatings ? largeDataCandidates : candidates
+    }
+
+    func validate(_ name: String) throws {
+        guard blendRidge.isFinite, blendRidge >= 0, blendRidge <= 1e6 else { throw ConfigProblem("'\(name).blendRidge' must be a number, 0 to 1e6") }
+        guard maxRatings >= 0 else { throw ConfigProblem("'\(name).maxRatings' must be 0 or more") }
+        for (key, list) in [("candidates", candidates), ("largeDataCandidates", largeDataCandidates)] {
+            guard list.count <= 16 else { throw ConfigProblem("'\(name).\(key)' may hold at most 16 models") }
+            for (i, m) in list.enumerated() {
+                if case .choose = m { throw ConfigProblem("'\(name).\(key)[\(i)]' cannot be a choice itself") }
+                try m.validate("\(name).\(key)[\(i)]")
+            }
+        }
+    }
+}
+
+extension RatingModelConfig {
+    /// Whether this is one of the autoencoders (trained, written and read as they always were).
+    public var isAutoencoder: Bool { kind == .userAutoencoder || kind == .itemAutoencoder }
+
+    /// The autoencoder settings the memory plans and benchmarks use: the model's own, for a
+    /// choice its largest autoencoder candidate's, else the defaults.
+    var plannedAutoencoder: AutoencoderSettings {
+        switch self {
+        case .userAutoencoder(let s), .itemAutoencoder(let s): return s
+        case .choose(let c):
+            let aes = (c.candidates + c.largeDataCandidates).filter(\.isAutoencoder).map(\.settings)
+            return aes.max { $0.hidden.reduce(0, +) < $1.hidden.reduce(0, +) } ?? AutoencoderSettings()
+        case .userItemBias, .biasedMF, .itemKNN: return AutoencoderSettings()
+        }
+    }
+
+    /// Range checks of the model's own keys (and of every candidate's), naming them under `name`.
+    func validate(_ name: String) throws {
+        switch self {
+        case .userAutoencoder(let s), .itemAutoencoder(let s): try s.validate(name)
+        case .userItemBias(let s): try s.validate(name)
+        case .biasedMF(let s): try s.validate(name)
+        case .itemKNN(let s): try s.validate(name)
+        case .choose(let c): try c.validate(name)
+        }
+    }
+}
+
+extension PipelineConfig {
+    /// The rating model's checks that involve other sections: a choice needs the validation
+    /// slice of an evaluated run (it never chooses on the test part); ranking by predicted
+    /// rating needs a user autoencoder.
+    func validateRatingModel(file: String) throws {
+        func bad(_ what: String) -> RecError { RecError(.config, what, file: file) }
+        do { try ratingModel.validate("ratingModel") } catch let p as ConfigProblem { throw bad(p.message) }
+        if case .choose = ratingModel {
+            guard evaluation.enabled, split.validationRatio > 0 else {
+                throw bad("'ratingModel.type' choose picks the rating model on the validation slice: set 'split.validationRatio' above 0 and keep 'evaluation.enabled' true, or pin one model (such as user-item-bias or biased-mf)")
+            }
+        }
+        if case .ratingModel = rankingModel, !ratingModel.isAutoencoder {
+            throw bad("'rankingModel.type' rating-model needs a user-based rating model: ratingModel.type \(ratingModel.type) ranks no lists; set rankingModel.type to ease, popularity or user-autoencoder")
+        }
+    }
+
+    /// The settings file's candidate lists, each model overlaid on its type's defaults (as a
+    /// model section is), so a candidate's unknown key is an error naming its place.
+    static func mergeCandidates(_ over: JSONValue, path: String, file: String,
+                                merge: (JSONValue, JSONValue, String) throws -> JSONValue) throws -> JSONValue {
+        guard case .array(let list) = over else { throw RecError(.config, "'\(path)' must be a list of models", file: file) }
+        return .array(try list.enumerated().map { i, model in
+            let at = "\(path)[\(i)]"
+            guard case .object(let o) = model, case .string(let type)? = o["type"] else {
+                throw RecError(.config, "'\(at)' must be a model: an object with a \"type\"", file: file)
+            }
+            guard let defaults = RatingModelConfig.defaults(type: type) else {
+                throw RecError(.config, "'\(at).type' must be one of " + RatingModelConfig.types.joined(separator: ", "), file: file)
+            }
+            return try merge(try JSONValue.from(defaults), model, at)
+        })
+    }
+}
