@@ -187,8 +187,9 @@ extension TrainStage {
                 blend = choice.blend
                 choiceMeta = [
                     "candidates": .array(names.indices.map { i in
+                        // No seconds here: the artefact and metrics.json are the same bytes on every run.
                         .object(["name": .string(names[i]), "type": .string(models[i].type), "validationRMSE": .double(choice.rmse[i]),
-                                 "seconds": .double(seconds[i]), "chosenEpoch": epochs[i].map { .int($0) } ?? .null])
+                                 "chosenEpoch": epochs[i].map { .int($0) } ?? .null])
                     }),
                     "best": .string(names[choice.best]),
                     "chosen": .string(choice.blended ? "blend" : names[choice.best]),
@@ -210,6 +211,7 @@ extension TrainStage {
         try set.write(to: c.paths.evalModel, parallel: ctx.parallel)
         let chosen = blend.members.map { (config: models[$0], name: names[$0], epochs: epochs[$0]) }
         let stats: JSONValue = .object(["type": .string(c.ratingModel.type), "seconds": .double(seconds.reduce(0, +)),
+                                        "candidateSeconds": .object(Dictionary(uniqueKeysWithValues: zip(names, seconds.map { JSONValue.double($0) }))),
                                         "ratings": .int(m.train.nonZeros), "choice": .object(choiceMeta)])
         out = RatingSetChoice(members: chosen, blend: RatingBlend(weights: blend.members.map { blend.weights[$0] }, intercept: blend.intercept))
         return (stats, 0)
@@ -285,5 +287,19 @@ extension TrainStage {
         case .choose:
             throw RecError(.config, "'ratingModel' a choice cannot be a candidate of a choice")
         }
+    }
+}
+
+extension MemoryChecks {
+    /// The neighbourhood model's movies × movies similarities (4 bytes a pair), in both
+    /// stages, when an `item-knn` fits the data (pinned, or a candidate within the budget).
+    static func ratingSetParts(_ c: PipelineConfig, _ d: DataSize) -> [MemoryPlan.Part] {
+        let models: [RatingModelConfig]
+        // The budget counts train ratings: the split's shares of all of them.
+        let train = Int(Double(d.ratings) * (1 - c.split.testRatio) * (1 - c.split.validationRatio))
+        if case .choose(let s) = c.ratingModel { models = s.applicable(ratings: train) } else { models = [c.ratingModel] }
+        guard models.contains(where: { $0.kind == .itemKNN }) else { return [] }
+        return [MemoryPlan.Part("ratingModel: item-knn's movies × movies similarities", bytes: MemoryPlan.product(d.items, d.items, 4),
+                                setting: "ratingModel (item-knn, or the choice's maxRatings)")]
     }
 }
