@@ -17,14 +17,16 @@ public struct BiasSettings: Codable, Sendable, Equatable {
     }
 }
 
-/// Biased matrix factorisation by alternating least squares (`biased-mf`).
+/// Biased matrix factorisation by alternating least squares (`biased-mf`). The defaults are
+/// the best of a few tried on ML-1M's validation slice (32 factors λ 0.08: 0.8505; 64 factors
+/// λ 0.05: 0.8580; 100 factors λ 0.05, 12 rounds: 0.8539, eight times the time).
 public struct MatrixFactorizationSettings: Codable, Sendable, Equatable {
-    public var factors = 100
+    public var factors = 32
     /// Ridge penalty of a factor vector, times its number of ratings (ALS-WR).
-    public var lambda = 0.05
+    public var lambda = 0.08
     /// Ridge penalty of a user's or movie's bias.
     public var biasLambda = 10.0
-    public var iterations = 12
+    public var iterations = 8
     public var seed: UInt64 = 1
 
     public init() {}

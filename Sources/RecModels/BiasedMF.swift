@@ -25,7 +25,7 @@ public struct BiasedMF: RatingPredictor {
         public var iterations: Int
         public var seed: UInt64
 
-        public init(factors: Int = 100, lambda: Double = 0.05, biasLambda: Double = 10, iterations: Int = 12, seed: UInt64 = 1) {
+        public init(factors: Int = 32, lambda: Double = 0.08, biasLambda: Double = 10, iterations: Int = 8, seed: UInt64 = 1) {
             self.factors = factors
             self.lambda = lambda
             self.biasLambda = biasLambda
