@@ -47,6 +47,9 @@ public struct Metrics: Codable, Sendable, Equatable {
     /// Novelty, diversity and popularity bias of the lists, and the similar lists' hit rate
     /// (`BeyondAccuracy.swift`); absent in files written before they were measured.
     public var listQuality: ListQuality?
+    /// A rating model chosen on validation (`"type": "choice"`): every candidate's validation
+    /// and test figures, the choice and the blend's weights; absent for a pinned model.
+    public var ratingCandidates: JSONValue?
 
     public init(
         rmse: SplitValues, mae: SplitValues, topKAccuracy: [Int: Double], ranking: RankingMetrics,

@@ -89,6 +89,7 @@ public enum Report {
         out += "<section id=\"curves\">\n<h2>Learning curves</h2>\n" + learningCurves(metrics.history) + "</section>\n"
         out += "<section id=\"model-vs-baselines\">\n<h2>Model versus baselines</h2>\n<div class=\"scroll\">\n" + MetricsTable(metrics).html() + "</div>\n"
         out += definitions + "</section>\n"
+        if let candidates = metrics.ratingCandidates { out += ratingCandidatesSection(candidates) }
         if let r = metrics.rankingCandidates { out += rankingCandidates(r) }
         if let quality = metrics.listQuality { out += listQualityHTML(quality, k: metrics.ranking.k) }
         out += "<section id=\"examples\">\n<h2>Example users</h2>\n"

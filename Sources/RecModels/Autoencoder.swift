@@ -38,7 +38,7 @@ public struct AutoencoderLayout: Sendable, Equatable {
     public let sizes: [Int]
     let weightOffset: [Int]
     let biasOffset: [Int]
-    let parameterCount: Int
+    public let parameterCount: Int
 
     public init(items: Int, hidden: [Int]) {
         sizes = [items] + hidden + [items]
@@ -71,7 +71,7 @@ public final class Autoencoder: @unchecked Sendable {
     public let layout: AutoencoderLayout
     public let activation: Activation
     /// All weights and biases, laid out by `layout`.
-    var parameters: [Float]
+    public var parameters: [Float]
 
     public init(layout: AutoencoderLayout, activation: Activation, parameters: [Float]) {
         precondition(parameters.count == layout.parameterCount)

@@ -77,8 +77,8 @@ public struct UserItemBias: PairwiseRatingPredictor {
     }
 
     public let mean: Float
-    let userBias: [Float]
-    let itemBias: [Float]
+    public let userBias: [Float]
+    public let itemBias: [Float]
 
     public init(mean: Float, userBias: [Float], itemBias: [Float]) {
         self.mean = mean

@@ -73,7 +73,7 @@ extension Autoencoder {
     }
 
     /// Parameters of an autoencoder with these sizes (saturating: never traps).
-    static func parameterCount(items: Int, hidden: [Int]) -> Int {
+    public static func parameterCount(items: Int, hidden: [Int]) -> Int {
         let sizes = [items] + hidden + [items]
         var total = 0
         for l in 0..<(sizes.count - 1) {

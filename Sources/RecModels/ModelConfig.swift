@@ -125,11 +125,23 @@ public enum RatingModelConfig: Sendable, Equatable {
     case userAutoencoder(AutoencoderSettings)
     /// I-AutoRec: one movie's column in and out.
     case itemAutoencoder(AutoencoderSettings)
+    /// μ + b_u + b_i (RatingChoiceSettings.swift has the new models' settings).
+    case userItemBias(BiasSettings)
+    /// Biased matrix factorisation by alternating least squares.
+    case biasedMF(MatrixFactorizationSettings)
+    /// The item neighbourhood model with baselines.
+    case itemKNN(ItemKNNSettings)
+    /// The model (or blend) chosen on the validation slice among candidates.
+    case choice(RatingChoiceSettings)
 
     /// The types by the names settings and model artefacts give them.
     public enum Kind: String, Sendable, CaseIterable {
         case userAutoencoder = "user-autoencoder"
         case itemAutoencoder = "item-autoencoder"
+        case userItemBias = "user-item-bias"
+        case biasedMF = "biased-mf"
+        case itemKNN = "item-knn"
+        case choice
     }
 
     public static let types = Kind.allCases.map(\.rawValue)
@@ -138,6 +150,10 @@ public enum RatingModelConfig: Sendable, Equatable {
         switch self {
         case .userAutoencoder: .userAutoencoder
         case .itemAutoencoder: .itemAutoencoder
+        case .userItemBias: .userItemBias
+        case .biasedMF: .biasedMF
+        case .itemKNN: .itemKNN
+        case .choice: .choice
         }
     }
 
@@ -147,9 +163,12 @@ public enum RatingModelConfig: Sendable, Equatable {
     /// user's row.
     public var isItemBased: Bool { kind == .itemAutoencoder }
 
+    /// An autoencoder's settings; for the other types, the ones the memory plans and
+    /// benchmarks use (`plannedAutoencoder`).
     public var settings: AutoencoderSettings {
         switch self {
         case .userAutoencoder(let s), .itemAutoencoder(let s): s
+        case .userItemBias, .biasedMF, .itemKNN, .choice: plannedAutoencoder
         }
     }
 
@@ -158,6 +177,10 @@ public enum RatingModelConfig: Sendable, Equatable {
         switch Kind(rawValue: type) {
         case .userAutoencoder: .userAutoencoder(AutoencoderSettings())
         case .itemAutoencoder: .itemAutoencoder(AutoencoderSettings())
+        case .userItemBias: .userItemBias(BiasSettings())
+        case .biasedMF: .biasedMF(MatrixFactorizationSettings())
+        case .itemKNN: .itemKNN(ItemKNNSettings())
+        case .choice: .choice(RatingChoiceSettings())
         case nil: nil
         }
     }
@@ -226,6 +249,10 @@ extension RatingModelConfig: Codable {
         switch Kind(rawValue: type) {
         case .userAutoencoder: self = .userAutoencoder(try AutoencoderSettings(from: decoder))
         case .itemAutoencoder: self = .itemAutoencoder(try AutoencoderSettings(from: decoder))
+        case .userItemBias: self = .userItemBias(try BiasSettings(from: decoder))
+        case .biasedMF: self = .biasedMF(try MatrixFactorizationSettings(from: decoder))
+        case .itemKNN: self = .itemKNN(try ItemKNNSettings(from: decoder))
+        case .choice: self = .choice(try RatingChoiceSettings(from: decoder))
         case nil:
             throw DecodingError.dataCorruptedError(forKey: .type, in: try decoder.container(keyedBy: TypeKey.self),
                                                    debugDescription: "unknown rating model type '\(type)'")
@@ -236,7 +263,13 @@ extension RatingModelConfig: Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: TypeKey.self)
         try c.encode(type, forKey: .type)
-        try settings.encode(to: encoder)
+        switch self {
+        case .userAutoencoder(let s), .itemAutoencoder(let s): try s.encode(to: encoder)
+        case .userItemBias(let s): try s.encode(to: encoder)
+        case .biasedMF(let s): try s.encode(to: encoder)
+        case .itemKNN(let s): try s.encode(to: encoder)
+        case .choice(let s): try s.encode(to: encoder)
+        }
     }
 }
 

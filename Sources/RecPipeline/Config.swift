@@ -204,6 +204,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                                hint: "known here: " + b.keys.sorted().joined(separator: ", "))
             }
             if path.isEmpty { defaultValue = try modelDefaults(key, base: defaultValue, over: value, file: file) }
+            if ["ratingModel.candidates", "ratingModel.largeDataCandidates"].contains(keyPath) {
+                out[key] = try mergeCandidates(value, path: keyPath, file: file) { try merge($0, $1, path: $2, file: file) }
+                continue
+            }
             out[key] = try merge(defaultValue, value, path: keyPath, file: file)
         }
         return .object(out)
@@ -262,8 +266,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         guard monitoring.textfile.isEmpty || monitoring.textfile.hasSuffix(".prom") else {
             throw bad("'monitoring.textfile' must end in .prom (node_exporter's textfile collector reads no other files)")
         }
+        try validateRatingModel(file: file)
         do {
-            try ratingModel.settings.validate("ratingModel")
             switch rankingModel {
             case .userAutoencoder(let s): try s.validate("rankingModel")
             case .ease(let s): try s.validate("rankingModel")

@@ -79,6 +79,8 @@ public enum Inspect {
                     out += "\(l.ids.userIds[u]),\(r + 1),\(l.ids.itemIds[Int(l.items[t])]),\(l.scores[t]),\(l.predictedRatings[t])\n"
                 }
             }
+        case .predictions:
+            out = TestPredictions.csv(try TestPredictions.read(a, parallel: parallel))
         case .model:
             out = "section,index,value\n"
             for s in a.header.sections where s.type == .float32 {

@@ -47,6 +47,7 @@ enum MemoryChecks {
         var rating = Autoencoder.memoryParts(items: itemBased ? d.users : d.items, hidden: s.hidden, batchSize: s.batchSize,
                                              optimizer: s.optimizer, validation: validation, ratings: d.ratings)
         if itemBased { rating.append(MemoryPlan.Part("ratingModel: the transposed matrices", bytes: MemoryPlan.product(d.ratings, 16))) }
+        rating += ratingSetParts(c, d)
         var ranking: [MemoryPlan.Part] = []
         switch c.rankingModel {
         case .ease(let e):
@@ -71,7 +72,7 @@ enum MemoryChecks {
         let itemBased = c.ratingModel.isItemBased
         var parts = dataParts(d, unions: 3)
         parts.append(MemoryPlan.Part("predicted ratings of every slice", bytes: MemoryPlan.product(d.ratings, 8)))
-        parts += Autoencoder.scoringParts(items: itemBased ? d.users : d.items, hidden: s.hidden)
+        parts += Autoencoder.scoringParts(items: itemBased ? d.users : d.items, hidden: s.hidden) + ratingSetParts(c, d)
         switch c.rankingModel {
         case .ease(let e): parts += EASE.scoringParts(items: d.items, ratedItems: d.items, solver: easeSolver(e))
         case .userAutoencoder(let a): parts += Autoencoder.scoringParts(items: d.items, hidden: a.hidden, setting: "rankingModel")

@@ -43,8 +43,11 @@ public struct TrainStage: Stage {
 
         // Evaluation fits: on train (validation makes the choices), never on the test.
         var choices = Choices(epochs: c.ratingModel.settings.epochs, rankingEpochs: nil, lambda: nil)
+        // Rating models other than a pinned autoencoder are fitted as a rating set (RatingSet.swift).
+        var ratingSet: RatingSetChoice?
         if c.evaluation.enabled {
-            let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "rating",
+            let rating = !c.ratingModel.isAutoencoder ? try fitEvaluationRatingSet(c, m, ctx, choice: &ratingSet)
+                : try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "rating",
                                               train: m.train, validation: m.validation, scale: m.scale, ctx, to: c.paths.evalModel, epochsOverride: nil)
             choices.epochs = rating.epochs
             stats["evaluation"] = .object(["ratingModel": rating.stats])
@@ -56,7 +59,8 @@ public struct TrainStage: Stage {
         }
 
         // Serving fits: every rating, with the evaluation's choices.
-        let rating = try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "served rating",
+        let rating = !c.ratingModel.isAutoencoder ? try fitServedRatingSet(c, m, choice: ratingSet, ctx)
+            : try trainAutoencoder(c.ratingModel.settings, itemBased: c.ratingModel.isItemBased, role: "served rating",
                                           train: all, validation: nil, scale: m.scale, ctx, to: c.paths.model, epochsOverride: choices.epochs)
         var serving: [String: JSONValue] = ["ratingModel": rating.stats, "ratings": .int(all.nonZeros)]
         if let ranking = try fitRanking(c, m, input: all, validation: nil, ctx, to: c.paths.rankingModel, choices: choices) {
@@ -221,11 +225,17 @@ struct WithBiasFallback: RatingPredictor {
 /// A rating model read back from `model.art`.
 struct LoadedRatingModel {
     let predictor: any RatingPredictor
-    let autoencoder: Autoencoder
+    /// nil for a rating set (which holds its members and the bias fallback of its fit).
+    let autoencoder: Autoencoder?
     let artefact: Artefact
+    var set: RatingSet? = nil
 
     static func read(_ path: String, parallel: Parallel) throws -> LoadedRatingModel {
         let a = try Artefact.read(path, expecting: .model)
+        if RatingSet.isRatingSet(a) {
+            let set = try RatingSet.read(a, parallel: parallel)
+            return LoadedRatingModel(predictor: set.predictor, autoencoder: nil, artefact: a, set: set)
+        }
         let model = try Autoencoder.read(a, parallel: parallel)
         let predictor: any RatingPredictor = isItemBased(a) ? ItemAutoencoderRatings(model) : UserAutoencoderRatings(model)
         return LoadedRatingModel(predictor: predictor, autoencoder: model, artefact: a)
@@ -238,7 +248,13 @@ struct LoadedRatingModel {
 
     /// Throws when the model was trained on other data than `m` (a stale artefact).
     func check(matches m: Matrices, path: String, itemBased: Bool) throws {
-        guard Self.isItemBased(artefact) == itemBased, autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
+        if let set {
+            guard set.fallback.userBias.count == m.ids.userCount, set.fallback.itemBias.count == m.ids.itemCount else {
+                throw RecError(.artefact, "was fitted on other data than \(m.ids.userCount) users × \(m.ids.itemCount) movies", file: path, hint: "rerun rec-train")
+            }
+            return
+        }
+        guard let autoencoder, Self.isItemBased(artefact) == itemBased, autoencoder.layout.items == (itemBased ? m.ids.userCount : m.ids.itemCount) else {
             throw RecError(.artefact, "was trained on other data or settings than \(m.ids.userCount) users × \(m.ids.itemCount) movies", file: path,
                            hint: "rerun rec-train")
         }

@@ -43,6 +43,7 @@ public struct ScoreStage: ShardableStage {
     public func outputs(_ c: PipelineConfig) -> [String] {
         if case .shard(let s) = lists { return listArtefacts(c).map { s.part($0) } }
         return listArtefacts(c) + [c.paths.explanations, c.paths.stagedMetrics, c.paths.stagedReport]
+            + (c.evaluation.enabled ? [c.paths.evalPredictions] : [])
     }
     /// The list artefacts: evaluation (when on) and serving.
     func listArtefacts(_ c: PipelineConfig) -> [String] { (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK] }
@@ -115,7 +116,8 @@ public struct ScoreStage: ShardableStage {
         let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
         try rating.check(matches: m, path: c.paths.model, itemBased: c.ratingModel.isItemBased)
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
-        let predictor = WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
+        // A rating set's members already answer unseen users and movies with its own fit's bias.
+        let predictor = rating.set != nil ? rating.predictor : WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
         let rules = try ruleExclusions(m, ctx)
         return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists",
                                 excluded: rules.items, rulesNote: rules.note))
@@ -128,7 +130,7 @@ public struct ScoreStage: ShardableStage {
         let rating = try LoadedRatingModel.read(c.paths.evalModel, parallel: ctx.parallel)
         try rating.check(matches: m, path: c.paths.evalModel, itemBased: c.ratingModel.isItemBased)
         let bias = UserItemBias.fit(m.train)
-        let predictor = WithBiasFallback(base: rating.predictor, fallback: bias)
+        let predictor = rating.set != nil ? rating.predictor : WithBiasFallback(base: rating.predictor, fallback: bias)
         // Lists are built from, and exclude, every rating known before the test.
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.evalRankingModel, popularityFrom: m.train, m, ctx)
         return (rating, bias, ListJob(output: c.paths.evalTopK, scorer: scorer, input: m.known, predictor: predictor,
@@ -176,6 +178,9 @@ public struct ScoreStage: ShardableStage {
             return (p, .rmse(train: train, validation: validation, test: test), .mae(train: train, validation: validation, test: test))
         }
         let model = try measure(predictor)
+        try TestPredictions(test: m.test, predictions: model.test, ids: m.ids, scale: scale)
+            .write(to: c.paths.evalPredictions, meta: ["ratingModel": .string(c.ratingModel.type)], parallel: ctx.parallel)
+        let ratingChoice = try ratingCandidates(rating, m, known: known, chosen: (model.rmse, model.mae), ctx)
         let accuracy = try TopKAccuracy.measure(test: m.test, scores: model.test, parallel: ctx.parallel)
         var baselines: [String: ModelMetrics] = [:]
         for (name, baseline) in [("globalMean", GlobalMean.fit(m.train) as any RatingPredictor), ("userItemBias", bias)] {
@@ -187,7 +192,7 @@ public struct ScoreStage: ShardableStage {
         let unrated = known.emptyColumns()
         let itemsInTrain = m.ids.itemCount - unrated.count
         let ranking = try RankingMetrics.measure(lists: lists, test: m.test, trainItemCount: itemsInTrain, parallel: ctx.parallel)
-        let candidates = try rankingCandidates(job.scorer, path: c.paths.evalRankingModel, known: known, unrated: unrated, m, ctx)
+        let rankingChoice = try rankingCandidates(job.scorer, path: c.paths.evalRankingModel, known: known, unrated: unrated, m, ctx)
         let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: unrated, k: c.score.k, ids: m.ids,
                                        parallel: ctx.parallel)
         baselines["mostPopular"] = ModelMetrics(ranking: try RankingMetrics.measure(
@@ -201,7 +206,8 @@ public struct ScoreStage: ShardableStage {
             counts: .init(users: m.ids.userCount, items: m.ids.itemCount, train: m.train.nonZeros, validation: m.validation.nonZeros,
                           test: m.test.nonZeros),
             settings: settings)
-        metrics.rankingCandidates = candidates
+        metrics.ratingCandidates = ratingChoice
+        metrics.rankingCandidates = rankingChoice
         return (metrics, lists)
     }
 
@@ -211,7 +217,8 @@ public struct ScoreStage: ShardableStage {
     ) throws -> any ItemScorer {
         switch c.rankingModel {
         case .ratingModel:
-            return AutoencoderScorer(model: rating.autoencoder)
+            guard let model = rating.autoencoder else { throw RecError(.config, "'rankingModel.type' rating-model needs a user autoencoder as rating model") }
+            return AutoencoderScorer(model: model)
         case .userAutoencoder:
             let a = try Artefact.read(path, expecting: .model)
             let model = try Autoencoder.read(a, parallel: ctx.parallel)

@@ -9,6 +9,8 @@ public enum ArtefactKind: UInt16, Sendable, CaseIterable, Codable {
     case matrices = 4
     case model = 5
     case topK = 6
+    /// The evaluation's test predictions of the rating model (`eval-predictions.art`).
+    case predictions = 7
 
     public var name: String {
         switch self {
@@ -18,6 +20,7 @@ public enum ArtefactKind: UInt16, Sendable, CaseIterable, Codable {
         case .matrices: "matrices"
         case .model: "model"
         case .topK: "topk"
+        case .predictions: "predictions"
         }
     }
 
@@ -28,7 +31,7 @@ public enum ArtefactKind: UInt16, Sendable, CaseIterable, Codable {
         case .split: "rec-split"
         case .matrices: "rec-build-matrix"
         case .model: "rec-train"
-        case .topK: "rec-score"
+        case .topK, .predictions: "rec-score"
         }
     }
 }

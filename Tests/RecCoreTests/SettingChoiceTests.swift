@@ -87,7 +87,7 @@ import Testing
     /// The model types are checked before their sections are decoded (each type knows only its
     /// own keys), by the same names.
     @Test func modelTypes_haveTheirSettingsNames() {
-        #expect(RatingModelConfig.types == ["user-autoencoder", "item-autoencoder"])
+        #expect(RatingModelConfig.types == ["user-autoencoder", "item-autoencoder", "user-item-bias", "biased-mf", "item-knn", "choice"])
         #expect(RankingModelConfig.types == ["rating-model", "user-autoencoder", "ease", "popularity", "choice"])
         #expect(RatingModelConfig.itemAutoencoder(AutoencoderSettings()).isItemBased)
         #expect(!RatingModelConfig.userAutoencoder(AutoencoderSettings()).isItemBased)

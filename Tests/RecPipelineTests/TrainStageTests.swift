@@ -152,7 +152,7 @@ import Testing
         let m = randomSlices(users: 40, items: 15, density: 0.5, shares: (0.7, 0.15), seed: 21)
         let (loaded, epochs) = try Self.trainItemAutoencoder(m, dir)
         // One row per movie, one input and output per user.
-        #expect(loaded.autoencoder.layout.sizes == [40, 12, 40])
+        #expect(loaded.autoencoder?.layout.sizes == [40, 12, 40])
         #expect(loaded.predictor is ItemAutoencoderRatings)
         #expect(loaded.artefact.meta("type") == .string("item-autoencoder"))
 
@@ -221,7 +221,7 @@ import Testing
 
         // Evaluation: identical whatever the test slice; λ chosen on validation.
         let (evalA, evalB) = (try LoadedRatingModel.read(a.evalModel, parallel: p), try LoadedRatingModel.read(b.evalModel, parallel: p))
-        #expect(evalA.autoencoder.parameters == evalB.autoencoder.parameters)
+        #expect(evalA.autoencoder?.parameters == evalB.autoencoder?.parameters)
         let (easeA, _) = try EASE.read(a.evalRankingModel, parallel: p), (easeB, _) = try EASE.read(b.evalRankingModel, parallel: p)
         #expect(easeA.lambda == TrainStageTests.grid[2] && easeA.weights == easeB.weights)
 
@@ -236,6 +236,6 @@ import Testing
         #expect(servedModel.artefact.meta("epochsRun") == .int(chosenEpoch))
         #expect(servedModel.artefact.meta("ratings") == .int(m.all.nonZeros))
         let servedOther = try LoadedRatingModel.read(b.model, parallel: p)
-        #expect(servedModel.autoencoder.parameters != servedOther.autoencoder.parameters)
+        #expect(servedModel.autoencoder?.parameters != servedOther.autoencoder?.parameters)
     }
 }

@@ -66,6 +66,7 @@ private func readEveryKind(_ bytes: [UInt8]) {
         case .ratings, .split: _ = try? Ratings.read(scratch, kind: kind, parallel: serial)
         case .catalogue: _ = try? Catalogue.read(scratch, parallel: serial)
         case .topK: _ = try? TopKLists.read(scratch, parallel: serial)
+        case .predictions: break // four plain arrays, each read above
         case .matrices, .model:
             for s in a.header.sections where s.name.hasSuffix(".rowStart") {
                 _ = try? CSRMatrix.read(from: a, name: String(s.name.dropLast(".rowStart".count)), parallel: serial)

@@ -46,6 +46,9 @@ func exerciseNumbers(_ c: PipelineConfig) {
         precondition(Float(lo).isFinite && Float(hi).isFinite && Float(lo) < Float(hi), "rating scale \(lo)...\(hi) accepted")
     }
     var autoencoders = [c.ratingModel.settings]
+    if case .choice(let choice) = c.ratingModel {
+        autoencoders += (choice.candidates + choice.largeDataCandidates).filter(\.isAutoencoder).map(\.settings)
+    }
     if case .userAutoencoder(let a) = c.rankingModel { autoencoders.append(a) }
     for s in autoencoders {
         precondition(Float(s.learningRate).isFinite && Float(s.learningRate) > 0, "learningRate \(s.learningRate) accepted")
