@@ -71,19 +71,9 @@ extension ItemBlend {
     /// as `blend` computes them; 0 where the member scores the user's candidates alike.
     func userFactors(users: Range<Int>, input: CSRMatrix, members used: [Int]) -> [Double] {
         let cover = scoredItems
-        let width = cover?.count ?? itemCount, block = users.count * width
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * block))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * users.count * (cover?.count ?? itemCount)))
         defer { buffer.deallocate() }
-        for m in used {
-            if cover == nil {
-                members[m].scorer.scores(users: users, input: input, into: buffer + m * block)
-            } else {
-                members[m].scorer.scoresOfScoredItems(users: users, input: input, into: buffer + m * block)
-            }
-        }
-        var rated = [Bool](repeating: false, count: width)
-        let moments = Self.moments(buffer, block: block, members: used, users: users, input: input, items: width,
-                                   position: cover.map { Self.positions($0, items: itemCount) }, rated: &rated)
+        let moments = scoreMembers(used, users: users, input: input, cover: cover, into: buffer)
         var factors = [Double](repeating: 0, count: members.count * users.count)
         for m in used {
             for r in 0..<users.count {

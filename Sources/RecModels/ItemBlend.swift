@@ -117,6 +117,15 @@ public struct ItemBlend: ItemScorer {
         let used = weights.indices.filter { weights[$0] != 0 }
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * block))
         defer { buffer.deallocate() }
+        let moments = scoreMembers(used, users: users, input: input, cover: cover, into: buffer)
+        Self.combine(buffer, block: block, moments: moments, weights: weights, users: users, items: width, into: scores)
+    }
+
+    /// Scores `users` with each of the `used` members into its block of `buffer` (member m's at
+    /// `buffer + m * users.count * width`: every movie's, or the common `cover`'s), and returns
+    /// their moments over each user's candidates (`moments`).
+    func scoreMembers(_ used: [Int], users: Range<Int>, input: CSRMatrix, cover: [Int32]?, into buffer: UnsafeMutablePointer<Float>) -> [Moments] {
+        let width = cover?.count ?? itemCount, block = users.count * width
         for m in used {
             if cover == nil {
                 members[m].scorer.scores(users: users, input: input, into: buffer + m * block)
@@ -125,9 +134,8 @@ public struct ItemBlend: ItemScorer {
             }
         }
         var rated = [Bool](repeating: false, count: width)
-        let moments = Self.moments(buffer, block: block, members: used, users: users, input: input, items: width,
-                                   position: cover.map { Self.positions($0, items: itemCount) }, rated: &rated)
-        Self.combine(buffer, block: block, moments: moments, weights: weights, users: users, items: width, into: scores)
+        return Self.moments(buffer, block: block, members: used, users: users, input: input, items: width,
+                            position: cover.map { Self.positions($0, items: itemCount) }, rated: &rated)
     }
 
     /// For each catalogue item, its index in `cover`, or −1.

@@ -20,7 +20,7 @@ import Testing
     /// Every candidate's figures are in metrics.json and the report; the chosen model is never
     /// worse on validation than the bias baseline; the test predictions artefact dumps as
     /// `user_id,movie_id,rating,predicted_rating` and gives back metrics.json's test RMSE.
-    @Test func choose_reportsEveryCandidate_andItsTestPredictionsRecomputeTheRMSE() throws {
+    @Test func choice_reportsEveryCandidate_andItsTestPredictionsRecomputeTheRMSE() throws {
         let f = try Fixture(.ml1mWithTimestamps)
         defer { f.remove() }
         try Self.choosing(f)
@@ -57,7 +57,7 @@ import Testing
         #expect(html.contains("<section id=\"rating-candidates\">") && html.contains("read once, after the choice"))
     }
 
-    @Test func choose_oneOrThreeWorkers_giveByteIdenticalModelsAndExports() throws {
+    @Test func choice_oneOrThreeWorkers_giveByteIdenticalModelsAndExports() throws {
         let f = try Fixture(.csv)
         defer { f.remove() }
         try Self.choosing(f)
@@ -70,14 +70,14 @@ import Testing
         for (file, (a, b)) in zip(files, zip(one, three)) { #expect(a == b, "\(file) differs between 1 and 3 workers") }
     }
 
-    @Test func choose_withoutValidation_stopsWithASettingsError() throws {
+    @Test func choice_withoutValidation_stopsWithASettingsError() throws {
         let f = try Fixture(.ml1mWithTimestamps)
         defer { f.remove() }
         try Self.choosing(f)
         try f.setConfig { c in c["split"] = ["seed": 3, "testRatio": 0.25, "validationRatio": 0] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("'ratingModel.type' choose") && r.stderr.contains("split.validationRatio"))
+        #expect(r.stderr.contains("'ratingModel.type' choice") && r.stderr.contains("split.validationRatio"))
         #expect(!FileManager.default.fileExists(atPath: f.path("output/recommendations.csv")))
     }
 
@@ -96,7 +96,8 @@ import Testing
         let metrics = try #require(try JSONSerialization.jsonObject(with: bytes(f.path("output/metrics.json"))) as? [String: Any])
         #expect(metrics["ratingCandidates"] == nil)
         let csv = parseCSV(try read(f.path("output/recommendations.csv")))
-        let predicted = csv.dropFirst().filter { $0.count == 7 }.compactMap { Double($0[6]) }
+        let column = try #require(csv.first?.firstIndex(of: "predicted_rating"))
+        let predicted = csv.dropFirst().filter { $0.count == csv[0].count }.compactMap { Double($0[column]) }
         #expect(!predicted.isEmpty && predicted.allSatisfy { (1...5).contains($0) })
     }
 }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct RatingChoiceSettingsTests {
     static let withValidation = #""split": {"testRatio": 0.1, "validationRatio": 0.05}, "rankingModel": {"type": "ease"}"#
 
-    @Test func choose_candidatesTakeTheirTypesDefaults() throws {
+    @Test func choice_candidatesTakeTheirTypesDefaults() throws {
         let c = try PipelineConfig.parse(bytes: Array("""
             {\(Self.withValidation), "ratingModel": {"type": "choice", "blendRidge": 0.01, "candidates": [
               {"type": "biased-mf", "factors": 8}, {"type": "item-knn"}, {"type": "item-autoencoder", "hidden": [50], "epochs": 3}]}}
@@ -26,14 +26,14 @@ import Testing
         #expect(again == c.ratingModel)
     }
 
-    @Test func choose_aCandidatesUnknownKey_namesItsPlace() throws {
+    @Test func choice_aCandidatesUnknownKey_namesItsPlace() throws {
         let e = try ConfigTests.error("""
             {\(Self.withValidation), "ratingModel": {"type": "choice", "candidates": [{"type": "item-knn"}, {"type": "biased-mf", "k": 40}]}}
             """)
         #expect(e.message.contains("'ratingModel.candidates[1].k'") && e.message.contains("biased-mf"))
     }
 
-    @Test func choose_badCandidates_areSettingsErrors() throws {
+    @Test func choice_badCandidates_areSettingsErrors() throws {
         for (candidates, expected) in [(#"[{"type": "choice"}]"#, "'ratingModel.candidates[0]' cannot be a choice"),
                                        (#"[{"type": "svd"}]"#, "'ratingModel.candidates[0].type' must be one of"),
                                        (#"[{"factors": 3}]"#, "'ratingModel.candidates[0]' must be a model"),
@@ -48,12 +48,12 @@ import Testing
     }
 
     /// Nothing to choose on without a validation slice: never a choice on the test part.
-    @Test func choose_withoutValidation_isASettingsErrorNamingTheKey() throws {
+    @Test func choice_withoutValidation_isASettingsErrorNamingTheKey() throws {
         for extra in [#""split": {"validationRatio": 0}"#, #""split": {"validationRatio": 0.05}, "evaluation": {"enabled": false}"#] {
             let e = try ConfigTests.error("""
                 {\(extra), "rankingModel": {"type": "ease"}, "ratingModel": {"type": "choice", "candidates": [{"type": "item-knn"}]}}
                 """)
-            #expect(e.message.contains("'ratingModel.type' choose") && e.message.contains("split.validationRatio"), "\(e.message)")
+            #expect(e.message.contains("'ratingModel.type' choice") && e.message.contains("split.validationRatio"), "\(e.message)")
         }
     }
 
