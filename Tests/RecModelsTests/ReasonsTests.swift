@@ -15,6 +15,26 @@ func bruteScore(_ model: EASE, row: [(item: Int, rating: Float)], item i: Int) -
     }
 }
 
+/// Checks one recommendation's reason against brute force. `score(input)` is the recommended
+/// movie's score for an input (the user's ratings, item → rating): with no reason, no removal
+/// of a rated movie lowers the score; otherwise removing the named movie lowers it by a positive
+/// amount, and no other removal lowers it more.
+/// - Returns: whether a reason was named.
+func expectFaithful(reason: Int, row: [(item: Int, rating: Float)], score: ([(item: Int, rating: Float)]) -> Double,
+                    at place: String) throws -> Bool {
+    let full = score(row)
+    let falls = row.indices.map { t in full - score(row.enumerated().filter { $0.offset != t }.map(\.element)) }
+    let best = falls.max() ?? 0
+    guard reason >= 0 else {
+        #expect(best <= 1e-6, "\(place): no reason, yet a removal lowers the score by \(best)")
+        return false
+    }
+    let t = try #require(row.firstIndex { $0.item == reason }, "\(place): the reason is not a rated movie")
+    #expect(falls[t] > 0)
+    #expect(falls[t] >= best - 1e-6 * max(1, abs(best)), "\(place): removing \(reason) lowers by \(falls[t]), another by \(best)")
+    return true
+}
+
 @Suite struct ReasonsTests {
     /// EASE fits on random data: binary and rating-weighted input, every item or a cover.
     static func models(seed: UInt64) throws -> [(EASE, CSRMatrix)] {
@@ -42,17 +62,9 @@ func bruteScore(_ model: EASE, row: [(item: Int, rating: Float)], item i: Int) -
                 for r in 0..<k {
                     let i = Int(lists.items[u * k + r])
                     guard i >= 0 else { #expect(because[u * k + r] == -1); continue }
-                    let full = bruteScore(model, row: row, item: i)
-                    let falls = row.indices.map { t in full - bruteScore(model, row: row.enumerated().filter { $0.offset != t }.map(\.element), item: i) }
-                    let best = falls.max() ?? 0
-                    let reason = Int(because[u * k + r])
-                    if reason < 0 {
-                        #expect(best <= 1e-6, "user \(u) item \(i): no reason, yet a removal lowers the score by \(best)")
-                    } else {
+                    if try expectFaithful(reason: Int(because[u * k + r]), row: row, score: { bruteScore(model, row: $0, item: i) },
+                                          at: "user \(u) item \(i)") {
                         named += 1
-                        let t = try #require(row.firstIndex { $0.item == reason }, "the reason is not a rated movie")
-                        #expect(falls[t] > 0)
-                        #expect(falls[t] >= best - 1e-6, "user \(u) item \(i): removing \(reason) lowers by \(falls[t]), another by \(best)")
                     }
                 }
             }
