@@ -23,7 +23,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "fuzz-settings",
-            dependencies: ["CFuzzerDriver", .product(name: "RecCore", package: "MovieRecommender"), .product(name: "RecPipeline", package: "MovieRecommender")]
+            dependencies: [
+                "CFuzzerDriver", .product(name: "RecCore", package: "MovieRecommender"), .product(name: "RecData", package: "MovieRecommender"),
+                .product(name: "RecPipeline", package: "MovieRecommender"),
+            ]
         ),
         .executableTarget(
             name: "fuzz-artefact",

@@ -1,5 +1,6 @@
 import Foundation
 import RecCore
+import RecData
 import RecPipeline
 
 /// libFuzzer entry: the bytes as a settings file (`PipelineConfig.parse(bytes:)`: JSON
