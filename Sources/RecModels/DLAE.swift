@@ -66,17 +66,7 @@ extension EASE {
     /// B = I − P Λ, rounded to Float.
     static func dlaeWeights(fromInverse p: [Double], penalty: [Double], parallel: Parallel) -> [Float] {
         let n = penalty.count
-        var b = [Float](repeating: 0, count: n * n)
-        guard n > 0 else { return b }
-        b.withUnsafeMutableBufferPointer { buffer in
-            let out = SharedPointer(buffer.baseAddress!)
-            parallel.forEachChunk(count: n, chunkSize: 256) { _, rows in
-                for i in rows {
-                    for j in 0..<n { out[i * n + j] = Float((i == j ? 1 : 0) - p[i * n + j] * penalty[j]) }
-                }
-            }
-        }
-        return b
+        return itemItemMatrix(n, parallel: parallel) { i, j in Float((i == j ? 1 : 0) - p[i * n + j] * penalty[j]) }
     }
 
     /// DLAE over the `maxItems` most-rated items, in Float with `TiledInverse` (as `fitBlocked`

@@ -177,13 +177,19 @@ public struct EASE: ItemScorer {
 
     /// B_ij = −P_ij / P_jj off the diagonal, 0 on it, rounded to Float.
     static func weights(fromInverse p: [Double], n: Int, parallel: Parallel) -> [Float] {
+        itemItemMatrix(n, parallel: parallel) { i, j in i == j ? 0 : Float(-p[i * n + j] / p[j * n + j]) }
+    }
+
+    /// An n × n Float matrix, row-major, entry (i, j) from `entry`, filled in parallel by
+    /// chunks of rows: B from the inverse, for EASE and for DLAE.
+    static func itemItemMatrix(_ n: Int, parallel: Parallel, _ entry: @Sendable (Int, Int) -> Float) -> [Float] {
         var b = [Float](repeating: 0, count: n * n)
         guard n > 0 else { return b }
         b.withUnsafeMutableBufferPointer { buffer in
             let out = SharedPointer(buffer.baseAddress!)
             parallel.forEachChunk(count: n, chunkSize: 256) { _, rows in
                 for i in rows {
-                    for j in 0..<n where j != i { out[i * n + j] = Float(-p[i * n + j] / p[j * n + j]) }
+                    for j in 0..<n { out[i * n + j] = entry(i, j) }
                 }
             }
         }
