@@ -66,16 +66,19 @@ extension ScoreStage {
     /// Novelty, diversity and short-head share of the evaluation lists and of the most-popular
     /// baseline's, and the hit rate of the evaluation model's similar lists against the
     /// popularity baseline, on the test slice.
-    func listQuality(_ evalLists: TopKLists, _ m: Matrices, catalogue: Catalogue, _ ctx: StageContext) throws -> ListQuality {
-        let c = ctx.config, k = c.score.k, clock = ContinuousClock.now
-        let job = try evaluationJob(m, ctx).2
-        let known = job.input
+    /// - Parameters:
+    ///   - popular: the most-popular baseline's evaluation lists (as `evaluate` built them).
+    ///   - scorer: the evaluation's ranking scorer (its lists are `evalLists`).
+    func listQuality(_ evalLists: TopKLists, popular popularLists: TopKLists, scorer: any ItemScorer, _ m: Matrices,
+                     catalogue: Catalogue, _ ctx: StageContext) -> ListQuality {
+        let k = ctx.config.score.k, clock = ContinuousClock.now
+        // Lists are built from, and exclude, every rating known before the test.
+        let known = m.known
         let unrated = known.emptyColumns()
         let genres = m.ids.itemIds.map { id in catalogue.index(of: id).map { catalogue.genres[$0] } ?? [] }
-        let popularLists = rankedLists(MostPopular.fit(known), input: known, excluding: unrated, k: k, ids: m.ids, parallel: ctx.parallel)
         var allowed = [Bool](repeating: true, count: m.ids.itemCount)
         for i in unrated { allowed[i] = false }
-        let similar = similarLists(job.scorer, input: known, allowed: allowed, k: k, ctx.parallel)
+        let similar = similarLists(scorer, input: known, allowed: allowed, k: k, ctx.parallel)
         let quality = ListQuality(
             model: BeyondAccuracy.measure(lists: evalLists, input: known, genres: genres, parallel: ctx.parallel),
             mostPopular: BeyondAccuracy.measure(lists: popularLists, input: known, genres: genres, parallel: ctx.parallel),

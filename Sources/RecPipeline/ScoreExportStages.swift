@@ -67,11 +67,11 @@ public struct ScoreStage: ShardableStage {
 
         let json: [UInt8], html: [UInt8], summary: String
         if c.evaluation.enabled {
-            var (metrics, evalLists) = try evaluate(m, ctx, settings: settings)
+            var (metrics, evalLists, evaluation) = try evaluate(m, ctx, settings: settings)
             metrics.served = served
             try evalLists.write(to: c.paths.evalTopK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("evaluation")],
                                 parallel: ctx.parallel)
-            let quality = try listQuality(evalLists, m, catalogue: catalogue, ctx)
+            let quality = listQuality(evalLists, popular: evaluation.popularLists, scorer: evaluation.scorer, m, catalogue: catalogue, ctx)
             metrics.listQuality = quality
             json = [UInt8](try JSON.encode(metrics, pretty: true)) + [10]
             html = Array(Report.html(metrics: metrics, examples: examples(servedLists, m.all, m.ids, catalogue, because: explained.because)).utf8)
@@ -158,7 +158,11 @@ public struct ScoreStage: ShardableStage {
     /// The evaluation product: rating accuracy on every slice for the model and the rating
     /// baselines, and the evaluation lists measured on the test slice (read here and nowhere
     /// earlier).
-    func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws -> (Metrics, TopKLists) {
+    /// - Returns: the figures, the evaluation lists, and what `listQuality` measures beside them
+    ///   (the evaluation's ranking scorer and the most-popular lists), so that nothing is read
+    ///   or scored twice.
+    func evaluate(_ m: Matrices, _ ctx: StageContext, settings: JSONValue) throws
+        -> (Metrics, TopKLists, (scorer: any ItemScorer, popularLists: TopKLists)) {
         let c = ctx.config
         let scale = m.scale
         let (rating, bias, job) = try evaluationJob(m, ctx)
@@ -208,7 +212,7 @@ public struct ScoreStage: ShardableStage {
             settings: settings)
         metrics.ratingCandidates = ratingChoice
         metrics.rankingCandidates = rankingChoice
-        return (metrics, lists)
+        return (metrics, lists, (job.scorer, popularLists))
     }
 
     /// The scorer that orders the lists, from the ranking model at `path` (or the rating model).
