@@ -87,21 +87,21 @@ public func runStage(_ stage: any Stage, _ options: StageOptions, _ cluster: Clu
             let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
             switch try ClusterJob.run(stage, merging: merging, runId: runId, settings: Hash.hex(Hash.xxh3(settings)), ctx) {
             case .skipped(let why): logger.info("\(stage.name): skipped, \(why)")
-            case .ran(let stats, let seconds): logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
+            case .ran(let result, let seconds): logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(result.facts))")
             }
             return
         }
         let ctx = StageContext(config: config, logger: logger, progress: makeProgress(quiet: options.quiet))
-        let (stats, seconds) = try Runner.runAlone(stage, ctx, wait: options.wait, takeOver: options.takeOver)
-        if !options.quiet { printSummary(stats) }
-        logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(stats))")
+        let (result, seconds) = try Runner.runAlone(stage, ctx, wait: options.wait, takeOver: options.takeOver)
+        if !options.quiet { printSummary(result) }
+        logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s \(summary(result.facts))")
     } catch let e as RecError {
         logger.error("\(e.description)")
         throw ExitCode(ExitCodes.code(for: e.kind))
     }
 }
 
-/// `key=value` pairs of the scalar stats, for the log line.
+/// `key=value` pairs of the scalar facts, for the log line.
 func summary(_ stats: [String: JSONValue]) -> String {
     stats.keys.sorted().compactMap { key in
         switch stats[key]! {
@@ -116,6 +116,6 @@ func summary(_ stats: [String: JSONValue]) -> String {
 /// A stage's readable summary (the score stage's metrics table) goes to stdout: it is data
 /// for the person running the command, not a diagnostic. Not printed with `--quiet`. Its
 /// lines stay lines; any other control or bidi character is escaped (`VisibleText`).
-public func printSummary(_ stats: [String: JSONValue]) {
-    if let text = stats[StageResultKey.summary]?.stringValue { FileHandle.standardOutput.write(Data(VisibleText.escape(text, keepingLineFeeds: true).utf8)) }
+public func printSummary(_ result: StageResult?) {
+    if let text = result?.summary { FileHandle.standardOutput.write(Data(VisibleText.escape(text, keepingLineFeeds: true).utf8)) }
 }

@@ -73,7 +73,7 @@ public enum ClusterJob {
     /// What the job did.
     public enum Outcome: Sendable {
         case skipped(String)
-        case ran([String: JSONValue], Double)
+        case ran(StageResult, Double)
     }
 
     /// Runs `stage` unless its manifest says it is up to date (so a job submitted behind a
@@ -111,7 +111,7 @@ public enum ClusterJob {
                 }
             }
         }
-        let (stats, seconds) = try Runner.execute(stage, ctx)
-        return .ran(stats, seconds)
+        let (result, seconds) = try Runner.execute(stage, ctx)
+        return .ran(result, seconds)
     }
 }

@@ -182,7 +182,7 @@ public struct RunMonitor: Sendable {
 
         // The data, from each stage's last successful run.
         if let ingest = Manifest.read(stage: IngestStage().name, dir: artefacts), ingest.success {
-            for (file, key) in [("ratings", StageResultKey.ratingsLines), ("movies", StageResultKey.moviesLines)] {
+            for (file, key) in [("ratings", StageResult.ratingsLinesKey), ("movies", StageResult.moviesLinesKey)] {
                 guard let report = ingest.stats[key] else { continue }
                 x.gauge("input_lines_read", "Lines of the input file read by the last successful ingest.",
                         [("file", file)], report["linesRead"]?.doubleValue ?? 0)

@@ -13,7 +13,7 @@ public struct IngestStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.ratings, c.paths.catalogue] }
     public func reads(_ c: PipelineConfig) -> [String] { ["input"] }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let policy = c.input.invalidLines
         let moviesPath = c.resolve(c.input.movies), ratingsPath = c.resolve(c.input.ratings)
@@ -35,18 +35,17 @@ public struct IngestStage: Stage {
         let scale = c.input.ratingScale.resolved(for: r.values)
         ctx.logger.info("rating scale \(RatingScale.fixed(lowest: Double(scale.lowerBound), highest: Double(scale.upperBound)))\(c.input.ratingScale == .auto ? " (from the data)" : "")")
         let ratingsLines = try JSONValue.from(result.report)
-        let stats: [String: JSONValue] = [
+        let facts: [String: JSONValue] = [
             "ratingScale": RatingScale.meta(scale),
             "ratings": .int(r.count), "users": .int(r.ids.userCount), "items": .int(r.ids.itemCount),
             "movies": .int(catalogue.count), "bytesRead": .int(bytes.count),
             "withTimestamps": .int(r.timestamps.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }),
-            StageResultKey.ratingsLines: ratingsLines, StageResultKey.moviesLines: try JSONValue.from(movieReport),
         ]
         try FileManager.default.createDirectory(atPath: c.paths.artefacts, withIntermediateDirectories: true)
         try catalogue.write(to: c.paths.catalogue, meta: ["source": .string(moviesPath)], parallel: ctx.parallel)
         try r.write(to: c.paths.ratings, kind: .ratings,
                     meta: ["source": .string(ratingsPath), "lines": ratingsLines, "ratingScale": RatingScale.meta(scale)], parallel: ctx.parallel)
-        return stats
+        return StageResult(facts, lines: .init(ratings: result.report, movies: movieReport))
     }
 }
 
@@ -59,7 +58,7 @@ public struct SplitStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.train, c.paths.validation, c.paths.test] }
     public func reads(_ c: PipelineConfig) -> [String] { ["split"] }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let (ratings, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         let parts = try Splitter.split(ratings, method: c.split.method, seed: c.split.seed,
@@ -72,7 +71,7 @@ public struct SplitStage: Stage {
     /// with the rating scale `rec-ingest` recorded.
     static func write(
         train: Ratings, validation: Ratings, test: Ratings, of total: Int, scale: ClosedRange<Float>, _ ctx: StageContext
-    ) throws -> [String: JSONValue] {
+    ) throws -> StageResult {
         let c = ctx.config
         let parts = (train: train, validation: validation, test: test)
         // Settings that hold out nothing on these data are settings errors, named here rather
@@ -96,7 +95,7 @@ public struct SplitStage: Stage {
             try table.write(to: path, kind: .split, meta: ["part": .string(part), "split": settings, "ratingScale": RatingScale.meta(scale)],
                             parallel: ctx.parallel)
         }
-        return ["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
+        return StageResult(["train": .int(parts.train.count), "validation": .int(parts.validation.count), "test": .int(parts.test.count)])
     }
 }
 
@@ -134,7 +133,7 @@ public struct BuildMatrixStage: Stage {
     public func outputs(_ c: PipelineConfig) -> [String] { [c.paths.matrices] }
     public func reads(_ c: PipelineConfig) -> [String] { [] }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         var parts: [CSRMatrix] = []
         var ids: IdMaps?
@@ -155,7 +154,7 @@ public struct BuildMatrixStage: Stage {
         stats["items"] = .int(ids!.itemCount)
         try Matrices(train: parts[0], validation: parts[1], test: parts[2], ids: ids!, scale: scale!)
             .write(to: c.paths.matrices, meta: stats, parallel: ctx.parallel)
-        return stats
+        return StageResult(stats)
     }
 }
 

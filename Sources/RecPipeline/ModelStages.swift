@@ -31,7 +31,7 @@ public struct TrainStage: Stage {
         return ["evaluation", "ratingModel", "rankingModel"]
     }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         // Before any fit: a ranking fit that cannot fit in memory must stop the stage before the
@@ -67,7 +67,7 @@ public struct TrainStage: Stage {
             serving["rankingModel"] = ranking.stats
         }
         stats["serving"] = .object(serving)
-        return stats
+        return StageResult(stats)
     }
 
     /// What the evaluation chose, for the serving fits.

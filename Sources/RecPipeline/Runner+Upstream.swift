@@ -21,8 +21,8 @@ extension Runner {
     /// the same locks and folder claims as rec-pipeline, so a stage rerun by hand never runs
     /// into a nightly run nor writes into another configuration's folders, and refused when
     /// what it reads is stale (`execute`).
-    /// - Returns: the stage's stats and its seconds.
-    public static func runAlone(_ stage: any Stage, _ ctx: StageContext, wait: Bool, takeOver: Bool = false) throws -> ([String: JSONValue], Double) {
+    /// - Returns: what the stage reported, and its seconds.
+    public static func runAlone(_ stage: any Stage, _ ctx: StageContext, wait: Bool, takeOver: Bool = false) throws -> (StageResult, Double) {
         let locks = try lock(ctx.config, wait: wait, takeOver: takeOver, logger: ctx.logger)
         defer { for lock in locks.reversed() { lock.release() } }
         ctx.logger.info("\(stage.name): started with \(ctx.parallel.workers) workers")

@@ -37,8 +37,8 @@ public struct Runner {
         public var ran: Bool
         public var reason: String
         public var seconds: Double
-        /// What the stage reported (counts, the score stage's summary).
-        public var stats: [String: JSONValue] = [:]
+        /// What the stage reported, when it ran.
+        public var result: StageResult?
     }
 
     public let config: PipelineConfig
@@ -114,9 +114,9 @@ public struct Runner {
                 memoryChecked = true
             }
             logger.info("\(stage.name): running: \(reason)")
-            let (stats, seconds) = try Runner.execute(stage, ctx)
+            let (result, seconds) = try Runner.execute(stage, ctx)
             logger.info("\(stage.name): done in \(String(format: "%.2f", seconds)) s")
-            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: seconds, stats: stats))
+            outcomes.append(Outcome(stage: stage.name, ran: true, reason: reason, seconds: seconds, result: result))
         }
         return outcomes
     }
@@ -161,8 +161,8 @@ public struct Runner {
 
     /// Runs one stage and records it: inputs are stamped before it runs, outputs after, and
     /// the record is written last, so a stage killed half-way has no record of success.
-    /// - Returns: the stage's stats and its seconds.
-    public static func execute(_ stage: any Stage, _ ctx: StageContext) throws -> ([String: JSONValue], Double) {
+    /// - Returns: what the stage reported, and its seconds.
+    public static func execute(_ stage: any Stage, _ ctx: StageContext) throws -> (StageResult, Double) {
         let c = ctx.config
         let inputs = stage.inputs(c)
         // What a stop signal's message names: the stage is under way from its first check on.
@@ -183,18 +183,12 @@ public struct Runner {
         try checkUpstream(of: stage, c)
         var record = try StageRecord.begin(stage: stage.name, version: Pipeline.version, settings: try Pipeline.fingerprint(stage, c), inputs: inputs)
         let clock = ContinuousClock.now
-        let stats = try stage.run(ctx)
+        let result = try stage.run(ctx)
         let seconds = clock.duration(to: .now).seconds
-        var skipped: [String: Int] = [:]
-        for key in [StageResultKey.ratingsLines, StageResultKey.moviesLines] {
-            if case .object(let lines)? = stats[key], case .object(let reasons)? = lines["skipped"] {
-                for (reason, n) in reasons { skipped[reason, default: 0] += n.intValue ?? 0 }
-            }
-        }
-        try record.finish(outputs: stage.outputs(c), stats: .object(stats.filter { $0.key != StageResultKey.summary }), skipped: skipped)
+        try record.finish(outputs: stage.outputs(c), stats: try result.recorded(), skipped: result.skipped)
         // The record's own clock starts from a start time kept to the second; the stage's seconds are measured here.
         record.seconds = seconds
         try Manifest.write(record, dir: c.paths.artefacts)
-        return (stats, seconds)
+        return (result, seconds)
     }
 }

@@ -49,7 +49,7 @@ public struct ScoreStage: ShardableStage {
     func listArtefacts(_ c: PipelineConfig) -> [String] { (c.evaluation.enabled ? [c.paths.evalTopK] : []) + [c.paths.topK] }
     public func reads(_ c: PipelineConfig) -> [String] { ["score", "catalogueRules"] }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let m = try Matrices.read(c.paths.matrices, parallel: ctx.parallel)
         if case .shard(let shard) = lists { return try runShard(shard, m, ctx) }
@@ -86,8 +86,8 @@ public struct ScoreStage: ShardableStage {
         try AtomicFile.write(html, to: c.paths.stagedReport)
         // Published only by rec-export, with the lists they belong to: the four exports are
         // always one set. Run by hand, rec-score prints the figures on stdout.
-        return ["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
-                "servedRows": .int(served.rows), StageResultKey.summary: .string(summary)]
+        return StageResult(["users": .int(m.ids.userCount), "k": .int(c.score.k), "scoringSeconds": .double(scoringSeconds),
+                            "servedRows": .int(served.rows)], summary: summary)
     }
 
     /// The serving product: lists from the served models over every rating, under the
@@ -139,7 +139,7 @@ public struct ScoreStage: ShardableStage {
 
     /// One shard's share of the lists of both products, written as parts beside the
     /// artefacts (`topk.art.part-I-of-N`); `rec-score --merge-shards N` reads them.
-    func runShard(_ shard: Shard, _ m: Matrices, _ ctx: StageContext) throws -> [String: JSONValue] {
+    func runShard(_ shard: Shard, _ m: Matrices, _ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let users = shard.users(of: m.ids.userCount)
         // The same plan as a whole run's, with this shard's share of the lists.
@@ -152,7 +152,7 @@ public struct ScoreStage: ShardableStage {
             try ListPart(shard: shard, users: users, k: c.score.k, items: part.items, scores: part.scores,
                          predictedRatings: part.predictedRatings).write(to: shard.part(job.output), parallel: ctx.parallel)
         }
-        return ["users": .int(users.count), "firstUser": .int(users.lowerBound), "k": .int(c.score.k)]
+        return StageResult(["users": .int(users.count), "firstUser": .int(users.lowerBound), "k": .int(c.score.k)])
     }
 
     /// The evaluation product: rating accuracy on every slice for the model and the rating
@@ -361,7 +361,7 @@ public struct ExportStage: Stage {
     }
     public func reads(_ c: PipelineConfig) -> [String] { ["qualityGate", "export"] }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
@@ -369,15 +369,15 @@ public struct ExportStage: Stage {
         let (csv, jsonl) = try RecommendationExport.render(lists, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells,
                                                            because: explained.because)
         let similar = try SimilarExport.render(explained, catalogue: catalogue, parallel: ctx.parallel, cells: c.export.csvCells)
-        var stats = try ExportStage.publish(csv: csv, jsonl: jsonl, similar: similar, ctx)
-        stats["users"] = .int(lists.ids.userCount)
-        stats["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
-        return stats
+        var result = try ExportStage.publish(csv: csv, jsonl: jsonl, similar: similar, ctx)
+        result.facts["users"] = .int(lists.ids.userCount)
+        result.facts["rows"] = .int(lists.items.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) })
+        return result
     }
 
     /// Publishes the rendered exports with the staged metrics and report, as one set, when
     /// the quality gate lets them through (also after a sharded export).
-    static func publish(csv: [UInt8], jsonl: [UInt8], similar: (csv: [UInt8], jsonl: [UInt8]), _ ctx: StageContext) throws -> [String: JSONValue] {
+    static func publish(csv: [UInt8], jsonl: [UInt8], similar: (csv: [UInt8], jsonl: [UInt8]), _ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         for staged in [c.paths.stagedMetrics, c.paths.stagedReport] where !FileManager.default.fileExists(atPath: staged) {
             throw RecError(.artefact, "not found", file: staged, hint: "run rec-score first")
@@ -396,7 +396,7 @@ public struct ExportStage: Stage {
         try AtomicFile.writeAll([(c.paths.recommendationsCSV, csv), (c.paths.recommendationsJSONL, jsonl),
                                  (c.paths.metrics, metrics), (c.paths.report, report),
                                  (c.paths.similarCSV, similar.csv), (c.paths.similarJSONL, similar.jsonl)], newFileMode: c.export.fileMode)
-        return ["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)]
+        return StageResult(["csvBytes": .int(csv.count), "jsonlBytes": .int(jsonl.count), "qualityGate": .string(gate)])
     }
 }
 

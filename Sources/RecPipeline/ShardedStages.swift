@@ -24,7 +24,7 @@ struct SplitShard: Stage {
     func outputs(_ c: PipelineConfig) -> [String] { SplitStage().outputs(c).map { shardOf.part($0) } }
     func reads(_ c: PipelineConfig) -> [String] { SplitStage().reads(c) }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let (all, _) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         let users = shardOf.users(of: all.ids.userCount)
@@ -39,8 +39,8 @@ struct SplitShard: Stage {
         for (path, table) in zip(outputs(c), [parts.train, parts.validation, parts.test]) {
             try table.write(to: path, kind: .split, meta: meta, parallel: ctx.parallel)
         }
-        return ["users": .int(users.count), "firstUser": .int(users.lowerBound), "train": .int(parts.train.count),
-                "validation": .int(parts.validation.count), "test": .int(parts.test.count)]
+        return StageResult(["users": .int(users.count), "firstUser": .int(users.lowerBound), "train": .int(parts.train.count),
+                            "validation": .int(parts.validation.count), "test": .int(parts.test.count)])
     }
 }
 
@@ -56,7 +56,7 @@ struct SplitMerge: Stage {
     func outputs(_ c: PipelineConfig) -> [String] { SplitStage().outputs(c) }
     func reads(_ c: PipelineConfig) -> [String] { SplitStage().reads(c) }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let (all, artefact) = try Ratings.read(c.paths.ratings, kind: .ratings, parallel: ctx.parallel)
         var joined: [Ratings] = []
@@ -105,7 +105,7 @@ struct ExportShard: Stage {
     }
     func reads(_ c: PipelineConfig) -> [String] { ExportStage().reads(c) }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         let (lists, _) = try TopKLists.read(c.paths.topK, parallel: ctx.parallel)
         let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
@@ -121,7 +121,7 @@ struct ExportShard: Stage {
         let out = outputs(c)
         try AtomicFile.write(rows, to: out[0])
         try AtomicFile.write(jsonl, to: out[1])
-        return ["users": .int(users.count), "firstUser": .int(users.lowerBound), "csvBytes": .int(rows.count), "jsonlBytes": .int(jsonl.count)]
+        return StageResult(["users": .int(users.count), "firstUser": .int(users.lowerBound), "csvBytes": .int(rows.count), "jsonlBytes": .int(jsonl.count)])
     }
 }
 
@@ -139,7 +139,7 @@ struct ExportMerge: Stage {
     func outputs(_ c: PipelineConfig) -> [String] { ExportStage().outputs(c) }
     func reads(_ c: PipelineConfig) -> [String] { ExportStage().reads(c) }
 
-    public func run(_ ctx: StageContext) throws -> [String: JSONValue] {
+    public func run(_ ctx: StageContext) throws -> StageResult {
         let c = ctx.config
         var csv = Array(RecommendationExport.csvHeader.utf8), jsonl: [UInt8] = []
         for shard in try Shard.all(count) {

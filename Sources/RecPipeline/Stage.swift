@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RecCore
+import RecData
 
 /// What every stage gets: the settings, the Dispatch workers and a logger.
 public struct StageContext: Sendable {
@@ -22,14 +23,48 @@ public struct StageContext: Sendable {
     public var paths: StagePaths { config.paths }
 }
 
-/// Keys of a stage's result that the runner, the command line and the monitoring textfile
-/// read back (the result's other keys are only logged and recorded in the manifest).
-public enum StageResultKey {
-    /// `rec-score`'s figures as text: printed on stdout, left out of the manifest.
-    public static let summary = "summary"
-    /// `rec-ingest`'s line reports (`LineReport`) of the ratings and the movies files.
-    public static let ratingsLines = "ratingsLines"
-    public static let moviesLines = "moviesLines"
+/// What a stage's run reports.
+public struct StageResult: Sendable {
+    /// Row counts and other facts: logged as `key=value` (the scalars) and recorded in the
+    /// stage's manifest.
+    public var facts: [String: JSONValue]
+    /// `rec-ingest`'s line reports of the ratings and the movies files: recorded in the
+    /// manifest under `ratingsLinesKey` and `moviesLinesKey`, their skipped lines counted in
+    /// its `skipped`.
+    public var lines: IngestLines?
+    /// `rec-score`'s figures as text: printed on stdout, not recorded.
+    public var summary: String?
+
+    public struct IngestLines: Sendable {
+        public var ratings: LineReport
+        public var movies: LineReport
+    }
+
+    /// The manifest keys of ingest's line reports, which the monitoring textfile reads back.
+    public static let ratingsLinesKey = "ratingsLines"
+    public static let moviesLinesKey = "moviesLines"
+
+    init(_ facts: [String: JSONValue], lines: IngestLines? = nil, summary: String? = nil) {
+        self.facts = facts
+        self.lines = lines
+        self.summary = summary
+    }
+
+    /// What the stage's manifest records: the facts and the line reports.
+    func recorded() throws -> JSONValue {
+        var all = facts
+        if let lines {
+            all[Self.ratingsLinesKey] = try JSONValue.from(lines.ratings)
+            all[Self.moviesLinesKey] = try JSONValue.from(lines.movies)
+        }
+        return .object(all)
+    }
+
+    /// Skipped input lines per reason, over both files.
+    var skipped: [String: Int] {
+        guard let lines else { return [:] }
+        return lines.ratings.skipped.merging(lines.movies.skipped, uniquingKeysWith: +)
+    }
 }
 
 /// One step of the pipeline: what it reads, what it writes, which settings it depends on, and
@@ -45,7 +80,7 @@ public protocol Stage: Sendable {
     /// fingerprint adds those of every stage before it: see `Pipeline.fingerprint`.
     func reads(_ c: PipelineConfig) -> [String]
     /// Does the work; returns row counts and other facts for the log and the manifest.
-    func run(_ ctx: StageContext) throws -> [String: JSONValue]
+    func run(_ ctx: StageContext) throws -> StageResult
 }
 
 /// The pipeline, in order.

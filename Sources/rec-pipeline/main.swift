@@ -112,7 +112,7 @@ struct PipelineCommand: RecCommand {
             let clock = ContinuousClock.now
             let outcomes = try Runner(config: config, options: runOptions, logger: logger,
                                       progress: makeProgress(quiet: options.quiet)).run()
-            if !options.quiet { for o in outcomes { printSummary(o.stats) } }
+            if !options.quiet { for o in outcomes { printSummary(o.result) } }
             let d = clock.duration(to: .now)
             let ran = outcomes.filter(\.ran).map(\.stage)
             RunState.shared.endRun()
