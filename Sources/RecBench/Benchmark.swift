@@ -63,12 +63,11 @@ public struct Benchmark {
         ], pipelineRSS)
     }
 
-    /// The configured training settings, without early stopping (the benchmark has no
-    /// validation slice to stop on).
-    func trainSettings() -> TrainSettings {
-        var settings = TrainSettings(config.ratingModel.settings)
-        settings.patience = 0
-        return settings
+    /// The configured training settings for `epochs` (by default the configured count),
+    /// without early stopping (the benchmark has no validation slice to stop on).
+    func trainSettings(epochs: Int? = nil) -> AutoencoderSettings {
+        let s = config.ratingModel.settings
+        return s.running(epochs: epochs ?? s.epochs)
     }
 
     func newModel(_ m: Matrices) -> Autoencoder {
@@ -113,9 +112,8 @@ public struct Benchmark {
         // The pass after each epoch does not change the parameters: leaving it out times the
         // steps alone.
         logger.info("training, sparse, steps only, \(s.epochs) epochs…")
-        var stepsOnly = trainSettings()
-        stepsOnly.trainRMSEEachEpoch = false
-        let ourSteps = try newModel(m).train(m.train, validation: nil, settings: stepsOnly, scale: scale, parallel: ctx.parallel)
+        let ourSteps = try newModel(m).train(m.train, validation: nil, settings: trainSettings(), measureTrainRMSE: false,
+                                             scale: scale, parallel: ctx.parallel)
             .compactMap(\.seconds).reduce(0, +)
         let (theirs, theirSteps) = (t.seconds, t.stepSeconds.reduce(0, +))
         rows.append(Row(name: torchName, value: String(format: "%.2f s, %.3f s/epoch (median), test RMSE %.4f; torch %@, %d threads",
@@ -131,10 +129,8 @@ public struct Benchmark {
     func workersAndDense(_ m: Matrices, _ ctx: StageContext, sparseTest: Double, into rows: inout [Row]) throws {
         let s = config.ratingModel.settings
         func perEpoch(workers: Int, dense: Bool, epochs: Int) throws -> (Double, Double) {
-            var st = trainSettings()
-            st.epochs = epochs
             let model = newModel(m)
-            let h = try model.train(m.train, validation: nil, settings: st, scale: m.scale, parallel: Parallel(workers: workers), dense: dense)
+            let h = try model.train(m.train, validation: nil, settings: trainSettings(epochs: epochs), scale: m.scale, parallel: Parallel(workers: workers), dense: dense)
             let testRMSE = try RatingMetrics.measure(
                 predictions: model.predict(input: m.train, queries: m.test, parallel: ctx.parallel), truths: m.test.values, scale: m.scale).rmse
             return (median(h.compactMap(\.seconds)), testRMSE)

@@ -53,9 +53,7 @@ public struct SyntheticBenchmark {
         }
         rows.append(.init(name: "movies in a batch of \(s.batchSize) users", value: String(format: "%.0f on average (of %d), %.0f ratings", Double(distinct) / Double(max(batches, 1)), m.cols, Double(m.nonZeros) * Double(s.batchSize) / Double(m.rows))))
 
-        var settings = TrainSettings(s)
-        settings.epochs = epochs
-        settings.patience = 0
+        let settings = s.running(epochs: epochs)
         let model = Autoencoder(items: m.cols, hidden: s.hidden, activation: activation, seed: s.seed)
         let name = "\(s.hidden.map(String.init).joined(separator: "-")) \(s.activation.rawValue), \(s.optimizer.rawValue), batch \(s.batchSize), \(parallel.workers) workers"
         logger.info("training \(epochs) epochs (\(name))…")

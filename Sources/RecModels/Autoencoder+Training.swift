@@ -3,44 +3,6 @@ import RecCore
 import RecData
 import RecKernels
 
-/// How to train an autoencoder; read from a `pipeline.json` model section.
-public struct TrainSettings: Sendable, Equatable {
-    public var epochs = 50
-    public var batchSize = 64
-    public var learningRate = 0.001
-    /// Multiplies the learning rate after every epoch.
-    var learningRateDecay = 1.0
-    public var weightDecay = 0.0
-    public var optimizer = AutoencoderSettings.OptimizerKind.adam
-    var inputDropout = 0.0
-    public var seed: UInt64 = 1
-    /// Stop after this many epochs without a better validation RMSE (0 = never).
-    public var patience = 0
-    /// Update an item's rows at the sparse ends only in the steps whose batch holds the item
-    /// (lazy Adam / RMSprop with per-row bias correction, see `Optimizer`); false updates every
-    /// parameter every step, as PyTorch's optimisers do.
-    var lazyUpdates = true
-    /// Measure the train RMSE after every epoch (a forward pass over all rows, logged and kept
-    /// in the history); false leaves `trainRMSE` nil and saves that pass when there is no
-    /// validation slice (the serving fit), or its train half when there is one.
-    public var trainRMSEEachEpoch = true
-
-    public init() {}
-
-    public init(_ m: AutoencoderSettings) {
-        epochs = m.epochs
-        batchSize = m.batchSize
-        learningRate = m.learningRate
-        learningRateDecay = m.learningRateDecay
-        weightDecay = m.weightDecay
-        optimizer = m.optimizer
-        inputDropout = m.inputDropout
-        seed = m.seed
-        patience = m.earlyStoppingPatience
-        lazyUpdates = m.optimizerUpdates == .lazy
-    }
-}
-
 extension Autoencoder {
     /// Trains on the rows of `train` (each row is both input and target), mini-batch by
     /// mini-batch: for each epoch, for each batch: forward, loss, zero grads, backward, update.
@@ -53,27 +15,32 @@ extension Autoencoder {
     /// - Throws: `RecError(.runtime)` when the loss stops being finite.
     /// - Parameter dense: compute each batch by the straightforward dense formulation instead
     ///   of the sparse one, with dense optimiser steps (the same result as the sparse
-    ///   formulation with `lazyUpdates` off, up to rounding; for benchmarks and tests).
+    ///   formulation with `optimizerUpdates` dense, up to rounding; for benchmarks and tests).
+    /// - Parameter measureTrainRMSE: measure the train RMSE after every epoch (a forward pass
+    ///   over all rows, logged and kept in the history); false leaves `trainRMSE` nil and saves
+    ///   that pass when there is no validation slice (the serving fit), or its train half when
+    ///   there is one.
     @discardableResult
     public func train(
-        _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
-        parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
+        _ train: CSRMatrix, validation: CSRMatrix?, settings s: AutoencoderSettings, measureTrainRMSE: Bool = true,
+        scale: ClosedRange<Float>, parallel: Parallel, dense: Bool = false, log: (EpochRecord) -> Void = { _ in }
     ) throws -> [EpochRecord] {
         // One BLAS thread per call while Dispatch runs the workers, restored afterwards; a
         // team of workers kept awake between the many short regions of each batch.
         try BLAS.withThreads(1) {
             try parallel.withTeam { team in
-                try trainInScope(train, validation: validation, settings: s, scale: scale, parallel: team, dense: dense, log: log)
+                try trainInScope(train, validation: validation, settings: s, measureTrainRMSE: measureTrainRMSE,
+                                 scale: scale, parallel: team, dense: dense, log: log)
             }
         }
     }
 
     private func trainInScope(
-        _ train: CSRMatrix, validation: CSRMatrix?, settings s: TrainSettings, scale: ClosedRange<Float>,
-        parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
+        _ train: CSRMatrix, validation: CSRMatrix?, settings s: AutoencoderSettings, measureTrainRMSE: Bool,
+        scale: ClosedRange<Float>, parallel: Parallel, dense: Bool, log: (EpochRecord) -> Void
     ) throws -> [EpochRecord] {
         let run = TrainingRun(self, settings: s, dense: dense)
-        var stopping = EarlyStopping(patience: s.patience)
+        var stopping = EarlyStopping(patience: s.earlyStoppingPatience)
         defer { parameters = stopping.best?.parameters ?? run.currentParameters() }
         var order = (0..<train.rows).filter { !train.row($0).isEmpty }
         var history: [EpochRecord] = []
@@ -83,7 +50,7 @@ extension Autoencoder {
             rng.shuffle(&order)
             let loss = try run.epoch(epoch, order: order, train: train, parallel: parallel)
             let (trainRMSE, validationRMSE) = try epochErrors(run.work.pointer, train: train, validation: validation,
-                                                              trainRMSE: s.trainRMSEEachEpoch, scale: scale, parallel: parallel)
+                                                              trainRMSE: measureTrainRMSE, scale: scale, parallel: parallel)
             let record = EpochRecord(epoch: epoch, loss: loss, trainRMSE: trainRMSE,
                                      validationRMSE: validationRMSE, seconds: clock.duration(to: .now).seconds)
             history.append(record)
@@ -257,7 +224,7 @@ extension Duration {
 /// `FloatBuffer`) and go back into the model at the end.
 private final class TrainingRun {
     let model: Autoencoder
-    let settings: TrainSettings
+    let settings: AutoencoderSettings
     let optimizer: Optimizer
     /// Lazy row updates at the sparse ends (never with the dense formulation).
     let lazy: Bool
@@ -268,13 +235,13 @@ private final class TrainingRun {
     let work: FloatBuffer
     var input = BatchBuffer(), target = BatchBuffer()
 
-    init(_ model: Autoencoder, settings s: TrainSettings, dense: Bool) {
+    init(_ model: Autoencoder, settings s: AutoencoderSettings, dense: Bool) {
         let layout = model.layout
         self.model = model
         settings = s
         optimizer = Optimizer(kind: s.optimizer, count: layout.parameterCount, learningRate: s.learningRate,
                               weightDecay: s.weightDecay, lazyRows: 3 * layout.items)
-        lazy = s.lazyUpdates && !dense
+        lazy = s.optimizerUpdates == .lazy && !dense
         self.dense = dense
         pieces = model.allPieces
         grad = FloatBuffer(layout.parameterCount)

@@ -35,6 +35,15 @@ public struct AutoencoderSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// These settings for exactly `epochs` epochs, with no early stopping: a serving refit of
+    /// the epoch count chosen on validation, or a benchmark with no validation slice.
+    public func running(epochs: Int) -> AutoencoderSettings {
+        var s = self
+        s.epochs = epochs
+        s.earlyStoppingPatience = 0
+        return s
+    }
+
     /// Largest accepted values: far beyond any useful model, small enough that no product of
     /// them with a real catalogue's size overflows before the memory check sees it.
     static let maxLayerWidth = 65_536

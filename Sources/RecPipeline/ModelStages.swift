@@ -150,20 +150,16 @@ public struct TrainStage: Stage {
     ) throws -> (stats: JSONValue, epochs: Int) {
         let train = itemBased ? rows.transposed() : rows
         let validation = (v?.nonZeros ?? 0) == 0 ? nil : (itemBased ? v!.transposed() : v!)
-        var s = TrainSettings(settings)
-        if let epochsOverride {
-            s.epochs = epochsOverride
-            s.patience = 0
-            // The serving fit chooses nothing from its epochs' figures: its train RMSE pass
-            // after every epoch would only be logged (at MovieLens-25M's shape it costs about a
-            // fifth of an epoch). The steps' running loss is still logged.
-            s.trainRMSEEachEpoch = false
-        }
+        let s = epochsOverride.map { settings.running(epochs: $0) } ?? settings
         let model = Autoencoder(items: train.cols, hidden: settings.hidden, activation: settings.activation, seed: settings.seed)
         let type = (itemBased ? RatingModelConfig.Kind.itemAutoencoder : .userAutoencoder).rawValue
         ctx.logger.info("training the \(role) model (\(type), sizes \(model.layout.sizes.map(String.init).joined(separator: "→")), \(settings.optimizer.rawValue) lr \(settings.learningRate), batch \(settings.batchSize), \(s.epochs) epochs, \(rows.nonZeros) ratings, \(ctx.parallel.workers) workers)")
         let clock = ContinuousClock.now
-        let history = try model.train(train, validation: validation, settings: s, scale: scale, parallel: ctx.parallel) { e in
+        // The serving fit chooses nothing from its epochs' figures: its train RMSE pass after
+        // every epoch would only be logged (at MovieLens-25M's shape it costs about a fifth of
+        // an epoch). The steps' running loss is still logged.
+        let history = try model.train(train, validation: validation, settings: s, measureTrainRMSE: epochsOverride == nil,
+                                      scale: scale, parallel: ctx.parallel) { e in
             ctx.progress("training the \(role) model", e.epoch, s.epochs)
             var line = "epoch \(e.epoch)/\(s.epochs)  loss \(f4(e.loss))"
             if let t = e.trainRMSE { line += "  train RMSE \(f4(t))" }

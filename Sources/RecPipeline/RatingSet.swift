@@ -266,15 +266,10 @@ extension TrainStage {
             let itemBased = model.isItemBased
             let rows = itemBased ? train.transposed() : train
             let v = validation.map { itemBased ? $0.transposed() : $0 }
-            var s = TrainSettings(settings)
-            // Only the validation RMSE chooses anything: the per-epoch train RMSE pass is skipped.
-            s.trainRMSEEachEpoch = false
-            if let epochs {
-                s.epochs = epochs
-                s.patience = 0
-            }
+            let s = epochs.map { settings.running(epochs: $0) } ?? settings
             let ae = Autoencoder(items: rows.cols, hidden: settings.hidden, activation: settings.activation, seed: settings.seed)
-            let history = try ae.train(rows, validation: v, settings: s, scale: scale, parallel: p) { e in
+            // Only the validation RMSE chooses anything: the per-epoch train RMSE pass is skipped.
+            let history = try ae.train(rows, validation: v, settings: s, measureTrainRMSE: false, scale: scale, parallel: p) { e in
                 ctx.progress("training rating model \(name)", e.epoch, s.epochs)
                 var line = "\(name) epoch \(e.epoch)/\(s.epochs)  loss \(f4(e.loss))"
                 if let x = e.validationRMSE { line += "  validation RMSE \(f4(x))" }

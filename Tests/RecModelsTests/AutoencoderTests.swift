@@ -150,7 +150,7 @@ struct AutoencoderTests {
 
     @Test func training_isIdenticalForAnyWorkerCount_andLowersTheLoss() throws {
         let data = randomRatings(rows: 150, cols: 60, maxPerRow: 20, seed: 5)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 4
         settings.batchSize = 32
         settings.learningRate = 0.01
@@ -169,7 +169,7 @@ struct AutoencoderTests {
 
     @Test func training_withDivergingLearningRate_throwsInsteadOfWritingNaN() throws {
         let data = randomRatings(rows: 40, cols: 30, maxPerRow: 10, seed: 6)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 30
         settings.optimizer = .rmsprop
         settings.learningRate = 1e30

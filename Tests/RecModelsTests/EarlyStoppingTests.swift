@@ -22,12 +22,12 @@ import Testing
         return (m[0], m[1])
     }()
 
-    static func settings(epochs: Int, patience: Int) -> TrainSettings {
-        var s = TrainSettings()
+    static func settings(epochs: Int, patience: Int) -> AutoencoderSettings {
+        var s = AutoencoderSettings()
         s.epochs = epochs
         s.batchSize = 8
         s.learningRate = 0.03
-        s.patience = patience
+        s.earlyStoppingPatience = patience
         s.seed = 5
         return s
     }

@@ -4,18 +4,18 @@ import Testing
 @testable import RecModels
 
 struct EpochFiguresTests {
-    @Test func training_withoutTrainRMSEEachEpoch_leavesItOut_keepsValidation_andTrainsTheSame() throws {
+    @Test func training_withoutMeasuringTrainRMSE_leavesItOut_keepsValidation_andTrainsTheSame() throws {
         let data = randomRatings(rows: 120, cols: 40, maxPerRow: 10, seed: 21)
         let validation = randomRatings(rows: 120, cols: 40, maxPerRow: 2, seed: 22)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 3
         settings.batchSize = 16
         settings.learningRate = 0.01
         var runs: [(parameters: [Float], history: [EpochRecord])] = []
         for measure in [true, false] {
-            settings.trainRMSEEachEpoch = measure
             let model = Autoencoder(items: 40, hidden: [12, 6, 12], activation: .sigmoid, seed: 3)
-            let history = try model.train(data, validation: validation, settings: settings, scale: 1...5, parallel: Parallel(workers: 2))
+            let history = try model.train(data, validation: validation, settings: settings, measureTrainRMSE: measure,
+                                          scale: 1...5, parallel: Parallel(workers: 2))
             runs.append((model.parameters, history))
         }
         #expect(runs[0].history.allSatisfy { $0.trainRMSE != nil })
@@ -29,7 +29,7 @@ struct EpochFiguresTests {
         // The summed errors after each epoch are the figures RatingMetrics gives for the kept
         // predictions (up to the order of summation).
         let data = randomRatings(rows: 90, cols: 30, maxPerRow: 9, seed: 4)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 1
         settings.batchSize = 32
         let model = Autoencoder(items: 30, hidden: [10], activation: .tanh, seed: 5)

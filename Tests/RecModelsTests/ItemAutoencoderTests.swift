@@ -35,7 +35,7 @@ import Testing
             return try RatingMetrics.measure(predictions: p, truths: ratings.values, scale: 1...5).rmse
         }
         let before = try rmse()
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 15
         settings.batchSize = 8
         settings.learningRate = 0.01

@@ -18,7 +18,7 @@ struct LazyOptimizerTests {
     @Test(arguments: Optimizer.Kind.allCases, [0.0, 0.05])
     func lazyTraining_whenEveryBatchTouchesEveryItem_equalsDenseBitForBit(optimizer: Optimizer.Kind, weightDecay: Double) throws {
         let data = Self.fullRows(rows: 37, items: 19, seed: 3)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 3
         settings.batchSize = 8 // 5 batches an epoch, the last one short
         settings.learningRate = 0.01
@@ -26,7 +26,7 @@ struct LazyOptimizerTests {
         settings.weightDecay = weightDecay
         var results: [[Float]] = []
         for lazy in [true, false] {
-            settings.lazyUpdates = lazy
+            settings.optimizerUpdates = lazy ? .lazy : .dense
             let model = Autoencoder(items: 19, hidden: [11, 5, 11], activation: .sigmoid, seed: 2)
             try model.train(data, validation: nil, settings: settings, scale: 1...5, parallel: Parallel(workers: 2))
             results.append(model.parameters)
@@ -116,13 +116,13 @@ struct LazyOptimizerTests {
         // Rows rate few items: most batches leave most items untouched, so lazy and dense differ,
         // but both must learn the same data about as well.
         let data = randomRatings(rows: 300, cols: 80, maxPerRow: 12, seed: 8)
-        var settings = TrainSettings()
+        var settings = AutoencoderSettings()
         settings.epochs = 15
         settings.batchSize = 32
         settings.learningRate = 0.01
         var rmse: [Double] = []
         for lazy in [true, false] {
-            settings.lazyUpdates = lazy
+            settings.optimizerUpdates = lazy ? .lazy : .dense
             let model = Autoencoder(items: 80, hidden: [20, 10, 20], activation: .sigmoid, seed: 1)
             let history = try model.train(data, validation: nil, settings: settings, scale: 1...5, parallel: Parallel(workers: 2))
             rmse.append(history.last!.trainRMSE!)
