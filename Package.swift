@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "RecSynthTests", dependencies: ["RecSynth", "RecCore", "RecData"]),
         .testTarget(name: "RecBenchTests", dependencies: ["RecBench", "RecData", "RecStore", "RecTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["RecCore", "RecStore", "RecData", "RecPipeline"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RecCore", "RecStore", "RecData", "RecPipeline", "RecTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

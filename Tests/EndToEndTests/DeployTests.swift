@@ -60,7 +60,6 @@ import Testing
 
     @Test func units_withThisBuildsPaths_passSystemdAnalyzeVerifyAndTheServiceCommandRuns() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         // ExecStart must exist for verify: the units as installed into this fixture's folder,
         // with this build's rec-pipeline.
         let dir = f.dir.appendingPathComponent("units")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RecTestSupport
 
 /// `scripts/movielens-data.sh` (what `make data` and `make run` call) against a server on
 /// 127.0.0.1 that serves zips built here, whole or cut off, or closes the connection. No test
@@ -9,6 +10,8 @@ import Testing
     /// A folder with `data/` and `shared/` as beside a checkout, the zips the server serves, and
     /// the server.
     final class Setup {
+        /// Deleted after `deinit` stops the server.
+        let home: TempDir
         let dir: URL
         let server: LocalServer
         /// ratings.dat and movies.dat of the zip served under `good/`.
@@ -19,7 +22,8 @@ import Testing
         let md5: String, sha256: String
 
         init() throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-download-\(UUID().uuidString)")
+            home = try TempDir(prefix: "rec-download")
+            dir = URL(fileURLWithPath: home.path)
             for sub in ["data", "shared", "src/good/ml-1m", "src/other/ml-1m", "src/good/ml-latest-small", "served/good", "served/other"] {
                 try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
             }
@@ -44,10 +48,7 @@ import Testing
             try setChecksums(md5: md5, sha256: "-")
         }
 
-        deinit {
-            server.stop()
-            try? FileManager.default.removeItem(at: dir)
-        }
+        deinit { server.stop() }
 
         var data: URL { dir.appendingPathComponent("data") }
         var sums: String { dir.appendingPathComponent("sums").path }

@@ -30,7 +30,6 @@ extension HardeningTests {
 
     @Test func secondConfigurationOnTheFirstsArtefactFolder_isRefusedWithCode2ByEveryExecutable_andNothingOfTheFirstChanges() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         let before = snapshot(f.path("output"))
         #expect(before[FolderClaim.fileName] != nil && before["artefacts/" + FolderClaim.fileName] != nil)
@@ -55,7 +54,6 @@ extension HardeningTests {
     /// another path to it.
     @Test func folderOfOneConfiguration_inEitherRole_isRefused_byAnyPathToIt() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         try FileManager.default.createSymbolicLink(atPath: f.path("link-to-output"), withDestinationPath: f.path("output"))
         let before = snapshot(f.path("output"))
@@ -89,7 +87,6 @@ extension HardeningTests {
 
     @Test func takeOver_handsTheFoldersOver_theFormerOwnerIsThenRefused_andDeletingTheMarkersFreesThem() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         #expect(try publishedK(f.path("output")) == 5)
         // A second settings file for the same two folders (a copy, then edited).
@@ -123,7 +120,6 @@ extension HardeningTests {
     /// reached through a symbolic link or moved, keeps its folders; a copy of it does not.
     @Test func sameSettingsFile_editedReplacedLinkedOrMoved_keepsItsFolders_aCopyDoesNot() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         // Absolute folders, so that the moved file names the same ones.
         try f.setConfig { $0["artefactDir"] = f.path("output/artefacts"); $0["outputDir"] = f.path("output") }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
@@ -170,7 +166,6 @@ extension HardeningTests {
     /// a run waiting for its own lock.
     @Test func artefactAndOutputFolderOneFolderByTwoPaths_isRefusedAtOnce_evenWithWait() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try FileManager.default.createDirectory(atPath: f.path("output"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: f.path("alias"), withDestinationPath: "output")
         var cases = [("alias", "output"), ("output", "alias/"), ("alias/../output", "output"), ("output//", "./alias")]

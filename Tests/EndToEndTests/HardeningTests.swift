@@ -73,7 +73,6 @@ struct HardeningTests {
     /// and never publishes, whichever takes the lock first.
     @Test func twoConfigurationsSharingAnArtefactFolder_startedTwentyTimesAtOnce_onlyTheOwnerEverPublishes() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         // Both keep the default artefactDir (output/artefacts); only outputDir, k and the split differ.
         let a = try writeConfig(f, "a.json") { $0["outputDir"] = "out-a"; $0["score"] = ["k": 3] }
         let b = try writeConfig(f, "b.json") {
@@ -99,7 +98,6 @@ struct HardeningTests {
 
     @Test func stageExecutable_whileItsPipelineHoldsTheLock_exitsWithLockCode_andAnotherConfigurationIsRefusedAtOnce() throws {
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["ratingModel": ["hidden": [16, 8, 16], "epochs": 150, "batchSize": 8]])
-        defer { f.remove() }
         let other = try writeConfig(f, "other.json") { $0["outputDir"] = "elsewhere" }
         let holder = try start("rec-pipeline", ["--config", f.configPath])
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
@@ -133,7 +131,6 @@ struct HardeningTests {
                       ("output/recommendations.csv", "output")])
     func artefactAndOutputFoldersOverlapping_isASettingsErrorNamingBoth(dirs: (artefacts: String, output: String)) throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["artefactDir"] = dirs.artefacts; $0["outputDir"] = dirs.output }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2, "\(r.stderr)")
@@ -144,7 +141,6 @@ struct HardeningTests {
 
     @Test func artefactDirLinkedToTheOutputFolder_isASettingsError() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try FileManager.default.createDirectory(atPath: f.path("output"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: f.path("art"), withDestinationPath: "output")
         try f.setConfig { $0["artefactDir"] = "art" }
@@ -157,7 +153,6 @@ struct HardeningTests {
 
     @Test func usersFilesWithTemporaryLookingNames_surviveRuns() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let names = [".notes.tmp-2024", ".publish-plan.txt", ".metrics.json.tmp-1-2", ".publish-recommendations.csv",
                      ".rec-tmp.notes"]
@@ -182,7 +177,6 @@ struct HardeningTests {
 
     @Test func lockFileThatIsASymlink_isRefused_andItsTargetIsUntouched() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let precious = f.path("precious.txt")
         try Data("do not truncate me\n".utf8).write(to: URL(fileURLWithPath: precious))
         try FileManager.default.createDirectory(atPath: f.path("output"), withIntermediateDirectories: true)
@@ -199,7 +193,6 @@ struct HardeningTests {
 
     @Test func inputThatIsAFolderAFIFOOrADevice_failsQuicklyNamingIt() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try FileManager.default.createDirectory(atPath: f.path("folder.dat"), withIntermediateDirectories: true)
         #expect(mkfifo(f.path("fifo.dat"), 0o644) == 0)
         let cases: [(key: String, path: String, says: String)] = [
@@ -224,7 +217,6 @@ struct HardeningTests {
     @Test(arguments: ["artefactDir", "outputDir"])
     func folderSettingThatIsAFile_isASettingsErrorNamingIt(key: String) throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try Data("a plain file\n".utf8).write(to: URL(fileURLWithPath: f.path("plain")))
         for value in ["plain", "plain/below"] {
             try f.setConfig { $0[key] = value }
@@ -264,7 +256,6 @@ struct HardeningTests {
 
     @Test func missingSettingsFile_exitsWithCode2_namingThePathAndTheFolder() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         for exe in ["rec-pipeline", "rec-train"] {
             let r = try run(exe, ["--config", "nope.json"], in: f.dir)
             #expect(r.status == 2, "\(exe): \(r.stderr)")
@@ -279,7 +270,6 @@ struct HardeningTests {
 
     @Test func settingsFileThatIsAFolderOrAFIFO_exitsWithCode2_quickly() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(mkfifo(f.path("fifo.json"), 0o644) == 0)
         for (path, says) in [(f.path("fifo.json"), "FIFO"), (f.dir.path, "folder"), ("/dev/stdin", "device")] {
             for exe in ["rec-pipeline", "rec-score"] {
@@ -293,7 +283,6 @@ struct HardeningTests {
 
     @Test func duplicateKeyInSettings_exitsWithCode2_namingKeyAndLine() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try Data("{\n  \"score\": {\"k\": 3},\n  \"workers\": 1,\n  \"score\": {\"k\": 7}\n}\n".utf8).write(to: URL(fileURLWithPath: f.configPath))
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2, "\(r.stderr)")
@@ -304,7 +293,6 @@ struct HardeningTests {
 
     @Test func quietSuccessfulRun_printsNothing_andQuietStageToo() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath, "--quiet"])
         #expect(r.status == 0)
         #expect(r.stdout.isEmpty && r.stderr.isEmpty, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
@@ -320,7 +308,6 @@ struct HardeningTests {
 
     @Test func quietRunWithSkippedLines_warnsOnStderrOnly() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         var text = try read(f.path("ratings.dat"))
         text += "1::2::9\n"
         try Data(text.utf8).write(to: URL(fileURLWithPath: f.path("ratings.dat")))

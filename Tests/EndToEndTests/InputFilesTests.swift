@@ -21,7 +21,6 @@ import Testing
 
     @Test func csvFilesWithColumnsInAnotherOrder_publishTheSameExports() throws {
         let f = try Fixture(.csv)
-        defer { f.remove() }
         let first = try run("rec-pipeline", ["--config", f.configPath, "--quiet"])
         try #require(first.status == 0, "\(first.stderr)")
         let before = try exportBytes(f)
@@ -35,7 +34,6 @@ import Testing
 
     @Test func ratingsHeaderWithAnUnknownColumn_exitsWith1NamingIt_andKeepsTheExports() throws {
         let f = try Fixture(.csv)
-        defer { f.remove() }
         try #require(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         let before = try exportBytes(f)
         for (header, message) in [("foo,bar,baz,qux", "unknown column 'foo' in the header (column 1)"),
@@ -53,7 +51,6 @@ import Testing
 
     @Test func moviesFileWithAStrayByte_stopsNamingLineColumnAndByte_orSkipsThatLineOnly() throws {
         let f = try Fixture(.csv)
-        defer { f.remove() }
         try #require(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         let before = try exportBytes(f)
         // Movie 7's line (line 8 with the header): `7,"Comma, Semicolon; and Pipe (2000)",…`;
@@ -85,7 +82,6 @@ import Testing
 
     @Test func titleWithAControlCharacter_stopsNamingIt_orIsLeftOutOfTheExports() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         var movies = [UInt8](try bytes(f.path("movies.dat")))
         // Movie 5's title gets a NUL after its first character (line 5: `5::Quote …`).
         let lineStart = movies.indices.filter { movies[$0] == 10 }[3] + 1

@@ -61,7 +61,6 @@ import Testing
 
     @Test func sqlite3_importsSimilarAndReasons() throws {
         let (f, e) = try Self.explanationRun()
-        defer { f.remove() }
         let sql = try runTool("sqlite3", [":memory:"], stdin: """
             .import --csv \(f.path("output/similar.csv")) similar_movies
             .import --csv \(f.path("output/recommendations.csv")) recs
@@ -76,7 +75,6 @@ import Testing
 
     @Test func postgreSQL_copiesSimilarAndReasonsIntoTypedTables() throws {
         let (f, e) = try Self.explanationRun()
-        defer { f.remove() }
         let pg = try ThrowawayPostgres.start()
         defer { pg.stop() }
         let load = try pg.psql("""
@@ -97,7 +95,6 @@ import Testing
 
     @Test func duckDB_infersTheTypesOfSimilarAndReasons() throws {
         let (f, e) = try Self.explanationRun()
-        defer { f.remove() }
         let report = try LoaderTests.json(runPython("""
             import duckdb, json, sys
             def q(p): return "'" + p.replace("'", "''") + "'"
@@ -135,7 +132,6 @@ import Testing
 
     @Test func pandas_readsSimilarAndReasonsWithTheDocumentedTypes() throws {
         let (f, e) = try Self.explanationRun()
-        defer { f.remove() }
         let report = try LoaderTests.json(runPython("""
             import json, sys
             import pandas as pd

@@ -80,7 +80,6 @@ import Testing
 
     @Test func csv_copiedIntoTypedPostgreSQLTable_keepsRowsTitlesAndHalfStars() throws {
         let (f, e) = try Self.loaderRun()
-        defer { f.remove() }
         let pg = try ThrowawayPostgres.start()
         defer { pg.stop() }
         let csv = f.path("output/recommendations.csv")
@@ -113,7 +112,6 @@ import Testing
 
     @Test func exports_readByDuckDB_inferTypesAndKeepTitles() throws {
         let (f, e) = try Self.loaderRun()
-        defer { f.remove() }
         let report = try Self.json(runPython("""
             import duckdb, json, sys
             def q(p): return "'" + p.replace("'", "''") + "'"
@@ -157,7 +155,6 @@ import Testing
 
     @Test func exports_readByPandas_giveIntFloatAndObjectColumnsAndIntactTitles() throws {
         let (f, e) = try Self.loaderRun()
-        defer { f.remove() }
         let report = try Self.json(runPython("""
             import json, sys
             import pandas as pd

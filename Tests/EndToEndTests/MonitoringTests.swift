@@ -119,7 +119,6 @@ import Testing
 
     @Test func textfile_afterSuccessfulSkippedFailedAndUnloadableRuns_tellsWhatHappened() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         // Three malformed lines, left out and counted under the skip policy.
         let ratingsFile = FileHandle(forWritingAtPath: f.path("ratings.dat"))!
         try ratingsFile.seekToEnd()
@@ -213,7 +212,6 @@ import Testing
 
     @Test func textfile_whenNotSet_isNotWritten() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         let files = FileManager.default.enumerator(atPath: f.dir.path)?.compactMap { $0 as? String } ?? []
         #expect(files.filter { $0.hasSuffix(".prom") }.isEmpty)

@@ -24,7 +24,6 @@ struct OperationsTests {
 
     @Test func secondRun_skipsEveryStage_andChangingKRerunsOnlyScoreAndExport() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let first = try run("rec-pipeline", ["--config", f.configPath])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(stages(first.stderr).ran == ["ingest", "split", "build-matrix", "train", "score", "export"])
@@ -49,7 +48,6 @@ struct OperationsTests {
 
     @Test func removedOrEditedOutput_isRebuiltByItsStage() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let csv = try bytes(f.path("output/recommendations.csv"))
         try FileManager.default.removeItem(atPath: f.path("output/recommendations.csv"))
@@ -60,7 +58,6 @@ struct OperationsTests {
 
     @Test func damagedArtefact_standaloneStageNamesWhatToRerun_andPipelineRebuildsIt() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let exports = try Self.exports.map { try bytes(f.path($0)) }
         let cases: [(artefact: String, consumer: String, producer: String)] = [
@@ -93,7 +90,6 @@ struct OperationsTests {
 
     @Test func sigkillAtTwentyMoments_leavesPreviousExportsWhole_andNextRunCompletes() throws {
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["ratingModel": ["hidden": [16, 8, 16], "epochs": 30, "batchSize": 8]])
-        defer { f.remove() }
         // The two runs alternated below, each complete and uninterrupted, for reference.
         func setTarget(_ seed: Int) throws { try f.setConfig { $0["split"] = ["seed": seed, "testRatio": 0.25, "validationRatio": 0.1] } }
         var expected: [Int: [Data]] = [:]
@@ -152,7 +148,6 @@ struct OperationsTests {
 
     @Test func twoConcurrentRuns_oneProceeds_otherExitsWithLockCode() throws {
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["ratingModel": ["hidden": [16, 8, 16], "epochs": 150, "batchSize": 8]])
-        defer { f.remove() }
         let first = Process()
         first.executableURL = productsDirectory.appendingPathComponent("rec-pipeline")
         first.arguments = ["--config", f.configPath, "--quiet"]
@@ -187,7 +182,6 @@ struct OperationsTests {
 
     @Test func skipPolicy_countsEveryBadLineByReason_inLogAndManifest() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         var text = try read(f.path("ratings.dat"))
         text += "1::2::9\n2::x::3\n3::4\n1::1::4\n1::1::5\n7::999::4\n"
         try Data(text.utf8).write(to: URL(fileURLWithPath: f.path("ratings.dat")))

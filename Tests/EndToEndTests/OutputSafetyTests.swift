@@ -57,7 +57,6 @@ struct OutputSafetyTests {
 
     @Test func csv_byDefault_prefixesFormulaTitles_exactOnRequest_andBothLoadIntoPythonAndSQLite() throws {
         let (f, titles) = try Self.fixture()
-        defer { f.remove() }
         let first = try run("rec-pipeline", ["--config", f.configPath])
         #expect(first.status == 0, "\(first.stderr)")
         let csv = f.path("output/recommendations.csv")
@@ -94,7 +93,6 @@ struct OutputSafetyTests {
 
     @Test func report_withMarkupInTitles_hasNoElementOrAttributeFromThem_asPythonsHTMLParserSeesIt() throws {
         let (f, titles) = try Self.fixture()
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
         let py = try runTool("python3", ["-c", """
@@ -138,7 +136,6 @@ struct OutputSafetyTests {
 
     @Test func exports_keepTheModeAndGroupTheyWereGiven_acrossForcedRuns_andNewOnesFollowFileMode() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let out = { (name: String) in f.path("output/" + name) }
         #expect(chmod(out("recommendations.csv"), 0o600) == 0)
@@ -180,7 +177,6 @@ struct OutputSafetyTests {
 
     @Test func messagesQuotingPathsAndFields_reachStderrWithTheirControlCharactersEscaped() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let hostile = "x\u{1B}]0;owned\u{7}\u{1B}[2J\r\u{202E}gnp.dat"
         // A settings file that is not there, named on the command line.
         for exe in ["rec-pipeline", "rec-ingest"] {

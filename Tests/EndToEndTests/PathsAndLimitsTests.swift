@@ -88,7 +88,6 @@ import Glibc
     /// and writes nothing. No name with U+FFFD ever appears.
     @Test func foldersNotInUTF8_areRefusedWithExit2_andValidNonASCIIFoldersRun() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         let root = Array(f.dir.path.utf8)
         let exe = Array(productsDirectory.appendingPathComponent("rec-pipeline").path.utf8)
         let files = ["pipeline.json", f.ratingsName, f.moviesName]
@@ -133,7 +132,6 @@ import Glibc
     /// UTF-8: the settings are refused (exit 2), nothing is written.
     @Test func folderBehindALinkToANonUTF8Name_isRefused() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["outputDir": "out/published", "artefactDir": "out/art"])
-        defer { f.remove() }
         let target = Array(f.dir.path.utf8) + Array("/caf".utf8) + [0xE9]
         #expect(mkdir(target.map { CChar(bitPattern: $0) } + [0], 0o755) == 0)
         #expect(symlink(target.map { CChar(bitPattern: $0) } + [0], f.path("out")) == 0)
@@ -149,7 +147,6 @@ import Glibc
     /// with the same words, before any work.
     @Test func workersOption_beyondTheSettingsRange_isExit2InEveryExecutable() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         let executables = ["rec-pipeline", "rec-ingest", "rec-split", "rec-build-matrix", "rec-train", "rec-score", "rec-export", "rec-bench"]
         for exe in executables {
             for n in [99_999, 1_025, -1] {
@@ -169,7 +166,6 @@ import Glibc
     /// escape as a raw EncodingError with exit 1).
     @Test func ratingScaleBeyondFloats_isExit2NamingTheKey() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig { c in c["input"] = ["ratings": f.ratingsName, "movies": f.moviesName, "ratingScale": [-1e308, 1e308]] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2, "\(r.stderr)")
@@ -205,7 +201,6 @@ import Glibc
             let pieces = ["%", "%x", "%j", "%%", "%A", "%a", "%5j", "a", "b-", "_", "%u"]
             let name = "art" + (0..<(2 + rng.below(4))).map { _ in pieces[rng.below(pieces.count)] }.joined()
             let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["artefactDir": "out/" + name])
-            defer { f.remove() }
             let r = try run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--dry-run", "--shards", "2"])
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let commands = r.stdout.split(separator: "\n").filter { $0.hasPrefix("sbatch ") }
@@ -225,7 +220,6 @@ import Glibc
     /// A backslash makes sbatch ignore every replacement symbol: refused before anything.
     @Test func slurm_artefactFolderWithBackslash_isExit2() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["artefactDir": "out/a\\b"])
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--dry-run"])
         #expect(r.status == 2 && r.stderr.contains("'artefactDir'") && r.stderr.contains("backslash"), "\(r.stderr)")
     }
@@ -236,7 +230,6 @@ import Glibc
     /// testRatio can help instead of telling to raise it.
     @Test func split_whenEveryUserHasOneRating_theHintDoesNotSayRaiseTestRatio() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         let lines = (1...40).map { "\($0)::\(1 + $0 % 45)::\(1 + $0 % 5)::\(978_300_000 + $0)" }.joined(separator: "\n") + "\n"
         try Data(lines.utf8).write(to: URL(fileURLWithPath: f.path(f.ratingsName)))
         let r = try run("rec-pipeline", ["--config", f.configPath])
@@ -248,7 +241,6 @@ import Glibc
     /// not score.k.
     @Test func memory_whenTheWorkersAreTheCause_theHintNamesWorkers() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["memoryLimitGB": 0.01])
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath, "--workers", "1024"])
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("rec-score would need about") && r.stderr.contains("change workers (or --workers)"), "\(r.stderr)")

@@ -7,7 +7,6 @@ struct PipelineTests {
     @Test(arguments: Fixture.Format.allCases)
     func pipeline_onEachInputFormat_writesValidRecommendations(format: Fixture.Format) throws {
         let f = try Fixture(format)
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
 
@@ -61,7 +60,6 @@ struct PipelineTests {
 
     @Test func csv_withTitlesHoldingCommasAndQuotes_loadsIntoSQLiteAndPython() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         // k larger than the catalogue forces the tricky titles into the lists.
         try f.setConfig { $0["score"] = ["k": 12] }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
@@ -96,7 +94,6 @@ struct PipelineTests {
 
     @Test func eachStage_runAlone_reproducesItsOutputs() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let outputs: [(String, [String])] = [
             ("rec-ingest", ["output/artefacts/ratings.art", "output/artefacts/catalogue.art"]),
@@ -124,7 +121,6 @@ struct PipelineTests {
 
     @Test func workers_oneOrTwo_giveByteIdenticalModelAndExports() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--workers", "1"]).status == 0)
         let files = ["output/artefacts/model.art", "output/artefacts/topk.art", "output/recommendations.csv", "output/recommendations.jsonl"]
         let one = try files.map { try bytes(f.path($0)) }
@@ -142,7 +138,6 @@ struct PipelineTests {
     ])
     func ingest_withMalformedLine_failsNamingFileAndLineAndWritesNothing(text: String, line: Int, message: String) throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try Data(text.utf8).write(to: URL(fileURLWithPath: f.path("ratings.dat")))
         let r = try run("rec-ingest", ["--config", f.configPath])
         #expect(r.status == 1)
@@ -154,7 +149,6 @@ struct PipelineTests {
 
     @Test func ingest_withMalformedLine_leavesEarlierGoodOutputsUntouched() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         #expect(try run("rec-ingest", ["--config", f.configPath]).status == 0)
         let before = try bytes(f.path("output/artefacts/ratings.art"))
         try Data("1::10::4\n1::10::9\n".utf8).write(to: URL(fileURLWithPath: f.path("ratings.dat")))
@@ -164,7 +158,6 @@ struct PipelineTests {
 
     @Test func stage_withMissingArtefact_namesTheStageToRun() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         let r = try run("rec-train", ["--config", f.configPath])
         #expect(r.status == 1)
         #expect(r.stderr.contains("matrices.art") && r.stderr.contains("rec-build-matrix"), "\(r.stderr)")
@@ -172,7 +165,6 @@ struct PipelineTests {
 
     @Test func config_withUnknownSetting_exitsWithUsageCode() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         try f.setConfig { $0["scroe"] = ["k": 3] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2)

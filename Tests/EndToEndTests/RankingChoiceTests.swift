@@ -16,7 +16,6 @@ import Testing
 
     @Test func choice_isMadeOnValidation_andEveryCandidateIsReported() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["rankingModel"] = Self.choice }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         try #require(r.status == 0, "\(r.stderr)")
@@ -48,7 +47,6 @@ import Testing
 
     @Test func workers_oneOrThree_giveByteIdenticalModelsListsAndFigures() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["rankingModel"] = Self.choice }
         let files = ["output/artefacts/eval-ranking-model.art", "output/artefacts/ranking-model.art", "output/artefacts/eval-topk.art",
                      "output/artefacts/topk.art", "output/recommendations.csv", "output/metrics.json"]
@@ -61,7 +59,6 @@ import Testing
 
     @Test func noValidationSlice_isASettingsErrorNamingTheKey() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig {
             $0["rankingModel"] = Self.choice
             $0["split"] = ["seed": 3, "testRatio": 0.25, "validationRatio": 0]
@@ -75,7 +72,6 @@ import Testing
     /// One candidate with one value per grid is a fixed model: served without evaluation.
     @Test func oneFixedCandidate_servesWithoutEvaluation() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig {
             $0["rankingModel"] = ["type": "choice", "candidates": ["dlae"], "dlaeLambdas": [10]]
             $0["evaluation"] = ["enabled": false]

@@ -22,7 +22,6 @@ import Testing
     /// `user_id,movie_id,rating,predicted_rating` and gives back metrics.json's test RMSE.
     @Test func choice_reportsEveryCandidate_andItsTestPredictionsRecomputeTheRMSE() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try Self.choosing(f)
         let r = try run("rec-pipeline", ["--config", f.configPath])
         try #require(r.status == 0, "\(r.stderr)")
@@ -59,7 +58,6 @@ import Testing
 
     @Test func choice_oneOrThreeWorkers_giveByteIdenticalModelsAndExports() throws {
         let f = try Fixture(.csv)
-        defer { f.remove() }
         try Self.choosing(f)
         let files = ["output/artefacts/eval-model.art", "output/artefacts/model.art", "output/artefacts/eval-predictions.art",
                      "output/recommendations.csv", "output/metrics.json"]
@@ -72,7 +70,6 @@ import Testing
 
     @Test func choice_withoutValidation_stopsWithASettingsError() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try Self.choosing(f)
         try f.setConfig { c in c["split"] = ["seed": 3, "testRatio": 0.25, "validationRatio": 0] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
@@ -85,7 +82,6 @@ import Testing
     @Test(arguments: ["biased-mf", "item-knn", "user-item-bias"])
     func pinnedModel_servesItsPredictions(type: String) throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         try f.setConfig { c in
             c["ratingModel"] = ["type": type]
             c["rankingModel"] = ["type": "ease", "lambda": 50]

@@ -30,7 +30,6 @@ struct ReleasesTests {
     @Test(arguments: newer)
     func halfStarRatings_roundTripExactlyThroughTheSplitParts(format: Fixture.Format) throws {
         let f = try Fixture(format)
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
 
@@ -87,7 +86,6 @@ struct ReleasesTests {
     @Test(arguments: newer + [.ml1mWithTimestamps, .ml100k])
     func titles_inCatalogueAndExports_areByteForByteThoseOfTheMoviesFile(format: Fixture.Format) throws {
         let f = try Fixture(format, extraConfig: ["score": ["k": 20]])
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let fromFile = try Self.titlesFromMoviesFile(f)
         #expect(fromFile == f.titles, "the fixture's movies file holds other titles than it meant to")
@@ -135,7 +133,6 @@ struct ReleasesTests {
     /// `input.movies`, on a CSV-family release: the same checks as the ML-1M lists.
     @Test func csvRelease_withDefaultPipelineJSONAndOnlyInputPathsChanged_givesValidLists() throws {
         let f = try Fixture(.csv)
-        defer { f.remove() }
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("pipeline.json"))) as! [String: Any]
         var input = config["input"] as! [String: Any]
         input["ratings"] = f.ratingsName

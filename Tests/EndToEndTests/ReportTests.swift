@@ -7,7 +7,6 @@ import Testing
 struct ReportTests {
     @Test func report_rendersInHeadlessChromium_withCurvesAndMetricsTable() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
         let page = f.path("output/report.html")
@@ -45,7 +44,6 @@ struct ReportTests {
 
     @Test func rankingMetrics_recomputedIndependentlyFromTheCSV_matchMetricsJSON() throws {
         let f = try Fixture(.ml100k, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/check_metrics.py").standardized.path
         let r = try runTool("python3", [script, f.path("output"), "--inspect", productsDirectory.appendingPathComponent("rec-inspect").path])

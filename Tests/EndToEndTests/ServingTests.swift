@@ -20,7 +20,6 @@ import Testing
     @Test(arguments: [Fixture.Format.ml1mWithTimestamps, .ml100k])
     func servedLists_holdNoMovieTheUserRated_andKRowsForEveryUser(_ format: Fixture.Format) throws {
         let f = try Fixture(format)
-        defer { f.remove() }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
         // Against the fixture's raw ratings, not the artefacts.
@@ -41,7 +40,6 @@ import Testing
 
     @Test func servedModels_seeEveryRating_andTheirListsDifferFromTheEvaluationLists() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let metrics = try json(f.path("output/metrics.json"))
         let served = try #require(metrics["served"] as? [String: Any])
@@ -65,7 +63,6 @@ import Testing
 
     @Test func qualityGate_refusesAWorseRun_keepsThePreviousExports_andExitsFour() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         try f.setConfig { $0["qualityGate"] = ["maxNDCGDrop": 0.1] }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let before = try Self.exports.map { try bytes(f.path("output/" + $0)) }
@@ -96,7 +93,6 @@ import Testing
 
     @Test func temporalSplit_holdsOutEachUsersLatestRatings() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["split"] = ["method": "temporal", "testRatio": 0.2, "validationRatio": 0.1] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
@@ -119,7 +115,6 @@ import Testing
 
     @Test func temporalSplit_withoutTimestamps_isASettingsErrorNamingTheSetting() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["split"] = ["method": "temporal", "testRatio": 0.2] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2)
@@ -129,7 +124,6 @@ import Testing
 
     @Test func servingOnly_skipsTheEvaluation_andStillServesCleanLists() throws {
         let f = try Fixture(.ml1mWithTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["evaluation"] = ["enabled": false] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 0, "\(r.stderr)")
@@ -144,7 +138,6 @@ import Testing
 
     @Test func kBeyondTheCandidates_listsFewerRows_neverAMovieNobodyRated() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: ["rankingModel": ["type": "ease", "lambda": 20]])
-        defer { f.remove() }
         try f.setConfig { $0["score"] = ["k": 60] } // more than the 45 movies
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let pairs = try published(f)
@@ -161,7 +154,6 @@ import Testing
 
     @Test func switchingTheRanker_rerunsScoreAndExport_likeAForcedRun() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         try f.setConfig { $0["rankingModel"] = ["type": "popularity"] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
@@ -183,7 +175,6 @@ import Testing
     ])
     func settingsThatCannotWork_stopBeforeAnyStage_withExitTwo(_ c: (json: String, message: String)) throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let change = try JSONSerialization.jsonObject(with: Data(c.json.utf8)) as! [String: Any]
         try f.setConfig { for (k, v) in change { $0[k] = v } }
         let r = try run("rec-pipeline", ["--config", f.configPath])
@@ -194,7 +185,6 @@ import Testing
 
     @Test func testRatioThatHoldsOutNothing_isASettingsErrorNamingIt() throws {
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["split"] = ["testRatio": 1e-300] }
         let r = try run("rec-pipeline", ["--config", f.configPath])
         #expect(r.status == 2)

@@ -78,7 +78,6 @@ struct SignalTests {
                       (SIGTERM, "export", false), (SIGINT, nil, true)] as [(Int32, String?, Bool)])
     func pipeline_stoppedBySignal_logsCleansUpAndRecordsAFailedRun(signal: Int32, stage: String?, quiet: Bool) throws {
         let f = try Self.fixture()
-        defer { f.remove() }
         try Self.setSeed(f, 3)
         let first = try run("rec-pipeline", ["--config", f.configPath, "--quiet"])
         #expect(first.status == 0, "\(first.stderr)")
@@ -167,7 +166,6 @@ struct SignalTests {
     /// set: the previous or the new.
     @Test func pipeline_signalsAtSpreadMoments_alwaysLeaveOneWholeSetAndACountedRun() throws {
         let f = try Self.fixture()
-        defer { f.remove() }
         var expected: [Int: [Data]] = [:]
         var duration = 0.0
         for seed in [3, 4] {
@@ -225,7 +223,6 @@ struct SignalTests {
     /// (the stage records belong to the run that holds the lock).
     @Test func pipeline_stoppedWhileWaitingForTheLock_recordsOnlyItsOwnFigures() throws {
         let f = try Self.fixture()
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--quiet"]).status == 0)
         let lock = f.path("output/.rec-pipeline.lock")
         // Another holder of the lock, started by a shell in the background, closing the
@@ -258,7 +255,6 @@ struct SignalTests {
     @Test(arguments: [(SIGTERM, false), (SIGINT, false), (SIGTERM, true)] as [(Int32, Bool)])
     func stageExecutable_stoppedMidWork_exitsWithTheSignalsCodeAndLeavesItsOutputsAsTheyWere(signal: Int32, asClusterJob: Bool) throws {
         let f = try Self.fixture()
-        defer { f.remove() }
         try f.setConfig { $0["ratingModel"] = ["hidden": [16, 8, 16], "epochs": 400, "batchSize": 8] }
         #expect(try run("rec-pipeline", ["--config", f.configPath, "--only", "ingest"]).status == 0)
         #expect(try run("rec-split", ["--config", f.configPath]).status == 0)

@@ -91,24 +91,22 @@ final class SlurmCluster {
 struct SlurmTests {
     static let exports = ["recommendations.csv", "recommendations.jsonl", "metrics.json", "report.html", "similar.csv", "similar.jsonl"]
 
-    /// A fixture and the exports of a local run of it.
-    func localReference(k: Int = 5) throws -> (Fixture, [String: Data]) {
+    /// The exports of a local run of a fresh fixture.
+    func localReference(k: Int = 5) throws -> [String: Data] {
         let local = try Fixture(.ml1mNoTimestamps)
         try local.setConfig { $0["score"] = ["k": k] }
         let r = try run("rec-pipeline", ["--config", local.configPath, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         var out: [String: Data] = [:]
         for name in SlurmTests.exports { out[name] = try bytes(local.path("output/" + name)) }
-        return (local, out)
+        return out
     }
 
     @Test func slurmEngine_withOneTwoFourAndSevenShards_publishesExportsByteIdenticalToLocalRun() throws {
         let cluster = try SlurmCluster()
         defer { cluster.stop() }
-        let (local, expected) = try localReference()
-        defer { local.remove() }
+        let expected = try localReference()
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         for n in [1, 2, 4, 7] {
             // Nothing of the previous shard count may stand in for this one's work.
             for name in SlurmTests.exports { try? FileManager.default.removeItem(atPath: f.path("output/" + name)) }
@@ -130,10 +128,8 @@ struct SlurmTests {
     @Test func cancelledArrayTask_failsTheRun_keepsPreviousExports_andNextRunResubmitsOnlyThatShard_andRefusedPublishExitsWithItsCode() throws {
         let cluster = try SlurmCluster()
         defer { cluster.stop() }
-        let (local, expected) = try localReference(k: 4)
-        defer { local.remove() }
+        let expected = try localReference(k: 4)
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         let first = try cluster.run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--shards", "4", "--wait"])
         #expect(first.status == 0, "\(first.stderr)")
         var before: [String: Data] = [:]
@@ -205,10 +201,8 @@ struct SlurmTests {
     @Test func settingsEditedAfterSubmission_jobsRunTheSubmittedSettings_andACopyChangedSinceIsRefused() throws {
         let cluster = try SlurmCluster()
         defer { cluster.stop() }
-        let (local, expected) = try localReference(k: 5)
-        defer { local.remove() }
+        let expected = try localReference(k: 5)
         let f = try Fixture(.ml1mNoTimestamps)
-        defer { f.remove() }
         try f.setConfig { $0["score"] = ["k": 5] }
         // Submitted with k 5; the file says k 3 (and no --hold) by the time the jobs run.
         let ids = try submitHeld(cluster, f, shards: 2) {
@@ -248,11 +242,9 @@ struct SlurmTests {
     @Test func artefactFolderWithPercentSigns_jobsLaunchAndLogInsideIt() throws {
         let cluster = try SlurmCluster()
         defer { cluster.stop() }
-        let (local, expected) = try localReference()
-        defer { local.remove() }
+        let expected = try localReference()
         let name = "art%x%j%%A"
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: ["artefactDir": "output/" + name])
-        defer { f.remove() }
         let r = try cluster.run("rec-pipeline", ["--config", f.configPath, "--engine", "slurm", "--shards", "2", "--wait"])
         #expect(r.status == 0, "\(r.stderr)")
         let logs = (try? FileManager.default.contentsOfDirectory(atPath: f.path("output/" + name + "/slurm-logs"))) ?? []

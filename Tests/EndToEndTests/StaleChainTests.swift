@@ -11,7 +11,6 @@ struct StaleChainTests {
 
     @Test func lambdaChanged_scoreAndExportByHandRefuse_namingTrain_thenTrainScoreExportByHandEqualAFreshRun() throws {
         let f = try Fixture(.ml1mWithTimestamps, extraConfig: Self.ease(20))
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let before = try Self.exports.map { try bytes(f.path($0)) }
         try f.setConfig { $0["rankingModel"] = ["type": "ease", "lambda": 80] }
@@ -29,7 +28,6 @@ struct StaleChainTests {
             #expect(r.status == 0, "\(exe): \(r.stderr)")
         }
         let fresh = try Fixture(.ml1mWithTimestamps, extraConfig: Self.ease(80))
-        defer { fresh.remove() }
         #expect(try run("rec-pipeline", ["--config", fresh.configPath, "--force"]).status == 0)
         let byHand = try Self.exports.map { try bytes(f.path($0)) }
         #expect(byHand != before)
@@ -39,7 +37,6 @@ struct StaleChainTests {
     @Test func artefactCopiedFromAnotherConfiguration_isRefused_andTheRunnerRebuildsIt() throws {
         let f = try Fixture(.ml1mNoTimestamps, extraConfig: Self.ease(20))
         let other = try Fixture(.ml1mNoTimestamps, extraConfig: Self.ease(60))
-        defer { f.remove(); other.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         #expect(try run("rec-pipeline", ["--config", other.configPath]).status == 0)
         let before = try Self.exports.map { try bytes(f.path($0)) }
@@ -60,7 +57,6 @@ struct StaleChainTests {
 
     @Test func ratingsFileChangedAfterIngest_exportByHandRefusesNamingIngest() throws {
         let f = try Fixture(.ml100k)
-        defer { f.remove() }
         #expect(try run("rec-pipeline", ["--config", f.configPath]).status == 0)
         let before = try Self.exports.map { try bytes(f.path($0)) }
         var text = try read(f.path("u.data"))

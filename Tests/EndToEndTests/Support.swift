@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecCore
 @testable import RecData
+import RecTestSupport
 
 /// A small synthetic MovieLens-like dataset written in one of the real input formats, plus a
 /// pipeline.json pointing at it, in a fresh temporary folder.
@@ -25,6 +26,8 @@ struct Fixture {
         var isNewerRelease: Bool { [.ml10m, .csv, .csvCRLFBOM].contains(self) }
     }
 
+    /// The fixture's folder, deleted with the last copy of the fixture.
+    let home: TempDir
     let dir: URL
     let format: Format
     /// (user, movie, rating) as written; whole stars in the older formats, half stars in the newer.
@@ -52,8 +55,8 @@ struct Fixture {
 
     init(_ format: Format, seed: UInt64 = 7, extraConfig: [String: Any] = [:]) throws {
         self.format = format
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        home = try TempDir(prefix: "rec-e2e")
+        dir = URL(fileURLWithPath: home.path)
         var rng = SplitMix64(seed: seed)
         var rows: [(Int, Int, Int)] = []
         // Each user rates 15-30 movies; movie popularity skewed so rankings are not flat.
@@ -176,7 +179,6 @@ struct Fixture {
 
     var configPath: String { dir.appendingPathComponent("pipeline.json").path }
     func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }
-    func remove() { try? FileManager.default.removeItem(at: dir) }
 
     /// Rewrites pipeline.json with some keys changed.
     func setConfig(_ change: (inout [String: Any]) -> Void) throws {

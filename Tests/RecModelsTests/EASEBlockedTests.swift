@@ -172,8 +172,8 @@ func restricted(_ x: CSRMatrix, to covered: [Int32]) -> CSRMatrix {
     @Test func blockedModel_roundTripsThroughAnArtefact_withItsCover() throws {
         let x = skewedCSR(rows: 200, cols: 90, perRow: 15, seed: 9)
         let m = try EASE.fit(x, lambda: 4, weighting: .rating, solver: .blocked(maxItems: 40), parallel: Parallel(workers: 1))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ease-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TempDir(prefix: "ease")
+        let path = dir.file("model.art")
         try m.write(to: path, meta: [:], parallel: Parallel(workers: 2))
         let (back, artefact) = try EASE.read(path, parallel: Parallel(workers: 2))
         #expect(back.itemCount == 90 && back.covered == m.covered && back.weights == m.weights && back.weighting == .rating)
@@ -181,8 +181,8 @@ func restricted(_ x: CSRMatrix, to covered: [Int32]) -> CSRMatrix {
     }
 
     @Test func read_whenCoverIsNotAscending_throws() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ease-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TempDir(prefix: "ease")
+        let path = dir.file("model.art")
         var b = ArtefactBuilder(kind: .model)
         b.meta = ["type": .string("ease"), "items": .int(5), "lambda": .double(1)]
         b.add("B", [Float](repeating: 0, count: 4))

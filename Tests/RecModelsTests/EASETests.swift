@@ -4,6 +4,7 @@ import Testing
 @testable import RecStore
 @testable import RecData
 @testable import RecModels
+import RecTestSupport
 
 /// Gauss–Jordan inverse with partial pivoting, in Double: the naive reference for EASE.
 func gaussJordanInverse(_ a: [Double], n: Int) -> [Double] {
@@ -134,8 +135,8 @@ func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
 
     @Test func model_roundTripsThroughAnArtefact() throws {
         let m = try EASE.fit(tiny, lambda: 3, parallel: Parallel(workers: 1))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ease-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TempDir(prefix: "ease")
+        let path = dir.file("model.art")
         try m.write(to: path, meta: ["note": .string("test")], parallel: Parallel(workers: 2))
         let (back, artefact) = try EASE.read(path, parallel: Parallel(workers: 2))
         #expect(back.itemCount == m.itemCount && back.lambda == 3 && back.weights == m.weights)
@@ -143,8 +144,8 @@ func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
     }
 
     @Test func read_whenModelIsNotEASE_throws() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("other-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TempDir(prefix: "other")
+        let path = dir.file("model.art")
         var b = ArtefactBuilder(kind: .model)
         b.meta["type"] = .string("user-autoencoder")
         try b.write(to: path, parallel: Parallel(workers: 1))

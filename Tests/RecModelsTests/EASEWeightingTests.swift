@@ -3,6 +3,7 @@ import Testing
 @testable import RecCore
 @testable import RecData
 @testable import RecModels
+import RecTestSupport
 
 /// EASE written out in Double for X = rating / ratingMax: G = XᵀX + λI, P = G⁻¹,
 /// B = I − P·diag(1/diag(P)) (so B_ij = −P_ij / P_jj off the diagonal and B_jj = 0).
@@ -81,8 +82,8 @@ func referenceRatingEASE(_ x: CSRMatrix, lambda: Double, ratingMax: Double) -> [
     @Test func model_ratingWeighting_roundTripsThroughAnArtefact() throws {
         let x = randomCSR(rows: 20, cols: 7, density: 0.5, seed: 2)
         let m = try EASE.fit(x, lambda: 2, weighting: .rating, ratingMax: 10, parallel: Parallel(workers: 1))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ease-rating-\(UUID().uuidString).art").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TempDir(prefix: "ease-rating")
+        let path = dir.file("model.art")
         try m.write(to: path, meta: [:], parallel: Parallel(workers: 1))
         let (back, _) = try EASE.read(path, parallel: Parallel(workers: 1))
         #expect(back.weighting == .rating && back.ratingMax == 10 && back.weights == m.weights)

@@ -3,6 +3,7 @@ import Testing
 @testable import RecCore
 @testable import RecData
 @testable import RecModels
+import RecTestSupport
 
 @Suite struct ItemBlendTests {
     /// EASE, DLAE (the blocked one covering fewer movies, so some are −infinity) and popularity
@@ -145,9 +146,8 @@ import Testing
     }
 
     @Test func artefact_roundTrips_andAllMembersOrOnlyTheWeighted() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blend-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let home = try TempDir(prefix: "blend")
+        let dir = home.path
         let x = randomCSR(rows: 30, cols: 20, density: 0.3, seed: 13)
         let members = try Self.members(x, blockedDLAE: true)
         let path = dir + "/blend.art"

@@ -44,10 +44,8 @@ import Testing
 
     @Test func excludeAndGenreRules_leaveTheMoviesOut_keepKRows_andChangeNoFigure() throws {
         let plain = try PipelineFixture()
-        defer { plain.remove() }
         try plain.run()
         let f = try PipelineFixture(settings: settings(["exclude": .string("exclude.txt"), "excludeGenres": .array([.string("Comedy")])]))
-        defer { f.remove() }
         // The most-recommended movies of the plain run, and one the movies file has but nobody rated.
         let counts = Dictionary(grouping: try Self.rows(plain).recs, by: \.movie).mapValues(\.count)
         let top = counts.keys.sorted { counts[$0]! != counts[$1]! ? counts[$0]! > counts[$1]! : $0 < $1 }.prefix(2)
@@ -71,7 +69,6 @@ import Testing
 
     @Test func allowList_thatEmptiesSomeUsersCandidates_givesThemFewerRows() throws {
         let f = try PipelineFixture(settings: settings(["allow": .string("allow.txt")]))
-        defer { f.remove() }
         // Movies 1 and 2 are the most rated (the fixture draws the lower of two ids).
         try Data("1\n2\n".utf8).write(to: URL(fileURLWithPath: f.file("allow.txt")))
         try f.run()
@@ -89,7 +86,6 @@ import Testing
 
     @Test func changingARuleFile_rerunsScoreAndExportOnly() throws {
         let f = try PipelineFixture(settings: settings(["exclude": .string("exclude.txt")]))
-        defer { f.remove() }
         try Data("4\n".utf8).write(to: URL(fileURLWithPath: f.file("exclude.txt")))
         try f.run()
         #expect(try f.run().allSatisfy { !$0.ran })
@@ -102,7 +98,6 @@ import Testing
     @Test(arguments: [("4\nfour\n", 2, "'four' is not a movie id"), ("4\n\n999\n", 3, "movie 999 is not in the movies file")])
     func badRuleFile_stopsTheRun_namingFileAndLine_andPublishesNothing(c: (text: String, line: Int, message: String)) throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         let before = try f.exports()
         try f.write(settings(["exclude": .string("exclude.txt")]))

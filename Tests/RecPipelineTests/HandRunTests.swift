@@ -49,11 +49,9 @@ import Testing
         let c = hc.c
         let base = IncrementalRunTests.bases[c.base]!
         let fixture = try PipelineFixture(settings: base)
-        defer { fixture.remove() }
         let changed = try #require(try IncrementalRunTests.changed(c, fixture: fixture), "no other valid value known for \(c.key.joined(separator: "."))")
 
         let fresh = try PipelineFixture(settings: base)
-        defer { fresh.remove() }
         try fresh.write(try #require(try IncrementalRunTests.changed(c, fixture: fresh)))
         try fresh.run(force: true)
         let scratch = try fresh.exports()
@@ -108,13 +106,11 @@ import Testing
         var reference: [[Data]] = []
         for settings in [base, other] {
             let fresh = try PipelineFixture(settings: settings)
-            defer { fresh.remove() }
             try fresh.run(force: true)
             reference.append(try fresh.exports())
         }
         #expect(reference[0] != reference[1])
         let f = try PipelineFixture(settings: base)
-        defer { f.remove() }
         try f.run()
         var published = try f.exports(), ran = 0, refused = 0, which = 0
         for step in 0..<14 {

@@ -10,7 +10,7 @@ import Testing
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// Writes `counts[u]` ratings for user u + 1 (movies 1, 2, ...) and runs ingest then split.
-    func split(counts: [Int], testRatio: Double, validationRatio: Double = 0) throws -> (RecError?, PipelineFixture) {
+    func split(counts: [Int], testRatio: Double, validationRatio: Double = 0) throws -> RecError? {
         var s = PipelineFixture.baseSettings
         s["split"] = .object(["seed": .int(3), "testRatio": .double(testRatio), "validationRatio": .double(validationRatio)])
         let fixture = try PipelineFixture(settings: s)
@@ -21,9 +21,9 @@ import Testing
         _ = try Runner.execute(IngestStage(), ctx)
         do {
             _ = try Runner.execute(SplitStage(), ctx)
-            return (nil, fixture)
+            return nil
         } catch let e as RecError {
-            return (e, fixture)
+            return e
         }
     }
 
@@ -32,8 +32,7 @@ import Testing
     @Test func split_whenEveryUserHasOneRating_doesNotSayRaiseTestRatio() throws {
         for users in [1, 2, 7, 30] {
             for ratio in [0.05, 0.5, 0.99] {
-                let (error, fixture) = try split(counts: Array(repeating: 1, count: users), testRatio: ratio)
-                defer { fixture.remove() }
+                let error = try split(counts: Array(repeating: 1, count: users), testRatio: ratio)
                 #expect(error?.kind == .config)
                 #expect(error?.message.contains("'split.testRatio'") == true)
                 let hint = error?.hint ?? ""
@@ -52,14 +51,12 @@ import Testing
             let most = counts.max()!
             guard most >= 2 else { continue }
             let tooSmall = 0.49 / Double(most) * Double(1 + rng.below(100)) / 100
-            let (error, fixture) = try split(counts: counts, testRatio: tooSmall)
-            fixture.remove()
+            let error = try split(counts: counts, testRatio: tooSmall)
             let hint = try #require(error?.hint, "counts \(counts), ratio \(tooSmall)")
             let words = hint.split(separator: " ")
             let given = try #require(words.firstIndex(of: "least").flatMap { Double(words[$0 + 1]) }, "\(hint)")
             #expect(hint.contains("has \(most))"), "\(hint)")
-            let (again, second) = try split(counts: counts, testRatio: given)
-            second.remove()
+            let again = try split(counts: counts, testRatio: given)
             #expect(again == nil, "following '\(hint)' still fails: \(String(describing: again))")
         }
     }
@@ -67,8 +64,7 @@ import Testing
     /// Validation: users with 2 ratings keep one in train and give one to test, so nothing is
     /// left for validation whatever its ratio; the hint must not suggest raising it.
     @Test func split_whenNothingIsLeftForValidation_doesNotSayRaiseValidationRatio() throws {
-        let (error, fixture) = try split(counts: Array(repeating: 2, count: 9), testRatio: 0.5, validationRatio: 0.9)
-        defer { fixture.remove() }
+        let error = try split(counts: Array(repeating: 2, count: 9), testRatio: 0.5, validationRatio: 0.9)
         #expect(error?.message.contains("'split.validationRatio'") == true)
         let hint = error?.hint ?? ""
         #expect(!hint.contains("raise split.validationRatio to") && hint.contains("cannot help"), "\(hint)")

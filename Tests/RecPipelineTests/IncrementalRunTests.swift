@@ -146,7 +146,6 @@ import Testing
     @Test(arguments: cases())
     func changingOneSetting_thenRerunning_equalsAForcedRunFromScratch(_ c: Case) throws {
         let fixture = try PipelineFixture(settings: Self.bases[c.base]!)
-        defer { fixture.remove() }
         try fixture.run()
         let before = try fixture.exports()
         let changed = try #require(try Self.changed(c, fixture: fixture), "no other valid value known for \(c.key.joined(separator: "."))")
@@ -160,7 +159,6 @@ import Testing
             #expect(try fixture.exports() == before)
         }
         let fresh = try PipelineFixture(settings: Self.bases[c.base]!)
-        defer { fresh.remove() }
         try fresh.write(try #require(try Self.changed(c, fixture: fresh)))
         try fresh.run(force: true)
         let incremental = try fixture.exports(), scratch = try fresh.exports()

@@ -3,8 +3,10 @@ import Testing
 @testable import RecCore
 @testable import RecStore
 @testable import RecPipeline
+import RecTestSupport
 
 @Suite final class ManifestTests {
+    let home: TempDir
     let dir: String
     let input: String
     let output: String
@@ -15,14 +17,12 @@ import Testing
     ])
 
     init() throws {
-        dir = NSTemporaryDirectory() + "manifest-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        home = try TempDir(prefix: "manifest")
+        dir = home.path
         input = dir + "/ratings.dat"
         output = dir + "/ratings.art"
         try AtomicFile.write("1::1::5::978300760\n", to: input)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs a pretend stage: stamps the input, writes the output, records it all.
     private func runStage(version: String = "1.0") throws -> StageRecord {

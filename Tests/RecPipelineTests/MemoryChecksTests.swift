@@ -47,7 +47,6 @@ import Testing
 
     @Test func dataSize_isReadFromTheRatingsArtefactsHeader() throws {
         let fixture = try PipelineFixture()
-        defer { fixture.remove() }
         var options = Runner.Options()
         options.only = "ingest"
         let c = try PipelineConfig.load(fixture.configPath)
@@ -62,7 +61,6 @@ import Testing
     @Test func runner_refusesBeforeTheStagesAfterIngest() throws {
         var s = PipelineFixture.baseSettings
         let fixture = try PipelineFixture(settings: s)
-        defer { fixture.remove() }
         // Just above ingest's plan: ingest runs; train's plan, with a wide hidden layer, is far
         // above it.
         s["ratingModel"] = .object(["type": .string("user-autoencoder"), "hidden": .array([.int(65_536)]), "epochs": .int(1)])
@@ -89,7 +87,6 @@ import Testing
     /// would not fit.
     @Test func trainStage_refusesBeforeTheRatingModelTrains() throws {
         let fixture = try PipelineFixture()
-        defer { fixture.remove() }
         try fixture.run()
         var c = try PipelineConfig.load(fixture.configPath)
         try FileManager.default.removeItem(atPath: c.paths.model)
@@ -142,7 +139,6 @@ import Testing
         var rng = SplitMix64(seed: 11)
         for round in 0..<12 {
             let fixture = try PipelineFixture()
-            defer { fixture.remove() }
             var c = try PipelineConfig.load(fixture.configPath)
             // Lines of 8 to 40 bytes; some files pass the 1 MiB sample (estimated), most not (exact).
             let lines = 1 + rng.below(round % 4 == 3 ? 120_000 : 3_000), width = 8 + rng.below(33)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecPipeline
 @testable import RecOps
+import RecTestSupport
 
 /// The Prometheus text format as RunMonitor writes and reads it back; expected strings follow
 /// the exposition format's rules (escapes, `+Inf`/`NaN`, one HELP/TYPE block per family).
@@ -53,9 +54,8 @@ import Testing
     }
 
     @Test func render_failedRunWithoutSettings_keepsLastSuccessAndCountsTheFailure() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-mon-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = try TempDir(prefix: "rec-mon")
+        let dir = URL(fileURLWithPath: home.path)
         let settings = dir.appendingPathComponent("pipeline.json")
         try Data(#"{"typo": 1, "monitoring": {"textfile": "prom/rec.prom"}}"#.utf8).write(to: settings)
         let started = Date(timeIntervalSince1970: 1_800_000_000)
@@ -91,9 +91,8 @@ import Testing
     }
 
     @Test func unloadableSettings_withoutAPromTextfile_giveNoMonitor() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-mon-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = try TempDir(prefix: "rec-mon")
+        let dir = URL(fileURLWithPath: home.path)
         for text in [#"{"monitoring": {"textfile": "rec.txt"}}"#, #"{"monitoring": {"textfile": ""}}"#, "{not json", "{}"] {
             let settings = dir.appendingPathComponent("pipeline.json")
             try Data(text.utf8).write(to: settings)

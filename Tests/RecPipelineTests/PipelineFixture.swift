@@ -2,10 +2,13 @@ import Foundation
 import Logging
 @testable import RecCore
 @testable import RecPipeline
+import RecTestSupport
 
 /// A tiny MovieLens-1M-shaped data set (4-field ratings with timestamps, ISO-8859-1 movies) and
 /// a settings file, in a fresh temporary folder; the pipeline runs on it in this process.
 struct PipelineFixture {
+    /// The fixture's folder, deleted with the last copy of the fixture.
+    let home: TempDir
     let dir: URL
     static let users = 40
     static let movies = 30
@@ -23,8 +26,8 @@ struct PipelineFixture {
     ]
 
     init(settings: [String: JSONValue] = PipelineFixture.baseSettings) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-stages-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        home = try TempDir(prefix: "rec-stages")
+        dir = URL(fileURLWithPath: home.path)
         var rng = SplitMix64(seed: 11)
         var lines = ""
         for u in 1...Self.users {
@@ -69,6 +72,4 @@ struct PipelineFixture {
         let c = try PipelineConfig.load(configPath)
         return try Self.exports.map { try Data(contentsOf: URL(fileURLWithPath: c.paths.output + "/" + $0)) }
     }
-
-    func remove() { try? FileManager.default.removeItem(at: dir) }
 }

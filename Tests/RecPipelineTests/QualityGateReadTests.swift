@@ -16,7 +16,6 @@ import Testing
 
     @Test func damagedPublishedMetricsStopsTheRun() throws {
         let f = try PipelineFixture(settings: Self.comparing)
-        defer { f.remove() }
         try f.run()
         let published = try PipelineConfig.load(f.configPath).paths.metrics
         let csv = try f.exports()[0]
@@ -36,7 +35,6 @@ import Testing
 
     @Test func damagedPublishedMetricsIsNotReadWithoutComparingBounds() throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         let published = try PipelineConfig.load(f.configPath).paths.metrics
         try Data("not json".utf8).write(to: URL(fileURLWithPath: published))
@@ -46,7 +44,6 @@ import Testing
 
     @Test func missingOrServingOnlyPublishedMetricsIsNoComparison() throws {
         let f = try PipelineFixture(settings: Self.comparing)
-        defer { f.remove() }
         try f.run()
         let published = try PipelineConfig.load(f.configPath).paths.metrics
         try FileManager.default.removeItem(atPath: published)

@@ -6,16 +6,13 @@ import Glibc
 #endif
 @testable import RecCore
 @testable import RecPipeline
+import RecTestSupport
 
 @Suite final class RunLockTests {
-    let dir: String
+    let home: TempDir
+    var dir: String { home.path }
 
-    init() throws {
-        dir = NSTemporaryDirectory() + "runlock-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    init() throws { home = try TempDir(prefix: "runlock") }
 
     private func lockedError(_ body: () throws -> Void) -> RecError? {
         do { try body() } catch let e as RecError { return e } catch { return nil }

@@ -5,15 +5,17 @@ import Testing
 @testable import RecStore
 @testable import RecPipeline
 @testable import RecOps
+import RecTestSupport
 
 /// A small ML-1M-style dataset and its settings in a fresh folder.
 final class ShardFixture {
+    let home: TempDir
     let dir: String
     let config: PipelineConfig
 
     init(users: Int = 50, movies: Int = 40, k: Int = 5) throws {
-        dir = NSTemporaryDirectory() + "recstages-shards-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        home = try TempDir(prefix: "recstages-shards")
+        dir = home.path
         var rng = SplitMix64(seed: 11)
         var lines = ""
         for u in 1...users {
@@ -36,8 +38,6 @@ final class ShardFixture {
         c.baseDirectory = dir
         config = c
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     var context: StageContext { StageContext(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) }
 

@@ -22,7 +22,6 @@ import Testing
 
     @Test func scoreByHand_afterTheRankingModelsLambdaChanged_isRefusedNamingTrainAndTheSetting_andExportToo() throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         let before = try f.exports()
         try Self.settings(f, ["rankingModel", "lambda"], .double(35))
@@ -49,7 +48,6 @@ import Testing
 
     @Test func anArtefactFromAnotherRun_isRefusedAsReplaced_andADamagedOneIsTheReadersArtefactError() throws {
         let f = try PipelineFixture(), other = try PipelineFixture()
-        defer { f.remove(); other.remove() }
         try f.run()
         // Another split and λ: every artefact of the other run differs from this one's.
         let seed = IncrementalRunTests.setting(.object(PipelineFixture.baseSettings), ["split", "seed"], to: .int(9))
@@ -79,7 +77,6 @@ import Testing
     /// that a later hand run replaced: the chain is stale at the first stage that reran.
     @Test func upstreamRerunUnderOtherSettings_thenSettingsBack_refusesNamingTheFirstStaleStage() throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         try Self.settings(f, ["split", "seed"], .int(9))
         _ = try Runner.runAlone(SplitStage(), try Self.context(f), wait: false)
@@ -93,7 +90,6 @@ import Testing
 
     @Test func ratingsFileChangedSinceIngest_refusesEveryLaterStage_namingIngest() throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: f.file("ratings.dat")))
         try handle.seekToEnd()
@@ -136,7 +132,6 @@ import Testing
     @Test(arguments: ["version", "success", "settings", "outputs", "removed"])
     func trainsRecordChanged_scoreByHandRefusesNamingTrain(_ change: String) throws {
         let f = try PipelineFixture()
-        defer { f.remove() }
         try f.run()
         let ctx = try Self.context(f)
         let dir = ctx.config.paths.artefacts

@@ -3,19 +3,16 @@ import Testing
 @testable import RecCore
 @testable import RecStore
 @testable import RecData
+import RecTestSupport
 
 /// Inputs found by `Fuzz/` (scripts/fuzz.sh) that trapped instead of throwing. Each builds a
 /// valid artefact, edits its header and repairs both checksums, as a crafted file or a buggy
 /// writer would: the checksums alone cannot keep such a header out.
 @Suite final class ArtefactFuzzRegressionTests {
-    let dir: String
+    let home: TempDir
+    var dir: String { home.path }
 
-    init() throws {
-        dir = NSTemporaryDirectory() + "artefact-fuzz-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    init() throws { home = try TempDir(prefix: "artefact-fuzz") }
 
     /// A small ratings table written by the library, then `edit` applied to its header.
     private func craft(kind: ArtefactKind = .split, _ edit: (inout ArtefactHeader) -> Void) throws -> String {
@@ -80,9 +77,10 @@ import Testing
 }
 
 @Suite final class RatingsReadFuzzRegressionTests {
-    let path = NSTemporaryDirectory() + "ratings-fuzz-\(UUID().uuidString).art"
+    let home: TempDir
+    var path: String { home.file("ratings.art") }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    init() throws { home = try TempDir(prefix: "ratings-fuzz") }
 
     @Test func read_whenColumnsHaveDifferentLengths_throws() throws {
         // Found by fuzz-artefact: Ratings.init's precondition trapped before the reader's own
@@ -102,9 +100,10 @@ import Testing
 }
 
 @Suite final class CSRMatrixReadFuzzRegressionTests {
-    let path = NSTemporaryDirectory() + "csr-fuzz-\(UUID().uuidString).art"
+    let home: TempDir
+    var path: String { home.file("matrices.art") }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    init() throws { home = try TempDir(prefix: "csr-fuzz") }
 
     private func read(shape: [Int]) throws -> CSRMatrix {
         var b = ArtefactBuilder(kind: .matrices)
@@ -129,9 +128,10 @@ import Testing
 }
 
 @Suite final class TopKReadFuzzRegressionTests {
-    let path = NSTemporaryDirectory() + "topk-fuzz-\(UUID().uuidString).art"
+    let home: TempDir
+    var path: String { home.file("topk.art") }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    init() throws { home = try TempDir(prefix: "topk-fuzz") }
 
     @Test func read_whenUsersTimesKOverflows_throws() throws {
         // Found by fuzz-artefact: 2 users and "k": Int.max / 2 + 1 trapped on userCount * k.
