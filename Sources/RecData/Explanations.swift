@@ -28,7 +28,8 @@ public struct Explanations: Sendable, Equatable {
         self.ids = ids
     }
 
-    static let content = "explanations"
+    /// The meta `content` that tells explanations from top-k lists (both are `topK` artefacts).
+    public static let content = "explanations"
 
     public func write(to path: String, meta: [String: JSONValue], parallel: Parallel) throws {
         var b = ArtefactBuilder(kind: .topK)

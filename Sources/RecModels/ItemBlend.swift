@@ -64,6 +64,9 @@ func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(
 /// outside a blocked solver's cover) is not offered. Each user's scores depend on that user's row
 /// alone, in a fixed order of additions (Double), so the same for any worker count.
 public struct ItemBlend: ItemScorer {
+    /// Its model artefact's meta `type`.
+    static let artefactType = "blend"
+
     public let members: [BlendMember]
     public let weights: [Double]
     public let itemCount: Int
@@ -305,7 +308,7 @@ public struct ItemBlend: ItemScorer {
     public func write(to path: String, meta: [String: JSONValue], parallel: Parallel) throws {
         var b = ArtefactBuilder(kind: .model)
         b.meta = meta
-        b.meta["type"] = .string("blend")
+        b.meta["type"] = .string(Self.artefactType)
         b.meta["items"] = .int(itemCount)
         b.meta["members"] = .array(members.map { .object($0.settings) })
         b.meta["weights"] = .array(weights.map { .double($0) })
@@ -329,7 +332,9 @@ public struct ItemBlend: ItemScorer {
     public static func read(_ path: String, allMembers: Bool = true, parallel: Parallel) throws -> (ItemBlend, Artefact) {
         let a = try Artefact.read(path, expecting: .model)
         let fail = { (what: String) in RecError(.artefact, what, file: path, hint: "rerun rec-train") }
-        guard a.meta("type")?.stringValue == "blend" else { throw fail("is a '\(a.meta("type")?.stringValue ?? "?")' model, expected 'blend'") }
+        guard a.meta("type")?.stringValue == Self.artefactType else {
+            throw fail("is a '\(a.meta("type")?.stringValue ?? "?")' model, expected '\(Self.artefactType)'")
+        }
         guard let n = a.meta("items")?.intValue, n >= 0, case .array(let described)? = a.meta("members"),
               case .array(let weightValues)? = a.meta("weights"), !described.isEmpty, described.count == weightValues.count else {
             throw fail("blend has no item count, members or weights, or not one weight per member")

@@ -67,7 +67,7 @@ public enum Inspect {
                 }
             }
         case .topK:
-            if a.meta("content")?.stringValue == "explanations" {
+            if a.meta("content")?.stringValue == Explanations.content {
                 out = try explanationsCSV(a, parallel: parallel)
                 break
             }
