@@ -149,6 +149,21 @@ public struct CSRMatrix: Sendable, Equatable {
                          columns: Array(columns[lo..<hi]), values: Array(values[lo..<hi]))
     }
 
+    /// The rows at `picked` (in that order) as a matrix of their own (same columns).
+    public func rows(at picked: [Int]) -> CSRMatrix {
+        var start = [0]
+        start.reserveCapacity(picked.count + 1)
+        for r in picked { start.append(start.last! + row(r).count) }
+        var newColumns: [Int32] = [], newValues: [Float] = []
+        newColumns.reserveCapacity(start.last!)
+        newValues.reserveCapacity(start.last!)
+        for r in picked {
+            newColumns += columns[row(r)]
+            newValues += values[row(r)]
+        }
+        return CSRMatrix(rows: picked.count, cols: cols, rowStart: start, columns: newColumns, values: newValues)
+    }
+
     /// The entries of both matrices (same shape, no entry in both), rows sorted by column.
     public func union(_ other: CSRMatrix) -> CSRMatrix {
         precondition(rows == other.rows && cols == other.cols)

@@ -59,6 +59,9 @@ public struct RankingCandidates: Codable, Sendable, Equatable {
     /// The blend's members (in `BlendPoint.weights` order) and its weight grid.
     public var blendMembers: [String]
     public var blendGrid: [BlendPoint]
+    /// How many users' validation lists judged the choice, when they were a sample
+    /// (`rankingModel.maxValidationUsers`); absent when every user's were.
+    public var sampledUsers: Int?
 
     public init(chosen: String, protocolNote: String, candidates: [Candidate], grid: [GridPoint], blendMembers: [String], blendGrid: [BlendPoint]) {
         self.chosen = chosen
@@ -70,6 +73,11 @@ public struct RankingCandidates: Codable, Sendable, Equatable {
     }
 
     public static let chosenOnValidation = "Each candidate was fitted on the train slice and its lists measured on the validation slice; the one with the best validation NDCG@k was chosen (ties to the one listed first). Every candidate was then refitted on train + validation and its lists measured on the test slice, read once, after the choice: the test figures did not take part in it."
+    /// What `protocolNote` adds when the validation lists were a sample.
+    public static func sampleNote(_ sampled: Int, of users: Int) -> String {
+        "The validation lists were those of \(sampled) of the \(users) users with validation ratings, drawn at random with the split's seed (rankingModel.maxValidationUsers)."
+    }
+
     public static let noValidation = "The validation slice holds no rating: nothing was chosen; the first candidate (a blend: equal weights) with the first value of each grid is used."
 }
 

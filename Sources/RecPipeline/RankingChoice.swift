@@ -59,6 +59,32 @@ extension RankingChoiceSettings {
     }
 }
 
+/// The users whose validation lists judge a ranking choice: every user, or, when more users
+/// than `most` have validation ratings, `most` of those drawn with `seed` (in user order).
+struct JudgedUsers {
+    /// Their rows of the train input and of the validation slice, and their ids.
+    let input: CSRMatrix
+    let validation: CSRMatrix
+    let ids: IdMaps
+    /// The sample's size and the users it was drawn from (nil: every user).
+    let sample: (size: Int, of: Int)?
+
+    init(input: CSRMatrix, validation: CSRMatrix, ids: IdMaps, most: Int, seed: UInt64) {
+        var users = (0..<validation.rows).filter { !validation.row($0).isEmpty }
+        guard most > 0, users.count > most else {
+            (self.input, self.validation, self.ids, sample) = (input, validation, ids, nil)
+            return
+        }
+        var rng = SplitMix64(seed: seed, stream: 0x6a75_6467_6564) // "judged": apart from the split's own draws
+        rng.shuffle(&users)
+        let picked = users.prefix(most).sorted()
+        self.input = input.rows(at: picked)
+        self.validation = validation.rows(at: picked)
+        self.ids = IdMaps(userIds: picked.map { ids.userIds[$0] }, itemIds: ids.itemIds)
+        sample = (most, users.count)
+    }
+}
+
 /// Fits the members of a choice on one input, sharing one Gram matrix XᵀX between every EASE and
 /// DLAE fit when the exact solver is used (each fit then costs one inverse).
 struct ChoiceFitter {
@@ -127,6 +153,10 @@ extension TrainStage {
         var bestSpecs: [ChoiceMemberSpec] = [], candidates: [RankingCandidates.Candidate] = [], candidateWeights: [[Double]] = []
         var grid: [RankingCandidates.GridPoint] = [], blendGrid: [RankingCandidates.BlendPoint] = []
         var chosen = 0
+        let judged = validation.map { JudgedUsers(input: input, validation: $0, ids: m.ids, most: s.maxValidationUsers, seed: c.split.seed) }
+        if let sample = judged?.sample {
+            ctx.logger.info("the choice's validation lists: \(sample.size) of the \(sample.of) users with validation ratings (rankingModel.maxValidationUsers)")
+        }
         // On train: every fit is dropped once its figures are taken, but the best of each family.
         do {
             let cold = input.emptyColumns()
@@ -134,8 +164,9 @@ extension TrainStage {
                 var items = list.items
                 dropUnscored(&items, list.scores)
                 let lists = TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
-                                      predictedRatings: [Float](repeating: 0, count: items.count), ids: m.ids)
-                return try RankingMetrics.measure(lists: lists, test: validation!, trainItemCount: m.ids.itemCount - cold.count, parallel: ctx.parallel)
+                                      predictedRatings: [Float](repeating: 0, count: items.count), ids: judged!.ids)
+                return try RankingMetrics.measure(lists: lists, test: judged!.validation, trainItemCount: m.ids.itemCount - cold.count,
+                                                  parallel: ctx.parallel)
             }
             var fitter = ChoiceFitter(s, input: input, ratingMax: ratingMax, parallel: ctx.parallel)
             var best: [(member: BlendMember, metrics: RankingMetrics?)] = []
@@ -145,7 +176,9 @@ extension TrainStage {
                 for spec in specs {
                     let member = try fitter.fit(spec)
                     guard validation != nil, family != .popularity else { kept = (spec, member, nil); continue }
-                    let list = BLASThreads.single { TopK.lists(scorer: member.scorer, input: input, k: k, excluding: cold, parallel: ctx.parallel) }
+                    let list = BLASThreads.single {
+                        TopK.lists(scorer: member.scorer, input: judged!.input, k: k, excluding: cold, parallel: ctx.parallel)
+                    }
                     let metrics = try measure(list)
                     ctx.logger.info("\(member.label): validation NDCG@\(k) \(f4(metrics.ndcg))")
                     grid.append(.init(model: member.label, validationNDCG: metrics.ndcg))
@@ -167,7 +200,7 @@ extension TrainStage {
                 var pick = 0, pickMetrics: RankingMetrics?
                 if validation != nil {
                     let lists = BLASThreads.single {
-                        ItemBlend.lists(members: members, weightings: full, input: input, k: k, excluding: cold, parallel: ctx.parallel)
+                        ItemBlend.lists(members: members, weightings: full, input: judged!.input, k: k, excluding: cold, parallel: ctx.parallel)
                     }
                     for (g, list) in lists.enumerated() {
                         let metrics = try measure(list)
@@ -183,7 +216,8 @@ extension TrainStage {
                 for i in candidates.indices where candidates[i].validation!.ndcg > candidates[chosen].validation!.ndcg { chosen = i }
             }
         }
-        let note = validation == nil ? RankingCandidates.noValidation : RankingCandidates.chosenOnValidation
+        let note = validation == nil ? RankingCandidates.noValidation
+            : RankingCandidates.chosenOnValidation + (judged?.sample.map { " " + RankingCandidates.sampleNote($0.size, of: $0.of) } ?? "")
         let name = candidates[chosen].name
         ctx.logger.info(validation == nil ? "no validation ratings: the ranking model is \(name)" : "chosen on validation: \(name)")
 
@@ -193,8 +227,9 @@ extension TrainStage {
         let members = try bestSpecs.map { try fitter.fit($0) }
         let blend = ItemBlend(members: members, weights: candidateWeights[chosen])
         ctx.logger.info("fitted the ranking model on train + validation (\(describe(blend)), \(fitOn.nonZeros) ratings)")
-        let report = RankingCandidates(chosen: name, protocolNote: note, candidates: candidates, grid: grid,
+        var report = RankingCandidates(chosen: name, protocolNote: note, candidates: candidates, grid: grid,
                                        blendMembers: s.blendMembers.map { b in members[order.firstIndex(of: b)!].label }, blendGrid: blendGrid)
+        report.sampledUsers = judged?.sample?.size
         try blend.write(to: path, meta: [
             "role": .string("evaluation ranking"), "settings": try .from(s), "chosen": .string(name), "ratings": .int(fitOn.nonZeros),
             "rankingCandidates": try .from(report), "candidateWeights": .array(candidateWeights.map { .array($0.map { .double($0) }) }),
