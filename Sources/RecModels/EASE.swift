@@ -315,22 +315,32 @@ public struct EASE: ItemScorer {
         guard let n = a.meta("items")?.intValue, n >= 0, let lambda = a.meta("lambda")?.doubleValue else {
             throw fail("EASE model has no item count or lambda")
         }
-        let covered: [Int32]? = a.has("covered") ? try a.array("covered", as: Int32.self) : nil
-        if let covered {
-            guard covered.count <= n, zip(covered, covered.dropFirst()).allSatisfy({ $0 < $1 }),
-                  covered.allSatisfy({ $0 >= 0 && Int($0) < n }) else {
-                throw fail("EASE covered items are not ascending indices below \(n)")
-            }
-        }
-        let m = covered?.count ?? n
-        let b = try a.array("B", as: Float.self, parallel: parallel)
-        let (cells, overflow) = m.multipliedReportingOverflow(by: m)
-        guard !overflow, b.count == cells else { throw fail("EASE weights hold \(b.count) values, expected \(m) × \(m)") }
-        guard b.allSatisfy(\.isFinite) else { throw fail("EASE weights hold non-finite values") }
+        let (covered, b) = try readWeights(a, items: n, parallel: parallel, what: "EASE", fail: fail)
         guard let weighting = Weighting(rawValue: a.meta("weighting")?.stringValue ?? "binary"),
               case let ratingMax = a.meta("ratingMax")?.doubleValue ?? 5, ratingMax > 0 else {
             throw fail("EASE model has an unknown weighting")
         }
         return (EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: Float(ratingMax), covered: covered), a)
+    }
+
+    /// One model's cover and B from an artefact (sections `covered` and `B`, each name followed
+    /// by `suffix`), checked against `n` movies: the cover ascending indices below n, B square
+    /// over the cover (or every movie) and finite. `what` starts each message.
+    static func readWeights(
+        _ a: Artefact, suffix: String = "", items n: Int, parallel: Parallel, what: String, fail: (String) -> RecError
+    ) throws -> (covered: [Int32]?, weights: [Float]) {
+        let covered: [Int32]? = a.has("covered" + suffix) ? try a.array("covered" + suffix, as: Int32.self) : nil
+        if let covered {
+            guard covered.count <= n, zip(covered, covered.dropFirst()).allSatisfy({ $0 < $1 }),
+                  covered.allSatisfy({ $0 >= 0 && Int($0) < n }) else {
+                throw fail("\(what) covered items are not ascending indices below \(n)")
+            }
+        }
+        let m = covered?.count ?? n
+        let b = try a.array("B" + suffix, as: Float.self, parallel: parallel)
+        let (cells, overflow) = m.multipliedReportingOverflow(by: m)
+        guard !overflow, b.count == cells else { throw fail("\(what) weights hold \(b.count) values, expected \(m) × \(m)") }
+        guard b.allSatisfy(\.isFinite) else { throw fail("\(what) weights hold non-finite values") }
+        return (covered, b)
     }
 }

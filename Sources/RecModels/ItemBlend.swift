@@ -128,7 +128,16 @@ public struct ItemBlend: ItemScorer {
     /// `buffer + m * users.count * width`: every movie's, or the common `cover`'s), and returns
     /// their moments over each user's candidates (`moments`).
     func scoreMembers(_ used: [Int], users: Range<Int>, input: CSRMatrix, cover: [Int32]?, into buffer: UnsafeMutablePointer<Float>) -> [Moments] {
-        let width = cover?.count ?? itemCount, block = users.count * width
+        Self.scoreMembers(members, used, users: users, input: input, cover: cover,
+                          position: cover.map { Self.positions($0, items: itemCount) }, into: buffer)
+    }
+
+    /// `scoreMembers` over `members`, with the cover's `position`s already made (`positions`).
+    static func scoreMembers(
+        _ members: [BlendMember], _ used: [Int], users: Range<Int>, input: CSRMatrix, cover: [Int32]?, position: [Int32]?,
+        into buffer: UnsafeMutablePointer<Float>
+    ) -> [Moments] {
+        let width = cover?.count ?? members[0].scorer.itemCount, block = users.count * width
         for m in used {
             if cover == nil {
                 members[m].scorer.scores(users: users, input: input, into: buffer + m * block)
@@ -137,8 +146,7 @@ public struct ItemBlend: ItemScorer {
             }
         }
         var rated = [Bool](repeating: false, count: width)
-        return Self.moments(buffer, block: block, members: used, users: users, input: input, items: width,
-                            position: cover.map { Self.positions($0, items: itemCount) }, rated: &rated)
+        return moments(buffer, block: block, members: used, users: users, input: input, items: width, position: position, rated: &rated)
     }
 
     /// For each catalogue item, its index in `cover`, or −1.
@@ -246,16 +254,7 @@ public struct ItemBlend: ItemScorer {
                     let memberScores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, members.count * block))
                     let blended = UnsafeMutablePointer<Float>.allocate(capacity: max(1, block))
                     defer { memberScores.deallocate(); blended.deallocate() }
-                    for m in needed {
-                        if cover == nil {
-                            members[m].scorer.scores(users: chunk, input: input, into: memberScores + m * block)
-                        } else {
-                            members[m].scorer.scoresOfScoredItems(users: chunk, input: input, into: memberScores + m * block)
-                        }
-                    }
-                    var rated = [Bool](repeating: false, count: width)
-                    let moments = Self.moments(memberScores, block: block, members: needed, users: chunk, input: input, items: width,
-                                               position: position, rated: &rated)
+                    let moments = scoreMembers(members, needed, users: chunk, input: input, cover: cover, position: position, into: memberScores)
                     var seen: [Int32] = []
                     input.columns.withUnsafeBufferPointer { columns in
                         for (w, weights) in weightings.enumerated() {
@@ -356,18 +355,7 @@ public struct ItemBlend: ItemScorer {
                       let ratingMax = s["ratingMax"]?.doubleValue, ratingMax > 0, ratingMax.isFinite else {
                     throw fail("blend member \(i) has no lambda, weighting or highest rating")
                 }
-                let covered: [Int32]? = a.has("covered.\(i)") ? try a.array("covered.\(i)", as: Int32.self) : nil
-                if let covered {
-                    guard covered.count <= n, zip(covered, covered.dropFirst()).allSatisfy({ $0 < $1 }),
-                          covered.allSatisfy({ $0 >= 0 && Int($0) < n }) else {
-                        throw fail("blend member \(i): covered items are not ascending indices below \(n)")
-                    }
-                }
-                let m = covered?.count ?? n
-                let b = try a.array("B.\(i)", as: Float.self, parallel: parallel)
-                let (cells, overflow) = m.multipliedReportingOverflow(by: m)
-                guard !overflow, b.count == cells else { throw fail("blend member \(i): \(b.count) weights, expected \(m) × \(m)") }
-                guard b.allSatisfy(\.isFinite) else { throw fail("blend member \(i): weights hold non-finite values") }
+                let (covered, b) = try EASE.readWeights(a, suffix: ".\(i)", items: n, parallel: parallel, what: "blend member \(i):", fail: fail)
                 let e = EASE(itemCount: n, lambda: lambda, weights: b, weighting: weighting, ratingMax: Float(ratingMax), covered: covered)
                 members.append(BlendMember(kind, .itemItem(e), dropout: dropout))
             }
