@@ -9,16 +9,10 @@ import RecModels
 enum MemoryChecks {
     /// The sizes a plan depends on.
     struct DataSize: Sendable, Equatable {
-        public var users: Int
+        var users: Int
         /// Movies with a rating (the matrices' columns).
-        public var items: Int
-        public var ratings: Int
-
-        public init(users: Int, items: Int, ratings: Int) {
-            self.users = users
-            self.items = items
-            self.ratings = ratings
-        }
+        var items: Int
+        var ratings: Int
 
         /// From `ratings.art`'s header alone (its meta holds the three counts).
         public static func read(ratingsArtefact path: String) throws -> DataSize {
