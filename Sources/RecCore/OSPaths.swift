@@ -21,21 +21,8 @@ public enum OSPaths {
     /// a backslash as `\\` (so that the escaped form is never mistaken for a name).
     static func escaped<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var out = ""
-        var rest = Array(bytes)[...]
-        while !rest.isEmpty {
-            // The longest valid prefix, then one byte escaped.
-            var valid = rest.endIndex
-            while valid > rest.startIndex, String(validating: rest[rest.startIndex..<valid], as: UTF8.self) == nil {
-                valid -= 1
-            }
-            if valid > rest.startIndex {
-                out += String(validating: rest[rest.startIndex..<valid], as: UTF8.self)!.replacingOccurrences(of: "\\", with: "\\\\")
-                rest = rest[valid...]
-            } else {
-                out += "\\x" + String(rest.first!, radix: 16, uppercase: true).leftPadded(to: 2)
-                rest = rest.dropFirst()
-            }
-        }
+        UTF8Sequence.walk(Array(bytes), text: { out += $0 == "\\" ? "\\\\" : $0 },
+                          invalid: { out += "\\x" + String($0, radix: 16, uppercase: true).leftPadded(to: 2) })
         return out
     }
 

@@ -1,28 +1,7 @@
+import RecCore
+
 extension MovieLens {
     // MARK: - UTF-8
-
-    /// The length of the well-formed UTF-8 sequence at `i` (1 for ASCII), or nil when the bytes
-    /// there are not one (a stray continuation byte, a truncated or overlong sequence, a
-    /// surrogate, a code point above U+10FFFF), by the table of well-formed sequences of the
-    /// Unicode standard (§3.9, table 3-7).
-    static func utf8SequenceLength(_ b: [UInt8], at i: Int, end: Int) -> Int? {
-        let b0 = b[i]
-        if b0 < 0x80 { return 1 }
-        let length: Int, second: ClosedRange<UInt8>
-        switch b0 {
-        case 0xC2...0xDF: (length, second) = (2, 0x80...0xBF)
-        case 0xE0: (length, second) = (3, 0xA0...0xBF)
-        case 0xE1...0xEC, 0xEE...0xEF: (length, second) = (3, 0x80...0xBF)
-        case 0xED: (length, second) = (3, 0x80...0x9F)
-        case 0xF0: (length, second) = (4, 0x90...0xBF)
-        case 0xF1...0xF3: (length, second) = (4, 0x80...0xBF)
-        case 0xF4: (length, second) = (4, 0x80...0x8F)
-        default: return nil
-        }
-        guard i + length <= end, second.contains(b[i + 1]) else { return nil }
-        for k in 2..<length where !(0x80...0xBF).contains(b[i + k]) { return nil }
-        return length
-    }
 
     /// True when `range` holds at least one well-formed multi-byte UTF-8 sequence: what makes
     /// `auto` read a movies file as UTF-8. ISO-8859-1 text almost never holds one (a letter
@@ -31,7 +10,7 @@ extension MovieLens {
     static func hasMultiByteUTF8(_ b: [UInt8], _ range: Range<Int>) -> Bool {
         var i = range.lowerBound
         while i < range.upperBound {
-            if b[i] >= 0x80, let n = utf8SequenceLength(b, at: i, end: range.upperBound) {
+            if b[i] >= 0x80, let n = UTF8Sequence.length(b, at: i, end: range.upperBound) {
                 if n > 1 { return true }
             }
             i += 1
@@ -43,7 +22,7 @@ extension MovieLens {
     static func firstInvalidUTF8(_ b: [UInt8], _ range: Range<Int>) -> Int? {
         var i = range.lowerBound
         while i < range.upperBound {
-            guard let n = utf8SequenceLength(b, at: i, end: range.upperBound) else { return i }
+            guard let n = UTF8Sequence.length(b, at: i, end: range.upperBound) else { return i }
             i += n
         }
         return nil
@@ -103,20 +82,13 @@ extension MovieLens {
     /// not UTF-8 as `<0xE9>`, so that a message never carries raw control bytes to a terminal
     /// or a log. At most 40 bytes, then `…`.
     static func display<C: Collection>(_ raw: C) -> String where C.Element == UInt8 {
-        let b = Array(raw.prefix(40))
         var out = ""
-        var i = 0
-        while i < b.count {
-            if let n = utf8SequenceLength(b, at: i, end: b.count),
-               let s = String(validating: b[i..<(i + n)], as: UTF8.self) {
-                let scalar = s.unicodeScalars.first!
-                out += isControl(scalar) || scalar == "\u{FEFF}" ? "<\(describe(scalar).prefix(6))>" : s
-                i += n
-            } else {
-                out += "<0x" + (b[i] < 16 ? "0" : "") + String(b[i], radix: 16, uppercase: true) + ">"
-                i += 1
-            }
-        }
+        UTF8Sequence.walk(Array(raw.prefix(40)), text: { s in
+            let scalar = s.unicodeScalars.first!
+            out += isControl(scalar) || scalar == "\u{FEFF}" ? "<\(describe(scalar).prefix(6))>" : s
+        }, invalid: { byte in
+            out += "<0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ">"
+        })
         return out + (raw.count > 40 ? "…" : "")
     }
 }
