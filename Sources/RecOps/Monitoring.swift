@@ -148,9 +148,19 @@ public struct RunMonitor: Sendable {
         }
     }
 
-    /// The file's text.
+    /// The file's text: the run's own figures, then (with settings, and unless another run
+    /// held the lock) each stage's and the data's.
     func render(exitCode: Int32, lockTaken: Bool = false, now: Date, previous: Previous) -> String {
         var x = Exposition(prefix: RunMonitor.prefix, common: [("config", configPath)])
+        addRun(to: &x, exitCode: exitCode, now: now, previous: previous)
+        guard let config, !lockTaken else { return x.text }
+        addStages(to: &x, artefacts: config.paths.artefacts)
+        addData(to: &x, config)
+        return x.text
+    }
+
+    /// When the run ended, how long it took, its exit code, the last success and the run counts.
+    private func addRun(to x: inout Exposition, exitCode: Int32, now: Date, previous: Previous) {
         let end = now.timeIntervalSince1970
         let success = exitCode == 0
         x.gauge("last_run_timestamp_seconds", "Unix time at which the last rec-pipeline run ended.", end)
@@ -167,9 +177,10 @@ public struct RunMonitor: Sendable {
             x.counter("runs_total", "rec-pipeline runs by result (success = exit code 0), counted in this file.",
                       [("result", result)], runs[result] ?? 0)
         }
-        guard let config, !lockTaken else { return x.text }
-        let artefacts = config.paths.artefacts
+    }
 
+    /// Whether each stage ran in this run (its manifest changed) and for how long.
+    private func addStages(to x: inout Exposition, artefacts: String) {
         for stage in Pipeline.stages {
             let current = (try? PlainFile.read(Manifest.path(stage: stage.name, dir: artefacts))).map({ Data($0) })
             let ran = current != nil && current != manifestsBefore[stage.name]
@@ -179,8 +190,11 @@ public struct RunMonitor: Sendable {
             x.gauge("stage_duration_seconds", "Seconds the stage took in the last run, as its record says (0 when it did not run).",
                     [("stage", stage.name)], seconds)
         }
+    }
 
-        // The data, from each stage's last successful run.
+    /// The data, from each stage's last successful run, and the published exports' figures.
+    private func addData(to x: inout Exposition, _ config: PipelineConfig) {
+        let artefacts = config.paths.artefacts
         if let ingest = Manifest.read(stage: IngestStage().name, dir: artefacts), ingest.success {
             for (file, key) in [("ratings", StageResult.ratingsLinesKey), ("movies", StageResult.moviesLinesKey)] {
                 guard let report = ingest.stats[key] else { continue }
@@ -211,7 +225,6 @@ public struct RunMonitor: Sendable {
            let metrics = try? JSONDecoder().decode(JSONValue.self, from: bytes) {
             RunMonitor.addMetrics(metrics, to: &x)
         }
-        return x.text
     }
 
     /// The published metrics.json's figures: the pipeline's models as `model="pipeline"`, the

@@ -121,121 +121,181 @@ struct ChoiceFitter {
     }
 }
 
+/// The evaluation's choice of a ranking model, step by step: each needed family's grid fitted
+/// on train and judged on the validation lists of the judged users (`fitFamilies`), the
+/// candidates compared (`compareCandidates`: each family's best, the blend's best weighting),
+/// and the one with the best validation NDCG@k chosen (`choose`; ties to the one listed first).
+/// Without validation ratings nothing is judged: the first grid point of each family and the
+/// first candidate (a blend: equal weights).
+struct ValidationChoice {
+    let settings: RankingChoiceSettings
+    let k: Int
+    /// The train slice every member is fitted on.
+    let input: CSRMatrix
+    let judged: JudgedUsers?
+    let ratingMax: Float
+    let ctx: StageContext
+    /// The members the candidates need, in the blend artefact's order.
+    let order: [RankingChoiceSettings.Member]
+    /// Movies without a train rating: never in a list.
+    let cold: [Int]
+    let trainItemCount: Int
+
+    /// Each family's best grid point, in `order`.
+    private(set) var bestSpecs: [ChoiceMemberSpec] = []
+    private(set) var grid: [RankingCandidates.GridPoint] = []
+    private(set) var blendGrid: [RankingCandidates.BlendPoint] = []
+    private(set) var candidates: [RankingCandidates.Candidate] = []
+    /// Each candidate's weights over `order`.
+    private(set) var candidateWeights: [[Double]] = []
+    private(set) var chosen = 0
+
+    init(_ s: RankingChoiceSettings, _ c: PipelineConfig, _ m: Matrices, input: CSRMatrix, validation: CSRMatrix?, _ ctx: StageContext) {
+        settings = s
+        k = c.score.k
+        self.input = input
+        judged = validation.map { JudgedUsers(input: input, validation: $0, ids: m.ids, most: s.maxValidationUsers, seed: c.split.seed) }
+        ratingMax = m.scale.upperBound
+        self.ctx = ctx
+        order = s.neededMembers
+        cold = input.emptyColumns()
+        trainItemCount = m.ids.itemCount - cold.count
+    }
+
+    /// The NDCG@k (and the other figures) of one set of lists of the judged users.
+    private func measure(_ list: (items: [Int32], scores: [Float]), on judged: JudgedUsers) throws -> RankingMetrics {
+        var items = list.items
+        dropUnscored(&items, list.scores)
+        let lists = TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
+                              predictedRatings: [Float](repeating: 0, count: items.count), ids: judged.ids)
+        return try RankingMetrics.measure(lists: lists, test: judged.validation, trainItemCount: trainItemCount, parallel: ctx.parallel)
+    }
+
+    /// Fits every grid point of each needed family on train, keeps the best of each (the
+    /// others are dropped once their figures are taken) and returns those members with their
+    /// validation figures.
+    mutating func fitFamilies() throws -> [(member: BlendMember, metrics: RankingMetrics?)] {
+        var fitter = ChoiceFitter(settings, input: input, ratingMax: ratingMax, parallel: ctx.parallel)
+        var best: [(member: BlendMember, metrics: RankingMetrics?)] = []
+        for family in order {
+            let specs = judged == nil ? [settings.grid(family)[0]] : settings.grid(family)
+            var kept: (spec: ChoiceMemberSpec, member: BlendMember, metrics: RankingMetrics?)?
+            for spec in specs {
+                let member = try fitter.fit(spec)
+                guard let judged, family != .popularity else { kept = (spec, member, nil); continue }
+                let list = BLASThreads.single {
+                    TopK.lists(scorer: member.scorer, input: judged.input, k: k, excluding: cold, parallel: ctx.parallel)
+                }
+                let metrics = try measure(list, on: judged)
+                ctx.logger.info("\(member.label): validation NDCG@\(k) \(f4(metrics.ndcg))")
+                grid.append(.init(model: member.label, validationNDCG: metrics.ndcg))
+                if kept == nil || metrics.ndcg > kept!.metrics!.ndcg { kept = (spec, member, metrics) }
+            }
+            bestSpecs.append(kept!.spec)
+            best.append((kept!.member, kept!.metrics))
+        }
+        return best
+    }
+
+    /// Each candidate with its weights and validation figures: a family's best alone, or the
+    /// blend's best weighting of the grid (every weighting's lists built in one pass).
+    mutating func compareCandidates(_ best: [(member: BlendMember, metrics: RankingMetrics?)]) throws {
+        let members = best.map(\.member)
+        for candidate in settings.candidates {
+            if let single = order.firstIndex(where: { $0.rawValue == candidate.rawValue }), candidate != .blend {
+                candidateWeights.append(order.indices.map { $0 == single ? 1 : 0 })
+                candidates.append(.init(name: candidate.rawValue, members: [members[single].label], weights: [1], validation: best[single].metrics))
+                continue
+            }
+            let used = settings.blendMembers.map { b in order.firstIndex(of: b)! }
+            let local = judged == nil ? [used.map { _ in 1 / Double(used.count) }]
+                : ItemBlend.simplexGrid(members: used.count, divisions: settings.blendDivisions)
+            let full = local.map { w in order.indices.map { i in used.firstIndex(of: i).map { w[$0] } ?? 0 } }
+            var pick = 0, pickMetrics: RankingMetrics?
+            if let judged {
+                let lists = BLASThreads.single {
+                    ItemBlend.lists(members: members, weightings: full, input: judged.input, k: k, excluding: cold, parallel: ctx.parallel)
+                }
+                for (g, list) in lists.enumerated() {
+                    let metrics = try measure(list, on: judged)
+                    blendGrid.append(.init(weights: local[g], validationNDCG: metrics.ndcg))
+                    if pickMetrics == nil || metrics.ndcg > pickMetrics!.ndcg { (pick, pickMetrics) = (g, metrics) }
+                }
+                ctx.logger.info("blend of \(used.map { members[$0].label }.joined(separator: ", ")): \(lists.count) weightings, best \(local[pick].map(short).joined(separator: " / ")), validation NDCG@\(k) \(f4(pickMetrics!.ndcg))")
+            }
+            candidateWeights.append(full[pick])
+            candidates.append(.init(name: candidate.rawValue, members: used.map { members[$0].label }, weights: local[pick], validation: pickMetrics))
+        }
+    }
+
+    /// Runs the steps and picks the candidate with the best validation NDCG@k.
+    mutating func choose() throws {
+        if let sample = judged?.sample {
+            ctx.logger.info("the choice's validation lists: \(sample.size) of the \(sample.of) users with validation ratings (rankingModel.maxValidationUsers)")
+        }
+        try compareCandidates(try fitFamilies())
+        if judged != nil {
+            for i in candidates.indices where candidates[i].validation!.ndcg > candidates[chosen].validation!.ndcg { chosen = i }
+        }
+        ctx.logger.info(judged == nil ? "no validation ratings: the ranking model is \(candidates[chosen].name)" : "chosen on validation: \(candidates[chosen].name)")
+    }
+
+    /// How the choice was made, for metrics.json and the report.
+    var protocolNote: String {
+        guard let judged else { return RankingCandidates.noValidation }
+        return RankingCandidates.chosenOnValidation + (judged.sample.map { " " + RankingCandidates.sampleNote($0.size, of: $0.of) } ?? "")
+    }
+}
+
 extension TrainStage {
-    /// `"type": "choice"`. Evaluation (`serving` false): every grid point of the needed models
-    /// fitted on `input` (train) and its lists measured on `validation`, the best of each kept;
-    /// the blend's weights compared on validation; the candidate with the best validation NDCG@k
-    /// chosen; then every member refitted on train + validation, written with the chosen weights
-    /// and each candidate's (`rec-score` measures them all on the test slice). Serving: the
-    /// chosen members (read from the evaluation artefact, or the settings' fixed model when
-    /// evaluation is off) refitted on `input` (every rating).
+    /// `"type": "choice"`. Evaluation (`serving` false): the choice made on validation
+    /// (`ValidationChoice`), then every member refitted on train + validation, written with the
+    /// chosen weights and each candidate's (`rec-score` measures them all on the test slice).
+    /// Serving: the chosen members (read from the evaluation artefact, or the settings' fixed
+    /// model when evaluation is off) refitted on `input` (every rating).
     func fitChoice(
         _ s: RankingChoiceSettings, _ c: PipelineConfig, _ m: Matrices, input: CSRMatrix, validation: CSRMatrix?, _ ctx: StageContext,
         to path: String, serving: Bool
     ) throws -> JSONValue {
         let clock = ContinuousClock.now
-        let ratingMax = m.scale.upperBound
-        if serving {
-            let (specs, weights, name) = try servedChoice(s, c)
-            var fitter = ChoiceFitter(s, input: input, ratingMax: ratingMax, parallel: ctx.parallel)
-            let members = try specs.map { try fitter.fit($0) }
-            let blend = ItemBlend(members: members, weights: weights)
-            ctx.logger.info("fitted the served ranking model (\(name): \(describe(blend)), \(input.nonZeros) ratings)")
-            try blend.write(to: path, meta: ["role": .string("served ranking"), "settings": try .from(s), "chosen": .string(name),
-                                             "ratings": .int(input.nonZeros)], parallel: ctx.parallel)
-            return .object(["type": .string("choice"), "chosen": .string(name), "model": .string(describe(blend)),
-                            "seconds": .double(clock.duration(to: .now).seconds)])
-        }
-
-        let k = c.score.k
+        if serving { return try fitServedChoice(s, c, input: input, ratingMax: m.scale.upperBound, ctx, to: path, clock: clock) }
         let validation = (validation?.nonZeros ?? 0) > 0 ? validation : nil
-        let order = s.neededMembers
-        var bestSpecs: [ChoiceMemberSpec] = [], candidates: [RankingCandidates.Candidate] = [], candidateWeights: [[Double]] = []
-        var grid: [RankingCandidates.GridPoint] = [], blendGrid: [RankingCandidates.BlendPoint] = []
-        var chosen = 0
-        let judged = validation.map { JudgedUsers(input: input, validation: $0, ids: m.ids, most: s.maxValidationUsers, seed: c.split.seed) }
-        if let sample = judged?.sample {
-            ctx.logger.info("the choice's validation lists: \(sample.size) of the \(sample.of) users with validation ratings (rankingModel.maxValidationUsers)")
-        }
-        // On train: every fit is dropped once its figures are taken, but the best of each family.
-        do {
-            let cold = input.emptyColumns()
-            func measure(_ list: (items: [Int32], scores: [Float])) throws -> RankingMetrics {
-                var items = list.items
-                dropUnscored(&items, list.scores)
-                let lists = TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
-                                      predictedRatings: [Float](repeating: 0, count: items.count), ids: judged!.ids)
-                return try RankingMetrics.measure(lists: lists, test: judged!.validation, trainItemCount: m.ids.itemCount - cold.count,
-                                                  parallel: ctx.parallel)
-            }
-            var fitter = ChoiceFitter(s, input: input, ratingMax: ratingMax, parallel: ctx.parallel)
-            var best: [(member: BlendMember, metrics: RankingMetrics?)] = []
-            for family in order {
-                let specs = validation == nil ? [s.grid(family)[0]] : s.grid(family)
-                var kept: (spec: ChoiceMemberSpec, member: BlendMember, metrics: RankingMetrics?)?
-                for spec in specs {
-                    let member = try fitter.fit(spec)
-                    guard validation != nil, family != .popularity else { kept = (spec, member, nil); continue }
-                    let list = BLASThreads.single {
-                        TopK.lists(scorer: member.scorer, input: judged!.input, k: k, excluding: cold, parallel: ctx.parallel)
-                    }
-                    let metrics = try measure(list)
-                    ctx.logger.info("\(member.label): validation NDCG@\(k) \(f4(metrics.ndcg))")
-                    grid.append(.init(model: member.label, validationNDCG: metrics.ndcg))
-                    if kept == nil || metrics.ndcg > kept!.metrics!.ndcg { kept = (spec, member, metrics) }
-                }
-                bestSpecs.append(kept!.spec)
-                best.append((kept!.member, kept!.metrics))
-            }
-            let members = best.map(\.member)
-            for candidate in s.candidates {
-                if let single = order.firstIndex(where: { $0.rawValue == candidate.rawValue }), candidate != .blend {
-                    candidateWeights.append(order.indices.map { $0 == single ? 1 : 0 })
-                    candidates.append(.init(name: candidate.rawValue, members: [members[single].label], weights: [1], validation: best[single].metrics))
-                    continue
-                }
-                let used = s.blendMembers.map { b in order.firstIndex(of: b)! }
-                let local = validation == nil ? [used.map { _ in 1 / Double(used.count) }] : ItemBlend.simplexGrid(members: used.count, divisions: s.blendDivisions)
-                let full = local.map { w in order.indices.map { i in used.firstIndex(of: i).map { w[$0] } ?? 0 } }
-                var pick = 0, pickMetrics: RankingMetrics?
-                if validation != nil {
-                    let lists = BLASThreads.single {
-                        ItemBlend.lists(members: members, weightings: full, input: judged!.input, k: k, excluding: cold, parallel: ctx.parallel)
-                    }
-                    for (g, list) in lists.enumerated() {
-                        let metrics = try measure(list)
-                        blendGrid.append(.init(weights: local[g], validationNDCG: metrics.ndcg))
-                        if pickMetrics == nil || metrics.ndcg > pickMetrics!.ndcg { (pick, pickMetrics) = (g, metrics) }
-                    }
-                    ctx.logger.info("blend of \(used.map { members[$0].label }.joined(separator: ", ")): \(lists.count) weightings, best \(local[pick].map(short).joined(separator: " / ")), validation NDCG@\(k) \(f4(pickMetrics!.ndcg))")
-                }
-                candidateWeights.append(full[pick])
-                candidates.append(.init(name: candidate.rawValue, members: used.map { members[$0].label }, weights: local[pick], validation: pickMetrics))
-            }
-            if validation != nil {
-                for i in candidates.indices where candidates[i].validation!.ndcg > candidates[chosen].validation!.ndcg { chosen = i }
-            }
-        }
-        let note = validation == nil ? RankingCandidates.noValidation
-            : RankingCandidates.chosenOnValidation + (judged?.sample.map { " " + RankingCandidates.sampleNote($0.size, of: $0.of) } ?? "")
-        let name = candidates[chosen].name
-        ctx.logger.info(validation == nil ? "no validation ratings: the ranking model is \(name)" : "chosen on validation: \(name)")
+        var choice = ValidationChoice(s, c, m, input: input, validation: validation, ctx)
+        try choice.choose()
+        let name = choice.candidates[choice.chosen].name
 
         // Every member refitted on train + validation, for the chosen lists and every candidate's test figures.
         let fitOn = validation.map { input.union($0) } ?? input
-        var fitter = ChoiceFitter(s, input: fitOn, ratingMax: ratingMax, parallel: ctx.parallel)
-        let members = try bestSpecs.map { try fitter.fit($0) }
-        let blend = ItemBlend(members: members, weights: candidateWeights[chosen])
+        var fitter = ChoiceFitter(s, input: fitOn, ratingMax: choice.ratingMax, parallel: ctx.parallel)
+        let members = try choice.bestSpecs.map { try fitter.fit($0) }
+        let blend = ItemBlend(members: members, weights: choice.candidateWeights[choice.chosen])
         ctx.logger.info("fitted the ranking model on train + validation (\(describe(blend)), \(fitOn.nonZeros) ratings)")
-        var report = RankingCandidates(chosen: name, protocolNote: note, candidates: candidates, grid: grid,
-                                       blendMembers: s.blendMembers.map { b in members[order.firstIndex(of: b)!].label }, blendGrid: blendGrid)
-        report.sampledUsers = judged?.sample?.size
+        var report = RankingCandidates(chosen: name, protocolNote: choice.protocolNote, candidates: choice.candidates, grid: choice.grid,
+                                       blendMembers: s.blendMembers.map { b in members[choice.order.firstIndex(of: b)!].label },
+                                       blendGrid: choice.blendGrid)
+        report.sampledUsers = choice.judged?.sample?.size
         try blend.write(to: path, meta: [
             "role": .string("evaluation ranking"), "settings": try .from(s), "chosen": .string(name), "ratings": .int(fitOn.nonZeros),
-            "rankingCandidates": try .from(report), "candidateWeights": .array(candidateWeights.map { .array($0.map { .double($0) }) }),
+            "rankingCandidates": try .from(report), "candidateWeights": .array(choice.candidateWeights.map { .array($0.map { .double($0) }) }),
         ], parallel: ctx.parallel)
         return .object(["type": .string("choice"), "chosen": .string(name), "model": .string(describe(blend)),
-                        "candidates": .object(Dictionary(uniqueKeysWithValues: candidates.map { ($0.name, JSONValue.double($0.validation?.ndcg ?? 0)) })),
+                        "candidates": .object(Dictionary(uniqueKeysWithValues: choice.candidates.map { ($0.name, JSONValue.double($0.validation?.ndcg ?? 0)) })),
+                        "seconds": .double(clock.duration(to: .now).seconds)])
+    }
+
+    /// The served fit: the chosen members refitted on every rating.
+    private func fitServedChoice(
+        _ s: RankingChoiceSettings, _ c: PipelineConfig, input: CSRMatrix, ratingMax: Float, _ ctx: StageContext, to path: String,
+        clock: ContinuousClock.Instant
+    ) throws -> JSONValue {
+        let (specs, weights, name) = try servedChoice(s, c)
+        var fitter = ChoiceFitter(s, input: input, ratingMax: ratingMax, parallel: ctx.parallel)
+        let members = try specs.map { try fitter.fit($0) }
+        let blend = ItemBlend(members: members, weights: weights)
+        ctx.logger.info("fitted the served ranking model (\(name): \(describe(blend)), \(input.nonZeros) ratings)")
+        try blend.write(to: path, meta: ["role": .string("served ranking"), "settings": try .from(s), "chosen": .string(name),
+                                         "ratings": .int(input.nonZeros)], parallel: ctx.parallel)
+        return .object(["type": .string("choice"), "chosen": .string(name), "model": .string(describe(blend)),
                         "seconds": .double(clock.duration(to: .now).seconds)])
     }
 

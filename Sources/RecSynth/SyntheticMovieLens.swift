@@ -204,15 +204,50 @@ public struct SyntheticMovieLens: Sendable {
     }
 
     /// One user's ratings: (catalogue index, rating in half stars 1…10, timestamp), sorted by
-    /// catalogue index.
+    /// catalogue index. Every draw comes from the user's own generator, in a fixed order: the
+    /// taste, the movies, then each movie's rating and time.
     /// - Parameter scratch: buffers reused from user to user (one per thread).
     func userRatings(_ u: Int, scratch: inout Scratch) -> [(movie: Int32, halfStars: UInt8, time: Int64)] {
-        let s = settings
-        var rng = SplitMix64(seed: s.seed, stream: UInt64(u) &+ 0x1000)
+        var rng = SplitMix64(seed: settings.seed, stream: UInt64(u) &+ 0x1000)
         let n = counts[u]
-        // Taste: two to six favourite clusters whose movies are 1 + tilt times as likely to be
-        // drawn as the others (tilt 15…60); movies in them otherwise keep the global
-        // popularity, so every movie's expected count stays proportional to its weight.
+        let t = taste(ratings: n, &rng)
+        let picks = drawMovies(u, count: n, taste: t, &rng, scratch: &scratch)
+        var out = picks.map { r -> (movie: Int32, halfStars: UInt8, time: Int64) in
+            scratch.taken[Int(r)] = false
+            let liked = t.likes(clusterOfRank[Int(r)])
+            let value = 3.52 + t.bias + Double(qualityOfRank[Int(r)]) + (liked ? 0.5 : -0.2) + 0.75 * rng.gaussian()
+            let stars = t.halfStars ? min(10, max(1, (value * 2).rounded())) : 2 * min(5, max(1, value.rounded()))
+            let time = Int64(t.begin + rng.unitDouble() * t.span)
+            return (catalogueOfRank[Int(r)], UInt8(stars), time)
+        }
+        out.sort { $0.movie < $1.movie }
+        return out
+    }
+
+    /// What one user likes, how they rate and when.
+    struct Taste {
+        /// Two to six favourite clusters, whose movies are 1 + `tilt` times as likely to be
+        /// drawn as the others (tilt 15…60); movies in them otherwise keep the global
+        /// popularity, so every movie's expected count stays proportional to its weight.
+        var favourites: [Int32]
+        var tilt: Double
+        /// The favourite clusters' masses, summed in `favourites` order.
+        var cumulative: [Double]
+        /// The chance that a draw comes from a favourite cluster.
+        var towardsFavourites: Double
+        /// Added to every rating.
+        var bias: Double
+        /// Rates in half stars (else whole stars).
+        var halfStars: Bool
+        /// The user's ratings fall in [begin, begin + span) seconds.
+        var begin: Double
+        var span: Double
+
+        func likes(_ cluster: Int32) -> Bool { favourites.contains(cluster) }
+    }
+
+    /// The user's taste, the first draws of their generator.
+    func taste(ratings n: Int, _ rng: inout SplitMix64) -> Taste {
         var favourites: [Int32] = []
         for _ in 0..<(2 + rng.below(5)) {
             let c = Int32(rng.below(clusterTables.count))
@@ -222,15 +257,20 @@ public struct SyntheticMovieLens: Sendable {
         var cumulative: [Double] = []
         for c in favourites { cumulative.append((cumulative.last ?? 0) + clusterMass[Int(c)]) }
         let favouriteMass = tilt * cumulative[cumulative.count - 1]
-        let towardsFavourites = favouriteMass / (globalMass + favouriteMass)
-        func favourite(_ c: Int32) -> Bool { favourites.contains(c) }
         let bias = 0.4 * rng.gaussian()
         let halfStars = rng.unitDouble() < 0.6
         let span = Double(min(SyntheticMovieLens.lastTime - SyntheticMovieLens.firstTime - 3600,
                               Int64(3600 + Double(n) * 86_400 * 2 * (0.1 + 0.9 * rng.unitDouble()))))
         let begin = Double(SyntheticMovieLens.firstTime)
             + rng.unitDouble() * (Double(SyntheticMovieLens.lastTime - SyntheticMovieLens.firstTime) - span)
+        return Taste(favourites: favourites, tilt: tilt, cumulative: cumulative,
+                     towardsFavourites: favouriteMass / (globalMass + favouriteMass), bias: bias, halfStars: halfStars, begin: begin, span: span)
+    }
 
+    /// The user's `n` movies by popularity rank, marked in `scratch.taken`: the ones every
+    /// movie needs from someone (`forced`) first, then draws from the taste's mixture, and
+    /// when draws keep hitting taken movies the rest exactly without replacement.
+    func drawMovies(_ u: Int, count n: Int, taste t: Taste, _ rng: inout SplitMix64, scratch: inout Scratch) -> [Int32] {
         var picks: [Int32] = []
         picks.reserveCapacity(n)
         for r in forced[forcedStart[u]..<forcedStart[u + 1]] where !scratch.taken[Int(r)] {
@@ -241,9 +281,9 @@ public struct SyntheticMovieLens: Sendable {
             var r = -1
             for _ in 0..<24 {
                 let candidate: Int
-                if rng.unitDouble() < towardsFavourites {
-                    let x = rng.unitDouble() * cumulative[cumulative.count - 1]
-                    let c = Int(favourites[cumulative.firstIndex { x < $0 } ?? (favourites.count - 1)])
+                if rng.unitDouble() < t.towardsFavourites {
+                    let x = rng.unitDouble() * t.cumulative[t.cumulative.count - 1]
+                    let c = Int(t.favourites[t.cumulative.firstIndex { x < $0 } ?? (t.favourites.count - 1)])
                     candidate = Int(clusterMembers[c][clusterTables[c].draw(&rng)])
                 } else {
                     candidate = global.draw(&rng)
@@ -255,8 +295,8 @@ public struct SyntheticMovieLens: Sendable {
                 // drawn exactly without replacement (Efraimidis–Spirakis keys log(u) / w over
                 // the movies not taken; the largest keys win).
                 var count = 0
-                for candidate in 0..<s.ratedMovies where !scratch.taken[candidate] {
-                    let w = weight[candidate] * (favourite(clusterOfRank[candidate]) ? 1 + tilt : 1)
+                for candidate in 0..<settings.ratedMovies where !scratch.taken[candidate] {
+                    let w = weight[candidate] * (t.likes(clusterOfRank[candidate]) ? 1 + t.tilt : 1)
                     scratch.keys[count] = log(1 - rng.unitDouble()) / w
                     scratch.ranks[count] = Int32(candidate)
                     count += 1
@@ -271,16 +311,7 @@ public struct SyntheticMovieLens: Sendable {
             scratch.taken[r] = true
             picks.append(Int32(r))
         }
-        var out = picks.map { r -> (movie: Int32, halfStars: UInt8, time: Int64) in
-            scratch.taken[Int(r)] = false
-            let liked = favourite(clusterOfRank[Int(r)])
-            let value = 3.52 + bias + Double(qualityOfRank[Int(r)]) + (liked ? 0.5 : -0.2) + 0.75 * rng.gaussian()
-            let stars = halfStars ? min(10, max(1, (value * 2).rounded())) : 2 * min(5, max(1, value.rounded()))
-            let time = Int64(begin + rng.unitDouble() * span)
-            return (catalogueOfRank[Int(r)], UInt8(stars), time)
-        }
-        out.sort { $0.movie < $1.movie }
-        return out
+        return picks
     }
 
     /// Buffers one thread reuses from user to user: allocating them per user costs more in
