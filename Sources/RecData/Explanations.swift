@@ -40,8 +40,7 @@ public struct Explanations: Sendable, Equatable {
         b.add("because", because)
         b.add("similarItems", similarItems)
         b.add("similarScores", similarScores)
-        b.add("userIds", ids.userIds)
-        b.add("itemIds", ids.itemIds)
+        ids.add(to: &b)
         try b.write(to: path, parallel: parallel)
     }
 
@@ -51,7 +50,7 @@ public struct Explanations: Sendable, Equatable {
         let fail = RecError(.artefact, "does not hold the explanations of the served lists", file: path, hint: "rerun rec-score")
         guard a.meta("content")?.stringValue == content, let k = a.meta("k")?.intValue, k == lists.k,
               let similarK = a.meta("similarK")?.intValue, similarK >= 1 else { throw fail }
-        let ids = IdMaps(userIds: try a.array("userIds"), itemIds: try a.array("itemIds"))
+        let ids = try IdMaps.read(from: a)
         let because: [Int32] = try a.array("because", parallel: parallel)
         let items: [Int32] = try a.array("similarItems", parallel: parallel)
         let scores: [Float] = try a.array("similarScores", parallel: parallel)

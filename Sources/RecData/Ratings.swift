@@ -16,6 +16,19 @@ public struct IdMaps: Sendable, Equatable {
     public var itemCount: Int { itemIds.count }
 }
 
+extension IdMaps {
+    /// Adds the maps to an artefact, as the sections `userIds` and `itemIds`.
+    public func add(to b: inout ArtefactBuilder) {
+        b.add("userIds", userIds)
+        b.add("itemIds", itemIds)
+    }
+
+    /// The maps `add(to:)` wrote into `a`.
+    public static func read(from a: Artefact, parallel: Parallel = Parallel(workers: 1)) throws -> IdMaps {
+        IdMaps(userIds: try a.array("userIds", parallel: parallel), itemIds: try a.array("itemIds", parallel: parallel))
+    }
+}
+
 /// A ratings table with dense indices, sorted by user then item.
 public struct Ratings: Sendable, Equatable {
     public var users: [Int32]
@@ -52,15 +65,14 @@ public struct Ratings: Sendable, Equatable {
         b.add("item", items)
         b.add("rating", values)
         b.add("timestamp", timestamps)
-        b.add("userIds", ids.userIds)
-        b.add("itemIds", ids.itemIds)
+        ids.add(to: &b)
         try b.write(to: path, parallel: parallel)
     }
 
     /// Reads a table written by `write`, checking that every index is in range.
     public static func read(_ path: String, kind: ArtefactKind, parallel: Parallel) throws -> (Ratings, Artefact) {
         let a = try Artefact.read(path, expecting: kind)
-        let ids = IdMaps(userIds: try a.array("userIds", parallel: parallel), itemIds: try a.array("itemIds", parallel: parallel))
+        let ids = try IdMaps.read(from: a, parallel: parallel)
         let users: [Int32] = try a.array("user", parallel: parallel), items: [Int32] = try a.array("item", parallel: parallel)
         let values: [Float] = try a.array("rating", parallel: parallel)
         let timestamps: [Int64] = try a.array("timestamp", parallel: parallel)

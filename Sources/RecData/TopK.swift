@@ -29,8 +29,7 @@ public struct TopKLists: Sendable, Equatable {
         b.add("items", items)
         b.add("scores", scores)
         b.add("predictedRatings", predictedRatings)
-        b.add("userIds", ids.userIds)
-        b.add("itemIds", ids.itemIds)
+        ids.add(to: &b)
         try b.write(to: path, parallel: parallel)
     }
 
@@ -39,7 +38,7 @@ public struct TopKLists: Sendable, Equatable {
         guard let k = a.meta("k")?.intValue, k >= 1 else {
             throw RecError(.artefact, "has no k", file: path, hint: "rerun rec-score")
         }
-        let ids = IdMaps(userIds: try a.array("userIds"), itemIds: try a.array("itemIds"))
+        let ids = try IdMaps.read(from: a)
         let items: [Int32] = try a.array("items", parallel: parallel)
         let scores: [Float] = try a.array("scores", parallel: parallel)
         let predicted: [Float] = try a.array("predictedRatings", parallel: parallel)

@@ -182,8 +182,7 @@ public struct Matrices: Sendable {
         train.add(to: &b, name: "train")
         validation.add(to: &b, name: "validation")
         test.add(to: &b, name: "test")
-        b.add("userIds", ids.userIds)
-        b.add("itemIds", ids.itemIds)
+        ids.add(to: &b)
         b.meta.merge(meta) { _, new in new }
         b.meta["ratingScale"] = RatingScale.meta(scale)
         try b.write(to: path, parallel: parallel)
@@ -191,7 +190,7 @@ public struct Matrices: Sendable {
 
     public static func read(_ path: String, parallel: Parallel) throws -> Matrices {
         let a = try Artefact.read(path, expecting: .matrices)
-        let ids = IdMaps(userIds: try a.array("userIds"), itemIds: try a.array("itemIds"))
+        let ids = try IdMaps.read(from: a)
         let m = Matrices(
             train: try CSRMatrix.read(from: a, name: "train", parallel: parallel),
             validation: try CSRMatrix.read(from: a, name: "validation", parallel: parallel),
