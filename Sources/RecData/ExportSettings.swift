@@ -1,4 +1,5 @@
 import Foundation
+import RecCore
 import RecStore
 
 /// The `export` section: how `rec-export` writes the four exports.
@@ -13,12 +14,6 @@ public struct ExportSettings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey { case csvCells, fileMode }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        csvCells = try c.decode(CSVCells.self, forKey: .csvCells)
-        fileMode = try c.decodeIfPresent(FileMode.self, forKey: .fileMode)
-    }
 
     /// Every key is written, `null` included, so that the defaults list every setting.
     public func encode(to encoder: Encoder) throws {
@@ -35,17 +30,9 @@ public struct ExportSettings: Codable, Sendable, Equatable {
 /// such a cell quoted, with a single quote `'` before its text, as OWASP advises: a spreadsheet
 /// shows the text and runs nothing. `exact` writes every cell as it is, for database loads.
 /// Either way the JSON lines carry the exact text.
-public enum CSVCells: String, Codable, Sendable, Equatable, CaseIterable {
+public enum CSVCells: String, SettingChoice {
     case spreadsheetSafe = "spreadsheet-safe"
     case exact
 
-    static let invalidMessage = "'export.csvCells' must be \"spreadsheet-safe\" or \"exact\""
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        guard let s = try? c.decode(String.self), let value = CSVCells(rawValue: s) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: Self.invalidMessage)
-        }
-        self = value
-    }
+    public static var quotesNames: Bool { true }
 }

@@ -58,14 +58,6 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey { case minNDCG, maxRMSE, maxNDCGDrop, maxRMSERise }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            minNDCG = try c.decodeIfPresent(Double.self, forKey: .minNDCG)
-            maxRMSE = try c.decodeIfPresent(Double.self, forKey: .maxRMSE)
-            maxNDCGDrop = try c.decodeIfPresent(Double.self, forKey: .maxNDCGDrop)
-            maxRMSERise = try c.decodeIfPresent(Double.self, forKey: .maxRMSERise)
-        }
-
         /// Every key is written, `null` included, so that the defaults list every setting.
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
