@@ -270,9 +270,15 @@ public struct AutoencoderScorer: ItemScorer {
 /// Every user's top k of `scorer`, without `cold` items, as lists to measure (no predicted
 /// ratings).
 public func rankedLists(_ scorer: any ItemScorer, input: CSRMatrix, excluding cold: [Int], k: Int, ids: IdMaps, parallel: Parallel) -> TopKLists {
-    var (items, scores) = TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: parallel)
-    dropUnscored(&items, scores)
-    return TopKLists(k: k, items: items, scores: scores.map { $0.isFinite ? $0 : 0 },
+    measurableLists(TopK.lists(scorer: scorer, input: input, k: k, excluding: cold, parallel: parallel), k: k, ids: ids)
+}
+
+/// Lists as `TopK.lists` or `ItemBlend.lists` select them, ready to measure: the slots only an
+/// excluded item could fill emptied (`dropUnscored`), no predicted ratings.
+func measurableLists(_ list: (items: [Int32], scores: [Float]), k: Int, ids: IdMaps) -> TopKLists {
+    var items = list.items
+    dropUnscored(&items, list.scores)
+    return TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
                      predictedRatings: [Float](repeating: 0, count: items.count), ids: ids)
 }
 

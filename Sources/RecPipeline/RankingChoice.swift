@@ -163,12 +163,8 @@ struct ValidationChoice {
     }
 
     /// The NDCG@k (and the other figures) of one set of lists of the judged users.
-    private func measure(_ list: (items: [Int32], scores: [Float]), on judged: JudgedUsers) throws -> RankingMetrics {
-        var items = list.items
-        dropUnscored(&items, list.scores)
-        let lists = TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
-                              predictedRatings: [Float](repeating: 0, count: items.count), ids: judged.ids)
-        return try RankingMetrics.measure(lists: lists, test: judged.validation, trainItemCount: trainItemCount, parallel: ctx.parallel)
+    private func measure(_ lists: TopKLists, on judged: JudgedUsers) throws -> RankingMetrics {
+        try RankingMetrics.measure(lists: lists, test: judged.validation, trainItemCount: trainItemCount, parallel: ctx.parallel)
     }
 
     /// Fits every grid point of each needed family on train, keeps the best of each (the
@@ -183,10 +179,10 @@ struct ValidationChoice {
             for spec in specs {
                 let member = try fitter.fit(spec)
                 guard let judged, family != .popularity else { kept = (spec, member, nil); continue }
-                let list = BLASThreads.single {
-                    TopK.lists(scorer: member.scorer, input: judged.input, k: k, excluding: cold, parallel: ctx.parallel)
+                let lists = BLASThreads.single {
+                    rankedLists(member.scorer, input: judged.input, excluding: cold, k: k, ids: judged.ids, parallel: ctx.parallel)
                 }
-                let metrics = try measure(list, on: judged)
+                let metrics = try measure(lists, on: judged)
                 ctx.logger.info("\(member.label): validation NDCG@\(k) \(f4(metrics.ndcg))")
                 grid.append(.init(model: member.label, validationNDCG: metrics.ndcg))
                 if kept == nil || metrics.ndcg > kept!.metrics!.ndcg { kept = (spec, member, metrics) }
@@ -217,7 +213,7 @@ struct ValidationChoice {
                     ItemBlend.lists(members: members, weightings: full, input: judged.input, k: k, excluding: cold, parallel: ctx.parallel)
                 }
                 for (g, list) in lists.enumerated() {
-                    let metrics = try measure(list, on: judged)
+                    let metrics = try measure(measurableLists(list, k: k, ids: judged.ids), on: judged)
                     blendGrid.append(.init(weights: local[g], validationNDCG: metrics.ndcg))
                     if pickMetrics == nil || metrics.ndcg > pickMetrics!.ndcg { (pick, pickMetrics) = (g, metrics) }
                 }
@@ -359,12 +355,8 @@ extension ScoreStage {
             ItemBlend.lists(members: blend.members, weightings: weightings, input: known, k: k, excluding: unrated, parallel: ctx.parallel)
         }
         for (i, list) in lists.enumerated() {
-            var items = list.items
-            dropUnscored(&items, list.scores)
-            let topK = TopKLists(k: k, items: items, scores: list.scores.map { $0.isFinite ? $0 : 0 },
-                                 predictedRatings: [Float](repeating: 0, count: items.count), ids: m.ids)
-            report.candidates[i].test = try RankingMetrics.measure(lists: topK, test: m.test, trainItemCount: m.ids.itemCount - unrated.count,
-                                                                   parallel: ctx.parallel)
+            report.candidates[i].test = try RankingMetrics.measure(lists: measurableLists(list, k: k, ids: m.ids), test: m.test,
+                                                                   trainItemCount: m.ids.itemCount - unrated.count, parallel: ctx.parallel)
         }
         return report
     }
