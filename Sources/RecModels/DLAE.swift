@@ -74,21 +74,13 @@ extension EASE {
     static func fitBlockedDLAE(_ train: CSRMatrix, lambda: Double, dropout: Double, weighting: Weighting, ratingMax: Float, maxItems: Int,
                                parallel: Parallel) throws -> EASE {
         guard maxItems >= 1 else { throw RecError(.config, "DLAE maxItems must be at least 1, got \(maxItems)") }
-        let covered = coveredItems(train, maxItems: maxItems)
+        // Bound apart, not as one tuple: B is P transformed in place, never a copy of it.
+        let covered: [Int32], penalty: [Double]?
+        var b: [Float]
+        (covered, b, penalty) = try coveredInverse(train, lambda: lambda, dropout: dropout, weighting: weighting, ratingMax: ratingMax,
+                                                   maxItems: maxItems, parallel: parallel)
         let m = covered.count
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * m))
-        defer { g.deallocate() }
-        g.initialize(repeating: 0, count: m * m)
-        try coveredGram(train, weights: inputWeights(train, weighting: weighting, ratingMax: ratingMax), covered: covered, lambda: 0,
-                        into: g, parallel: parallel)
-        let penalty = (0..<m).map { i in lambda + dropoutScale(dropout) * Double(g[i * m + i]) }
-        for i in 0..<m { g[i * m + i] = Float(Double(g[i * m + i]) + penalty[i]) }
-        var b = [Float](repeating: 0, count: m * m)
-        let ok = b.withUnsafeMutableBufferPointer { TiledInverse.invert(g, n: m, into: $0.baseAddress!, parallel: parallel) }
-        guard ok else {
-            throw RecError(.runtime, "DLAE: XᵀX + Λ is not positive definite in single precision (λ = \(lambda))", hint: "use a larger lambda")
-        }
-        let scale = penalty.map { Float($0) }
+        let scale = penalty!.map { Float($0) }
         b.withUnsafeMutableBufferPointer { buffer in
             let out = SharedPointer(buffer.baseAddress!)
             parallel.forEachChunk(count: m, chunkSize: 256) { _, rows in

@@ -30,21 +30,12 @@ extension EASE {
             log?(String(format: "EASE %@: %.2f s (CPU %.2f s)", what, (now - clock).seconds, cpuNow - cpu))
             (clock, cpu) = (now, cpuNow)
         }
-        let covered = coveredItems(train, maxItems: maxItems)
+        // Bound apart, not as one tuple: B is P transformed in place, never a copy of it.
+        let covered: [Int32]
+        var b: [Float]
+        (covered, b, _) = try coveredInverse(train, lambda: lambda, dropout: nil, weighting: weighting, ratingMax: ratingMax,
+                                             maxItems: maxItems, parallel: parallel, phase: phase)
         let m = covered.count
-        let shape = EASE(itemCount: 0, lambda: lambda, weights: [], weighting: weighting, ratingMax: ratingMax)
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * m))
-        defer { g.deallocate() }
-        g.initialize(repeating: 0, count: m * m)
-        try coveredGram(train, weights: weighting == .binary ? nil : train.values.map(shape.x), covered: covered, lambda: lambda,
-                        into: g, parallel: parallel)
-        phase("G = XᵀX + λI over \(m) of \(train.cols) movies")
-        var b = [Float](repeating: 0, count: m * m)
-        let ok = b.withUnsafeMutableBufferPointer { TiledInverse.invert(g, n: m, into: $0.baseAddress!, parallel: parallel) }
-        guard ok else {
-            throw RecError(.runtime, "EASE: XᵀX + λI is not positive definite in single precision (λ = \(lambda))", hint: "use a larger lambda")
-        }
-        phase("tiled inverse")
         // B = −P / diag(P) in place, by rows.
         let diagonal = (0..<m).map { b[$0 * m + $0] }
         guard diagonal.allSatisfy({ $0 > 0 && $0.isFinite }) else {
@@ -61,6 +52,41 @@ extension EASE {
         }
         phase("B = −P / diag(P)")
         return EASE(itemCount: train.cols, lambda: lambda, weights: b, weighting: weighting, ratingMax: ratingMax, covered: covered)
+    }
+
+    /// The blocked solvers' common part: over the `maxItems` most-rated items, G = XᵀX in Float
+    /// (`coveredGram`), its diagonal raised by λ (EASE: `dropout` nil) or by DLAE's
+    /// Λ_jj = λ + p / (1 − p) · G_jj, then inverted by `TiledInverse` on every worker. G is freed
+    /// before returning, so that the caller holds two covered × covered matrices at most.
+    /// - Returns: the cover, P = (G + Λ)⁻¹ (covered × covered, row-major) and, for DLAE, Λ's
+    ///   diagonal.
+    /// - Throws: `RecError(.runtime)` when G + Λ is not positive definite in single precision.
+    static func coveredInverse(
+        _ train: CSRMatrix, lambda: Double, dropout: Double?, weighting: Weighting, ratingMax: Float, maxItems: Int,
+        parallel: Parallel, phase: (String) -> Void = { _ in }
+    ) throws -> (covered: [Int32], inverse: [Float], penalty: [Double]?) {
+        let covered = coveredItems(train, maxItems: maxItems)
+        let m = covered.count
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * m))
+        defer { g.deallocate() }
+        g.initialize(repeating: 0, count: m * m)
+        try coveredGram(train, weights: inputWeights(train, weighting: weighting, ratingMax: ratingMax), covered: covered,
+                        lambda: dropout == nil ? lambda : 0, into: g, parallel: parallel)
+        var penalty: [Double]?
+        if let dropout {
+            let raised = (0..<m).map { i in lambda + dropoutScale(dropout) * Double(g[i * m + i]) }
+            for i in 0..<m { g[i * m + i] = Float(Double(g[i * m + i]) + raised[i]) }
+            penalty = raised
+        }
+        let matrix = dropout == nil ? "XᵀX + λI" : "XᵀX + Λ", name = "\(dropout == nil ? "EASE" : "DLAE"): \(matrix)"
+        phase("G = \(matrix) over \(m) of \(train.cols) movies")
+        var inverse = [Float](repeating: 0, count: m * m)
+        let ok = inverse.withUnsafeMutableBufferPointer { TiledInverse.invert(g, n: m, into: $0.baseAddress!, parallel: parallel) }
+        guard ok else {
+            throw RecError(.runtime, "\(name) is not positive definite in single precision (λ = \(lambda))", hint: "use a larger lambda")
+        }
+        phase("tiled inverse")
+        return (covered, inverse, penalty)
     }
 
     /// The lower triangle (diagonal included) of G = XᵀX + λI over the covered items, into
