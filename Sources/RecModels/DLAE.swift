@@ -48,13 +48,18 @@ extension EASE {
                        parallel: parallel)
     }
 
-    /// The exact solver from a given G = XᵀX (n × n Double, left as it is): EASE when `dropout`
-    /// is nil (the same bits as `fit`), else DLAE with that p.
-    public static func fit(gram g: [Double], items n: Int, lambda: Double, dropout: Double?, weighting: Weighting, ratingMax: Float,
-                           parallel: Parallel) throws -> EASE {
+    /// The exact solver from a given G = XᵀX (n × n Double): EASE when `dropout` is nil, else
+    /// DLAE with that p. G is consumed: a caller that shares one G between fits passes a copy,
+    /// a single fit hands its own over without one.
+    ///
+    /// The inverse always runs on one OpenBLAS thread: with two, OpenBLAS splits the Cholesky
+    /// work differently and B's last bits change, which would make the model depend on the
+    /// worker count (and two threads were no faster on ML-1M).
+    public static func fit(gram g: consuming [Double], items n: Int, lambda: Double, dropout: Double?, weighting: Weighting,
+                           ratingMax: Float, parallel: Parallel) throws -> EASE {
         precondition(g.count == n * n, "G must be n × n")
-        var a = g
         let penalty = (0..<n).map { i in lambda + (dropout.map { dropoutScale($0) * g[i * n + i] } ?? 0) }
+        var a = consume g
         for i in 0..<n { a[i * n + i] += penalty[i] }
         let ok = n == 0 || BLAS.withThreads(1) { a.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
         let name = dropout == nil ? "EASE: XᵀX + λI" : "DLAE: XᵀX + Λ"

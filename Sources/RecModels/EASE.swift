@@ -91,10 +91,7 @@ public struct EASE: ItemScorer {
     /// Fits B on the train matrix (rows = users), X = 1 where rated (`.binary`) or
     /// rating / ratingMax (`.rating`).
     ///
-    /// The inverse always runs on one OpenBLAS thread: with two, OpenBLAS splits the Cholesky
-    /// work differently and B's last bits change, which would make the model depend on the
-    /// worker count (and two threads were no faster on ML-1M). OpenBLAS is left at
-    /// `parallel.workers` threads afterwards.
+    /// The exact solver is `fit(gram:…)` on this input's G.
     /// - Precondition: λ is one the settings accept (`EASESettings.isValidLambda`).
     /// - Throws: `RecError(.runtime)` when XᵀX + λI is not positive definite.
     /// - Complexity: O(Σ_u n_u² / 2) for G, O(n³) for the inverse (n = items), O(n²) memory
@@ -109,16 +106,8 @@ public struct EASE: ItemScorer {
         case .exact:
             break
         }
-        let n = train.cols
-        let shape = EASE(itemCount: 0, lambda: lambda, weights: [], weighting: weighting, ratingMax: ratingMax)
-        var g = gram(train, weights: weighting == .binary ? nil : train.values.map(shape.x), parallel: parallel)
-        for i in 0..<n { g[i * n + i] += lambda }
-        let ok = n == 0 || BLAS.withThreads(1) { g.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
-        guard ok else {
-            throw RecError(.runtime, "EASE: XᵀX + λI is not positive definite (λ = \(lambda))", hint: "use a larger lambda")
-        }
-        return EASE(itemCount: n, lambda: lambda, weights: weights(fromInverse: g, n: n, parallel: parallel),
-                    weighting: weighting, ratingMax: ratingMax)
+        return try fit(gram: gram(train, weighting: weighting, ratingMax: ratingMax, parallel: parallel), items: train.cols, lambda: lambda,
+                       dropout: nil, weighting: weighting, ratingMax: ratingMax, parallel: parallel)
     }
 
     /// G = XᵀX for the binary pattern of `x` (G_ij = number of rows holding both i and j), or
