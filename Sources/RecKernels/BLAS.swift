@@ -1,21 +1,41 @@
 import COpenBLAS
+import Foundation
 
 /// The only door to OpenBLAS (and the LAPACK routines it carries). Swapping in another BLAS
 /// (Accelerate on macOS) touches this file only.
 ///
 /// All matrices are row-major and dense, `Float` unless the name says `Double`.
 public enum BLAS {
-    /// Runs `body` with OpenBLAS allowed `n` threads inside one call, and restores the previous
-    /// count afterwards: the process-wide setting is never changed behind a caller's back.
+    /// Runs `body` with OpenBLAS held to one thread inside each call, as every caller needs
+    /// while Dispatch runs its own workers: one BLAS thread per Dispatch worker measured
+    /// 1.5–1.65× faster on two workers than nesting both (2-core Zen 3, sgemm 6040×200×3706),
+    /// and a Cholesky split over two threads changes its last bits.
     ///
-    /// Use 1 while Dispatch runs its own workers: one BLAS thread per Dispatch worker measured
-    /// 1.5–1.65× faster on two workers than nesting both (2-core Zen 3, sgemm 6040×200×3706).
-    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
-        let previous = openblas_get_num_threads()
-        openblas_set_num_threads(Int32(clamping: max(1, n)))
-        defer { openblas_set_num_threads(previous) }
+    /// OpenBLAS's thread count is one setting for the whole process, so callers are counted:
+    /// the first in sets 1, the last out gives back the count it found. Calls that overlap on
+    /// other threads (the tests run many at once) never restore it under one another.
+    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        singleThreadedCallers.withLock { state in
+            if state.callers == 0 {
+                state.saved = openblas_get_num_threads()
+                openblas_set_num_threads(1)
+            }
+            state.callers += 1
+        }
+        defer {
+            singleThreadedCallers.withLock { state in
+                state.callers -= 1
+                if state.callers == 0 { openblas_set_num_threads(state.saved) }
+            }
+        }
         return try body()
     }
+
+    /// Callers inside `singleThreaded` now, and the count to give back when the last leaves.
+    private static let singleThreadedCallers = ThreadCountState()
+
+    /// OpenBLAS's thread count now (for tests).
+    static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// OpenBLAS's kernel set, as it names it (`Haswell`, `SkylakeX`, …; `OPENBLAS_CORETYPE`
     /// chooses it at start).
@@ -86,5 +106,23 @@ public enum BLAS {
         guard m > 0, n > 0 else { return }
         cblas_strsm(CblasRowMajor, CblasRight, CblasLower, transposeL ? CblasTrans : CblasNoTrans, CblasNonUnit,
                     Int32(m), Int32(n), alpha, l, Int32(ldl), b, Int32(ldb))
+    }
+}
+
+/// `BLAS.singleThreaded`'s count of callers, behind a lock (RecKernels sits below RecCore's
+/// `Locked`, so it keeps its own).
+final class ThreadCountState: @unchecked Sendable {
+    struct State {
+        var callers = 0
+        var saved: Int32 = 1
+    }
+
+    private let lock = NSLock()
+    private var state = State()
+
+    func withLock(_ body: (inout State) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        body(&state)
     }
 }

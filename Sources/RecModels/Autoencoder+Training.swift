@@ -27,7 +27,7 @@ extension Autoencoder {
     ) throws -> [EpochRecord] {
         // One BLAS thread per call while Dispatch runs the workers, restored afterwards; a
         // team of workers kept awake between the many short regions of each batch.
-        try BLAS.withThreads(1) {
+        try BLAS.singleThreaded {
             try parallel.withTeam { team in
                 try trainInScope(train, validation: validation, settings: s, measureTrainRMSE: measureTrainRMSE,
                                  scale: scale, parallel: team, dense: dense, log: log)

@@ -61,7 +61,7 @@ extension EASE {
         let penalty = (0..<n).map { i in lambda + (dropout.map { dropoutScale($0) * g[i * n + i] } ?? 0) }
         var a = consume g
         for i in 0..<n { a[i * n + i] += penalty[i] }
-        let ok = n == 0 || BLAS.withThreads(1) { a.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
+        let ok = n == 0 || BLAS.singleThreaded { a.withUnsafeMutableBufferPointer { BLAS.invertSPD($0.baseAddress!, n: n) } }
         let name = dropout == nil ? "EASE: XᵀX + λI" : "DLAE: XᵀX + Λ"
         guard ok else { throw RecError(.runtime, "\(name) is not positive definite (λ = \(lambda))", hint: "use a larger lambda") }
         let b = dropout == nil ? weights(fromInverse: a, n: n, parallel: parallel) : dlaeWeights(fromInverse: a, penalty: penalty, parallel: parallel)

@@ -31,7 +31,7 @@ enum TiledInverse {
         _ g: UnsafeMutablePointer<Float>, n: Int, into p: UnsafeMutablePointer<Float>, tile: Int = defaultTile, parallel: Parallel
     ) -> Bool {
         guard n > 0 else { return true }
-        return BLAS.withThreads(1) { invertInScope(g, n: n, into: p, tile: tile, parallel: parallel) }
+        return BLAS.singleThreaded { invertInScope(g, n: n, into: p, tile: tile, parallel: parallel) }
     }
 
     private static func invertInScope(

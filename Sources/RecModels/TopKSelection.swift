@@ -7,7 +7,7 @@ import RecData
 /// call with its own `users` range and buffer; an implementation that calls BLAS should run
 /// with one BLAS thread (`BLASThreads.single`) while Dispatch has more than one worker: one
 /// BLAS thread per Dispatch worker measured 1.5–1.65× faster on two workers than nesting both
-/// (sgemm 6040 × 200 × 3706 on the 2-core test machine; see `BLAS.withThreads`).
+/// (sgemm 6040 × 200 × 3706 on the 2-core test machine; see `BLAS.singleThreaded`).
 public protocol ItemScorer: Sendable {
     var itemCount: Int { get }
     /// scores: users.count × itemCount, row-major. `input` is the train CSR (rows = users).

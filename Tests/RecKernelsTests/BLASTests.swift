@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RecKernels
 import RecTestSupport
@@ -118,5 +119,44 @@ import RecTestSupport
         try #require(ok)
         let expected: [Double] = [0.5, 0, 0, 0, 0.25, 0, 0, 0, 2]
         #expect(zip(a, expected).allSatisfy { abs($0 - $1) <= 1e-15 * (1 + abs($1)) }, "\(a)")
+    }
+}
+
+/// OpenBLAS's thread count is one setting for the process: overlapping callers on different
+/// threads must not give it back under one another.
+@Suite struct SingleThreadedTests {
+    /// A enters, B enters, A leaves while B is still inside: B must still run on one thread
+    /// (a save-and-restore per call gave the count back to A's saved value here).
+    @Test(arguments: 0..<5)
+    func overlappingCallers_keepOneThreadUntilTheLastLeaves(round: Int) {
+        let aInside = DispatchSemaphore(value: 0), aLeft = DispatchSemaphore(value: 0), bInside = DispatchSemaphore(value: 0)
+        let seen = Seen()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            BLAS.singleThreaded {
+                seen.add(BLAS.threads)
+                aInside.signal()
+                bInside.wait()
+            }
+            aLeft.signal()
+        }
+        DispatchQueue.global().async(group: group) {
+            aInside.wait()
+            BLAS.singleThreaded {
+                bInside.signal()
+                aLeft.wait()
+                seen.add(BLAS.threads)
+            }
+        }
+        group.wait()
+        #expect(seen.values == [1, 1])
+    }
+
+    /// The counts each caller saw, written from two threads.
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen: [Int] = []
+        func add(_ n: Int) { lock.lock(); seen.append(n); lock.unlock() }
+        var values: [Int] { lock.lock(); defer { lock.unlock() }; return seen }
     }
 }
