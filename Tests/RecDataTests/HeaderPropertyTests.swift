@@ -22,6 +22,12 @@ import Testing
         var header: [String]
         var lines: [[String]]
 
+        /// The table itself rearranged: its header and every line in `order`, under `names`.
+        mutating func rearrange(_ order: [Int], names: [String]) {
+            header = order.map { names[$0] }
+            lines = lines.map { l in order.map { l[$0] } }
+        }
+
         /// The file with the columns in `order` (`order[k]` is the canonical column at position k);
         /// a line with another field count than the header's is written as it is.
         func text(_ order: [Int], names: [String]? = nil) -> [UInt8] {
@@ -53,6 +59,14 @@ import Testing
         (0..<count).map { names[$0][rng.below(names[$0].count)] }
     }
 
+    /// A random column order for `table` (`order[k]` is the canonical column at position k) and
+    /// each column under a random one of its `names`.
+    static func disguise(_ table: Table, _ names: [[String]], _ rng: inout SplitMix64) -> (order: [Int], names: [String]) {
+        var order = Array(table.header.indices)
+        rng.shuffle(&order)
+        return (order, randomNames(names, count: table.header.count, &rng))
+    }
+
     static func parseRatings(_ bytes: [UInt8], _ policy: InvalidLinePolicy = .error, workers: Int = 1) throws -> (RawRatings, LineReport) {
         try MovieLens.parseRatings(bytes, file: "ratings", scale: .auto, policy: policy, parallel: Parallel(workers: workers))
     }
@@ -61,9 +75,7 @@ import Testing
     func parseRatings_columnsInAnyOrderUnderAnyName_giveTheSameRatings(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))
         let (table, rows) = Self.ratings(&rng)
-        var order = Array(table.header.indices)
-        rng.shuffle(&order)
-        let names = Self.randomNames(Self.ratingsNames, count: table.header.count, &rng)
+        let (order, names) = Self.disguise(table, Self.ratingsNames, &rng)
         let inOrder = try Self.parseRatings(table.text(Array(table.header.indices)))
         #expect(Row.rows(inOrder.0) == rows)
         for workers in [1, 3] {
@@ -109,11 +121,8 @@ import Testing
     func parseRatings_wrongHeader_isAnErrorAtLineOneNamingTheColumn(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))
         var (table, _) = Self.ratings(&rng)
-        var order = Array(table.header.indices)
-        rng.shuffle(&order)
-        let names = Self.randomNames(Self.ratingsNames, count: table.header.count, &rng)
-        table.header = order.map { names[$0] }
-        table.lines = table.lines.map { l in order.map { l[$0] } }
+        let (order, names) = Self.disguise(table, Self.ratingsNames, &rng)
+        table.rearrange(order, names: names)
         let (header, dropped, message) = Self.brokenHeader(table.header, Self.ratingsNames, &rng)
         table.header = header
         if let d = dropped { table.lines = table.lines.map { var l = $0; l.remove(at: d); return l } }
@@ -168,9 +177,7 @@ import Testing
     func parseMovies_columnsInAnyOrderUnderAnyName_giveTheSameMovies(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))
         let (table, movies, _) = Self.movies(&rng)
-        var order = [0, 1, 2]
-        rng.shuffle(&order)
-        let names = Self.randomNames(Self.moviesNames, count: 3, &rng)
+        let (order, names) = Self.disguise(table, Self.moviesNames, &rng)
         for encoding in [MoviesEncoding.auto, .utf8] {
             for policy in [InvalidLinePolicy.error, .skip] {
                 let (inOrder, _) = try MovieLens.parseMovies(table.text([0, 1, 2]), file: "movies", encoding: encoding, policy: policy)
@@ -186,11 +193,8 @@ import Testing
     func parseMovies_wrongHeader_isAnErrorAtLineOneNamingTheColumn(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))
         var (table, _, _) = Self.movies(&rng)
-        var order = [0, 1, 2]
-        rng.shuffle(&order)
-        let names = Self.randomNames(Self.moviesNames, count: 3, &rng)
-        table.header = order.map { names[$0] }
-        table.lines = table.lines.map { l in order.map { l[$0] } }
+        let (order, names) = Self.disguise(table, Self.moviesNames, &rng)
+        table.rearrange(order, names: names)
         let (header, dropped, message) = Self.brokenHeader(table.header, Self.moviesNames, &rng)
         table.header = header
         if let d = dropped { table.lines = table.lines.map { var l = $0; l.remove(at: d); return l } }
