@@ -180,6 +180,19 @@ struct Fixture {
     var configPath: String { dir.appendingPathComponent("pipeline.json").path }
     func path(_ relative: String) -> String { dir.appendingPathComponent(relative).path }
 
+    /// Runs the whole pipeline on one worker, then again (forced) on `workers`, and expects each
+    /// of `files` (relative paths) to hold the same bytes after both runs.
+    func expectSameBytes(_ files: [String], workers: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try #require(try run("rec-pipeline", ["--config", configPath, "--workers", "1"]).status == 0, sourceLocation: sourceLocation)
+        func contents(_ file: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(file))) }
+        let one = try files.map(contents)
+        try #require(try run("rec-pipeline", ["--config", configPath, "--workers", "\(workers)", "--force"]).status == 0,
+                     sourceLocation: sourceLocation)
+        for (file, before) in zip(files, one) {
+            #expect(try contents(file) == before, "\(file) differs between 1 and \(workers) workers", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Rewrites pipeline.json with some keys changed.
     func setConfig(_ change: (inout [String: Any]) -> Void) throws {
         var c = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
