@@ -34,8 +34,7 @@ public struct SyntheticBenchmark {
         var m = CSRMatrix(rows: 0, cols: 0, rowStart: [0], columns: [], values: [])
         let generation = try wallSeconds { m = try SyntheticRatings.matrix(shape, parallel: parallel) }
         let perUser = (0..<m.rows).map { m.row($0).count }
-        var perItem = [Int](repeating: 0, count: m.cols)
-        for c in m.columns { perItem[Int(c)] += 1 }
+        let perItem = m.columnCounts()
         let sortedItems = perItem.sorted()
         rows.append(.init(name: "synthetic ratings (rec-synth's model, seed \(shape.seed))", value: "\(description), made in \(String(format: "%.1f", generation)) s"))
         rows.append(.init(name: "ratings per user", value: "min \(perUser.min() ?? 0), median \(perUser.sorted()[perUser.count / 2]), max \(perUser.max() ?? 0), \(perUser.filter { $0 > 5000 }.count) users over 5,000"))

@@ -154,6 +154,20 @@ public struct CSRMatrix: Sendable, Equatable {
         return seen.indices.filter { !seen[$0] }
     }
 
+    /// Entries per column: each movie's number of ratings.
+    public func columnCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: cols)
+        for c in columns { counts[Int(c)] += 1 }
+        return counts
+    }
+
+    /// The columns ordered by their entries, most first (ties: the lower index), movies
+    /// nobody rated last: the popularity order of the baselines, the short head and the
+    /// blocked solver's cover.
+    public static func byCount(_ counts: [Int]) -> [Int] {
+        counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+    }
+
     /// Rows `range` as a matrix of their own (same columns).
     public func rows(_ range: Range<Int>) -> CSRMatrix {
         let lo = rowStart[range.lowerBound], hi = rowStart[range.upperBound]

@@ -33,14 +33,14 @@ public struct BeyondAccuracy: Codable, Sendable, Equatable {
     ///   - genres: each dense item's genres.
     public static func measure(lists: TopKLists, input: CSRMatrix, genres: [[String]], parallel: Parallel) -> BeyondAccuracy {
         let k = lists.k
-        var raters = [Int](repeating: 0, count: input.cols)
-        for c in input.columns { raters[Int(c)] += 1 }
+        let raters = input.columnCounts()
         let users = Double(max(1, input.rows))
         let information = raters.map { $0 > 0 ? -log2(Double($0) / users) : 0 }
         let rated = raters.indices.filter { raters[$0] > 0 }
         let headSize = Int((Double(rated.count) * 0.01).rounded(.up))
         var head = [Bool](repeating: false, count: input.cols)
-        for i in rated.sorted(by: { raters[$0] != raters[$1] ? raters[$0] > raters[$1] : $0 < $1 }).prefix(headSize) { head[i] = true }
+        // Movies nobody rated sort last, and the head is at most the rated ones.
+        for i in CSRMatrix.byCount(raters).prefix(headSize) { head[i] = true }
         // Genres as sorted small integers, for the Jaccard distance.
         var genreIndex: [String: Int] = [:]
         let genreSets = genres.map { g in
@@ -123,10 +123,7 @@ public struct SimilarHitRate: Codable, Sendable, Equatable {
     public static func measure(similar: [Int32], k: Int, known: CSRMatrix, test: CSRMatrix, threshold: Float = 4,
                                parallel: Parallel) -> SimilarHitRate {
         precondition(similar.count == known.cols * k && known.rows == test.rows)
-        var raters = [Int](repeating: 0, count: known.cols)
-        for c in known.columns { raters[Int(c)] += 1 }
-        let popular: [Int32] = (0..<known.cols).sorted { (a: Int, b: Int) -> Bool in raters[a] != raters[b] ? raters[a] > raters[b] : a < b }
-            .map { Int32($0) }
+        let popular = CSRMatrix.byCount(known.columnCounts()).map { Int32($0) }
         // Per chunk: (model hits, baseline hits, pairs, users, candidates).
         let parts = parallel.mapChunks(count: test.rows, chunkSize: 256) { users -> (Int, Int, Int, Int, Int) in
             var hits = 0, popularHits = 0, pairs = 0, counted = 0, candidates = 0

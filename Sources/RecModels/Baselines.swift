@@ -95,8 +95,7 @@ public struct UserItemBias: PairwiseRatingPredictor {
         let mu = meanRating(train)
         var bu = [Double](repeating: 0, count: train.rows)
         var bi = [Double](repeating: 0, count: train.cols)
-        var itemCount = [Double](repeating: 0, count: train.cols)
-        for c in train.columns { itemCount[Int(c)] += 1 }
+        let itemCount = train.columnCounts().map(Double.init)
         for _ in 0..<max(0, settings.rounds) {
             var sum = [Double](repeating: 0, count: train.cols)
             for u in 0..<train.rows {
@@ -131,9 +130,7 @@ public struct MostPopular: ItemScorer {
     public init(counts: [Float]) { self.counts = counts }
 
     public static func fit(_ train: CSRMatrix) -> MostPopular {
-        var counts = [Float](repeating: 0, count: train.cols)
-        for c in train.columns { counts[Int(c)] += 1 }
-        return MostPopular(counts: counts)
+        MostPopular(counts: train.columnCounts().map(Float.init))
     }
 
     public var itemCount: Int { counts.count }

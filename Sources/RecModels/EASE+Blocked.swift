@@ -6,12 +6,10 @@ extension EASE {
     /// The items the blocked solver covers: the `maxItems` with the most entries in `x` (ties
     /// by lower index), never an item without one; ascending.
     static func coveredItems(_ x: CSRMatrix, maxItems: Int) -> [Int32] {
-        var count = [Int](repeating: 0, count: x.cols)
-        for c in x.columns { count[Int(c)] += 1 }
+        let count = x.columnCounts()
         let rated = (0..<x.cols).filter { count[$0] > 0 }
         guard rated.count > maxItems else { return rated.map { Int32($0) } }
-        let kept = rated.sorted { count[$0] != count[$1] ? count[$0] > count[$1] : $0 < $1 }.prefix(max(0, maxItems))
-        return kept.sorted().map { Int32($0) }
+        return CSRMatrix.byCount(count).prefix(max(0, maxItems)).sorted().map { Int32($0) }
     }
 
     /// EASE over the `maxItems` most-rated items: G = XᵀX + λI restricted to them, built in
