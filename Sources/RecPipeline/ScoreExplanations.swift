@@ -10,10 +10,11 @@ import RecEval
 extension ScoreStage {
     /// The dense items the catalogue rules leave out of the served lists (ascending), and a
     /// sentence for `served.choices`; empty without rules. The evaluation never applies them.
-    func ruleExclusions(_ m: Matrices, _ ctx: StageContext) throws -> (items: [Int], note: JSONValue?) {
+    /// - Parameter catalogue: the catalogue, read only when there are rules.
+    func ruleExclusions(_ m: Matrices, catalogue: () throws -> Catalogue, _ ctx: StageContext) throws -> (items: [Int], note: JSONValue?) {
         let c = ctx.config
         guard !c.catalogueRules.isEmpty else { return ([], nil) }
-        let catalogue = try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel)
+        let catalogue = try catalogue()
         let rules = try CatalogueRules.load(c, catalogue: catalogue)
         let items = rules.excludedItems(m.ids, catalogue: catalogue)
         ctx.logger.info("catalogue rules: \(items.count) of \(m.ids.itemCount) rated movies left out of the served lists")

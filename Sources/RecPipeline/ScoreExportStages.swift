@@ -59,7 +59,7 @@ public struct ScoreStage: ShardableStage {
         let settings = try Pipeline.fingerprint(self, c)
 
         let clock = ContinuousClock.now
-        let (served, servedLists, explained) = try serve(m, ctx)
+        let (served, servedLists, explained) = try serve(m, catalogue: catalogue, ctx)
         try servedLists.write(to: c.paths.topK, meta: ["rankingModel": .string(c.rankingModel.type), "product": .string("serving")],
                               parallel: ctx.parallel)
         try explained.write(to: c.paths.explanations, meta: ["rankingModel": .string(c.rankingModel.type)], parallel: ctx.parallel)
@@ -92,9 +92,9 @@ public struct ScoreStage: ShardableStage {
 
     /// The serving product: lists from the served models over every rating, under the
     /// catalogue rules, with their reasons and the similar lists.
-    func serve(_ m: Matrices, _ ctx: StageContext) throws -> (Served, TopKLists, Explanations) {
+    func serve(_ m: Matrices, catalogue: Catalogue, _ ctx: StageContext) throws -> (Served, TopKLists, Explanations) {
         let c = ctx.config
-        let (rating, job) = try servingJob(m, ctx)
+        let (rating, job) = try servingJob(m, catalogue: { catalogue }, ctx)
         let lists = try ranked(job, m, ctx)
         let explained = explanations(job, lists, excluded: job.excluded, ctx)
         var choices: [String: JSONValue] = ["ratingModelEpochs": rating.artefact.meta("epochsRun") ?? .null]
@@ -110,7 +110,8 @@ public struct ScoreStage: ShardableStage {
 
     /// The served models and what their lists are built from (every rating: `job.input`,
     /// a union built once here).
-    func servingJob(_ m: Matrices, _ ctx: StageContext) throws -> (LoadedRatingModel, ListJob) {
+    /// - Parameter catalogue: the catalogue, read only when there are catalogue rules.
+    func servingJob(_ m: Matrices, catalogue: () throws -> Catalogue, _ ctx: StageContext) throws -> (LoadedRatingModel, ListJob) {
         let c = ctx.config
         let all = m.all
         let rating = try LoadedRatingModel.read(c.paths.model, parallel: ctx.parallel)
@@ -118,7 +119,7 @@ public struct ScoreStage: ShardableStage {
         let scorer = try rankingScorer(c, rating: rating, path: c.paths.rankingModel, popularityFrom: all, m, ctx)
         // A rating set's members already answer unseen users and movies with its own fit's bias.
         let predictor = rating.set != nil ? rating.predictor : WithBiasFallback(base: rating.predictor, fallback: UserItemBias.fit(all))
-        let rules = try ruleExclusions(m, ctx)
+        let rules = try ruleExclusions(m, catalogue: catalogue, ctx)
         return (rating, ListJob(output: c.paths.topK, scorer: scorer, input: all, predictor: predictor, progress: "scoring the served lists",
                                 excluded: rules.items, rulesNote: rules.note))
     }
@@ -145,7 +146,7 @@ public struct ScoreStage: ShardableStage {
         // The same plan as a whole run's, with this shard's share of the lists.
         let memory = try MemoryChecks.check(c, step: .score, .init(m), listUsers: users.count)
         ctx.logger.info("\(memory)")
-        var jobs = [try servingJob(m, ctx).1]
+        var jobs = [try servingJob(m, catalogue: { try Catalogue.read(c.paths.catalogue, parallel: ctx.parallel) }, ctx).1]
         if c.evaluation.enabled { jobs.append(try evaluationJob(m, ctx).2) }
         for job in jobs {
             let part = try rankedRows(job, users: users, m, ctx)
